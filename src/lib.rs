@@ -4,3 +4,5 @@
 //! - [`ingest`] turns growing log files into [`ingest::MetricRecord`]s,
 //! - [`series`] stores them and finds clipping and explosions,
 //! - [`tui`] and [`export`] show them.
+
+pub mod text;
