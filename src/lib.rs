@@ -5,4 +5,7 @@
 //! - [`series`] stores them and finds clipping and explosions,
 //! - [`tui`] and [`export`] show them.
 
+pub mod ingest;
+pub mod model;
+pub mod series;
 pub mod text;

@@ -1,0 +1,150 @@
+//! Bytes of one log → a [`Batch`] of records: framing, ANSI stripping, format detection,
+//! parsing and clip declarations, in one place shared by the one-shot reader and the follower.
+
+use super::formats::clip::clip_declaration;
+use super::formats::{detect, LineParser, LogFormat, MetricRecord, MetricSpec, Parsed};
+use super::framing::{strip_ansi, LineFramer};
+
+/// What a stretch of a log contributed, in file order.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Batch {
+    pub steps: Vec<MetricRecord>,
+    pub aggregates: Vec<MetricRecord>,
+    /// The last clipping threshold the stretch declared.
+    pub clip_declared: Option<f64>,
+    /// Whether the first step record carried fairseq's `clip` field (None: not known here).
+    pub clip_field: Option<bool>,
+    /// Lines that named the metric but could not be read, plus lines over the length cap.
+    pub skipped: u64,
+    /// The format, when it was detected in this stretch.
+    pub detected: Option<LogFormat>,
+    pub lines: u64,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+            && self.aggregates.is_empty()
+            && self.clip_declared.is_none()
+            && self.clip_field.is_none()
+            && self.skipped == 0
+            && self.detected.is_none()
+    }
+
+    /// Appends `later` (which comes after `self` in the file).
+    pub fn extend(&mut self, later: Batch) {
+        self.steps.extend(later.steps);
+        self.aggregates.extend(later.aggregates);
+        if later.clip_declared.is_some() {
+            self.clip_declared = later.clip_declared;
+        }
+        if self.clip_field.is_none() {
+            self.clip_field = later.clip_field;
+        }
+        self.skipped += later.skipped;
+        if self.detected.is_none() {
+            self.detected = later.detected;
+        }
+        self.lines += later.lines;
+    }
+}
+
+/// Stateful decoder for one file.
+#[derive(Debug)]
+pub struct LogDecoder {
+    framer: LineFramer,
+    metric: MetricSpec,
+    parser: Option<LineParser>,
+    batch: Batch,
+    overlong_seen: u64,
+    clip_field_reported: bool,
+}
+
+impl LogDecoder {
+    /// `format`: `Some` to skip detection (the `--format` flag, or a format already detected).
+    pub fn new(metric: MetricSpec, format: Option<LogFormat>) -> Self {
+        LogDecoder {
+            framer: LineFramer::new(),
+            parser: format.map(|f| LineParser::new(f, metric.clone())),
+            metric,
+            batch: Batch::default(),
+            overlong_seen: 0,
+            clip_field_reported: false,
+        }
+    }
+
+    pub fn format(&self) -> Option<LogFormat> {
+        self.parser.as_ref().map(|p| p.format)
+    }
+
+    pub fn metric(&self) -> &MetricSpec {
+        &self.metric
+    }
+
+    /// Feeds bytes; complete lines are decoded into the current batch.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let mut framer = std::mem::take(&mut self.framer);
+        framer.push(bytes, |line| self.line(line));
+        self.framer = framer;
+        self.sync_overlong();
+    }
+
+    /// Decodes the held partial line as complete (a file read once, to its end).
+    pub fn finish(&mut self) {
+        let mut framer = std::mem::take(&mut self.framer);
+        framer.finish(|line| self.line(line));
+        self.framer = framer;
+        self.sync_overlong();
+    }
+
+    /// Forgets the partial line (the file was truncated or replaced). The format is kept:
+    /// a restarted job writes the same format.
+    pub fn reset(&mut self) {
+        self.framer.reset();
+    }
+
+    pub fn pending_len(&self) -> usize {
+        self.framer.pending_len()
+    }
+
+    pub fn take_batch(&mut self) -> Batch {
+        std::mem::take(&mut self.batch)
+    }
+
+    fn sync_overlong(&mut self) {
+        let n = self.framer.overlong_lines();
+        self.batch.skipped += n - self.overlong_seen;
+        self.overlong_seen = n;
+    }
+
+    fn line(&mut self, raw: &[u8]) {
+        self.batch.lines += 1;
+        let line = strip_ansi(raw);
+        let line = &*line;
+        if let Some(c) = clip_declaration(line) {
+            self.batch.clip_declared = Some(c);
+        }
+        if self.parser.is_none() {
+            match detect(line, &self.metric) {
+                Some(f) => {
+                    self.parser = Some(LineParser::new(f, self.metric.clone()));
+                    self.batch.detected = Some(f);
+                }
+                None => return,
+            }
+        }
+        let Some(parser) = &self.parser else { return };
+        match parser.parse(line) {
+            Parsed::Step(r) => {
+                if !self.clip_field_reported && parser.format.logs_clip_field() {
+                    self.clip_field_reported = true;
+                    self.batch.clip_field = Some(parser.has_clip_field(line));
+                }
+                self.batch.steps.push(r);
+            }
+            Parsed::Aggregate(r) => self.batch.aggregates.push(r),
+            Parsed::Malformed => self.batch.skipped += 1,
+            Parsed::Nothing => {}
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The small lexical pieces every log format is made of: find `key` in one of the syntaxes that
+//! frameworks print, and read the number after it. All work on bytes, allocate nothing, and
+//! check word boundaries so that `train_gnorm` is not `gnorm` and `clip` is not `clip_norm`.
+
+use memchr::memmem;
+
+/// How a key is joined to its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sep {
+    /// `key=value` (fairseq simple, tqdm postfix).
+    Eq,
+    /// `key: value` (Megatron, torchtitan).
+    Colon,
+    /// `'key': value` (Python dict repr: Hugging Face Trainer stdout).
+    PyDict,
+    /// `"key": value` (JSON).
+    Json,
+    /// `| key value |` (fairseq pipe summaries).
+    Pipe,
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'/' || b == b'.' || b == b'-'
+}
+
+/// Returns the raw value token that follows `key` in `line`, in syntax `sep`.
+pub fn value_after<'a>(line: &'a [u8], key: &[u8], sep: Sep) -> Option<&'a [u8]> {
+    let mut from = 0;
+    while let Some(rel) = memmem::find(&line[from..], key) {
+        let start = from + rel;
+        let end = start + key.len();
+        from = start + 1;
+        if let Some(v) = value_at(line, start, end, sep) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn value_at(line: &[u8], start: usize, end: usize, sep: Sep) -> Option<&[u8]> {
+    let before = if start > 0 {
+        Some(line[start - 1])
+    } else {
+        None
+    };
+    let rest = &line[end..];
+    let value = match sep {
+        Sep::Eq => {
+            if before.is_some_and(is_word) {
+                return None;
+            }
+            rest.strip_prefix(b"=")?
+        }
+        Sep::Colon => {
+            if before.is_some_and(is_word) {
+                return None;
+            }
+            rest.strip_prefix(b":")?
+        }
+        Sep::PyDict | Sep::Json => {
+            let q = if sep == Sep::PyDict { b'\'' } else { b'"' };
+            if before != Some(q) {
+                return None;
+            }
+            let r = rest.strip_prefix(&[q])?;
+            trim_start(r).strip_prefix(b":")?
+        }
+        Sep::Pipe => {
+            if start < 2 || &line[start - 2..start] != b"| " {
+                return None;
+            }
+            let r = rest.strip_prefix(b" ")?;
+            // The value runs to the next " |" (or the end of the line).
+            let r = trim_start(r);
+            let stop = memmem::find(r, b" |").unwrap_or(r.len());
+            return Some(trim_end(&r[..stop]));
+        }
+    };
+    let value = trim_start(value);
+    let stop = match value.first() {
+        Some(&q @ (b'\'' | b'"')) => {
+            // A quoted value: up to the closing quote.
+            return memchr::memchr(q, &value[1..]).map(|e| &value[1..1 + e]);
+        }
+        _ => value
+            .iter()
+            .position(|&b| matches!(b, b',' | b' ' | b'\t' | b'|' | b'}' | b']' | b')' | b';'))
+            .unwrap_or(value.len()),
+    };
+    Some(&value[..stop])
+}
+
+pub fn trim_start(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &s[n..]
+}
+
+pub fn trim_end(s: &[u8]) -> &[u8] {
+    let n = s
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    &s[..s.len() - n]
+}
+
+/// Parses a logged number: plain or scientific, optionally quoted, `%`-suffixed, or a
+/// non-finite spelling (`nan`, `NaN`, `inf`, `-inf`, `Infinity`).
+pub fn parse_number(tok: &[u8]) -> Option<f64> {
+    let tok = trim_end(trim_start(tok));
+    let tok = tok.strip_suffix(b"%").unwrap_or(tok);
+    let tok = match tok {
+        [q, inner @ .., q2] if q == q2 && (*q == b'"' || *q == b'\'') => inner,
+        _ => tok,
+    };
+    if tok.is_empty() || tok.len() > 40 {
+        return None;
+    }
+    let s = std::str::from_utf8(tok).ok()?;
+    // Reject Rust-only spellings a log never means as numbers (e.g. "infinity" is fine,
+    // but "1_000" is not a float anyway). `f64::from_str` accepts nan/inf/infinity, any case.
+    s.parse::<f64>().ok()
+}
+
+/// Parses a step counter: digits, possibly written as a float (`"1"`, `3.0`) by JSON writers.
+pub fn parse_step(tok: &[u8]) -> Option<u64> {
+    let tok = trim_end(trim_start(tok));
+    let tok = match tok {
+        [q, inner @ .., q2] if q == q2 && (*q == b'"' || *q == b'\'') => inner,
+        _ => tok,
+    };
+    let digits = tok.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    let (int, frac) = tok.split_at(digits);
+    // Allow a trailing ".0" or "/ total" (Megatron "7000/  159576"), nothing else.
+    let ok = frac.is_empty()
+        || frac.first() == Some(&b'/')
+        || (frac.first() == Some(&b'.') && frac[1..].iter().all(|&b| b == b'0'));
+    if !ok {
+        return None;
+    }
+    std::str::from_utf8(int).ok()?.parse().ok()
+}
+
+/// The first of `keys` found in `line` with syntax `sep`, with its raw value.
+pub fn first_of<'a>(line: &'a [u8], keys: &[Vec<u8>], sep: Sep) -> Option<&'a [u8]> {
+    keys.iter().find_map(|k| value_after(line, k, sep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eq_respects_word_boundaries() {
+        let l = b"loss=3.1, train_gnorm=9, gnorm=0.489, clip=0";
+        assert_eq!(value_after(l, b"gnorm", Sep::Eq), Some(&b"0.489"[..]));
+        assert_eq!(value_after(l, b"clip", Sep::Eq), Some(&b"0"[..]));
+        assert_eq!(value_after(b"clip_norm=5.0", b"clip", Sep::Eq), None);
+    }
+
+    #[test]
+    fn quoted_syntaxes() {
+        let py = b"{'loss': '4.389', 'grad_norm': nan, 'epoch': 0.1}";
+        assert_eq!(
+            value_after(py, b"grad_norm", Sep::PyDict),
+            Some(&b"nan"[..])
+        );
+        assert_eq!(value_after(py, b"loss", Sep::PyDict), Some(&b"4.389"[..]));
+        let js = br#"{"train_gnorm": "36.26", "gnorm": "20.751"}"#;
+        assert_eq!(value_after(js, b"gnorm", Sep::Json), Some(&b"20.751"[..]));
+    }
+
+    #[test]
+    fn pipe_and_colon() {
+        let l = b"| epoch 052 | loss 4.027 | gnorm 0.218 | clip 0% | oom 0";
+        assert_eq!(value_after(l, b"gnorm", Sep::Pipe), Some(&b"0.218"[..]));
+        assert_eq!(value_after(l, b"clip", Sep::Pipe), Some(&b"0%"[..]));
+        let m = b" lm loss: 6.444662E+00 | grad norm: 98258.265 | num zeros: 0.0 |";
+        assert_eq!(
+            parse_number(value_after(m, b"grad norm", Sep::Colon).unwrap()),
+            Some(98258.265)
+        );
+        assert_eq!(
+            parse_number(value_after(m, b"lm loss", Sep::Colon).unwrap()),
+            Some(6.444662)
+        );
+    }
+
+    #[test]
+    fn numbers_and_steps() {
+        assert!(parse_number(b"nan").unwrap().is_nan());
+        assert_eq!(parse_number(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_number(b"Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_number(b"'5.251'"), Some(5.251));
+        assert_eq!(parse_number(b"abc"), None);
+        assert_eq!(parse_step(b"7000/"), Some(7000));
+        assert_eq!(parse_step(b"\"12\""), Some(12));
+        assert_eq!(parse_step(b"3.0"), Some(3));
+        assert_eq!(parse_step(b"0.001"), None);
+    }
+}

@@ -1,0 +1,571 @@
+//! The metric store: an append-only series of (step, value) with clipping and explosion
+//! detection, and min/max downsampling for display.
+//!
+//! Memory is bounded per point (21 bytes: step, value, loss as f32, flags) and grows in fixed
+//! chunks, so 10 M points stay near 210 MB with no doubling slack.
+
+use std::ops::Range;
+
+const CHUNK_BITS: u32 = 16;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// A vector that grows in fixed chunks: no reallocation, no 2× capacity slack.
+#[derive(Debug, Clone)]
+pub struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T: Copy> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: Copy> Chunked<T> {
+    pub fn push(&mut self, v: T) {
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            last.push(v);
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<T> {
+        self.chunks
+            .get(i >> CHUNK_BITS)
+            .and_then(|c| c.get(i & (CHUNK - 1)))
+            .copied()
+    }
+
+    pub fn iter_range(&self, r: Range<usize>) -> impl Iterator<Item = T> + '_ {
+        let r = r.start.min(self.len)..r.end.min(self.len);
+        r.map(move |i| self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
+    }
+
+    pub fn set(&mut self, i: usize, v: T) {
+        if let Some(slot) = self
+            .chunks
+            .get_mut(i >> CHUNK_BITS)
+            .and_then(|c| c.get_mut(i & (CHUNK - 1)))
+        {
+            *slot = v;
+        }
+    }
+}
+
+/// Whether x positions are real training steps or record numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// The log names the step (`num_updates`, `iteration`, `step`, …).
+    Step,
+    /// No step in the log (HF Trainer stdout): the record's 1-based index.
+    Index,
+}
+
+impl StepKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Step => "step",
+            StepKind::Index => "index",
+        }
+    }
+
+    /// The x-axis label.
+    pub fn axis_label(self) -> &'static str {
+        match self {
+            StepKind::Step => "step",
+            StepKind::Index => "log record",
+        }
+    }
+}
+
+/// Explosion detection parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExplosionParams {
+    /// A point explodes when it is more than `factor` × the median of the previous points…
+    pub factor: f64,
+    /// …over the previous `window` finite points; explosion points fewer than `window` points
+    /// apart form one event.
+    pub window: usize,
+}
+
+impl Default for ExplosionParams {
+    fn default() -> Self {
+        ExplosionParams {
+            factor: 3.0,
+            window: 50,
+        }
+    }
+}
+
+/// Fewest previous finite points needed before a point can be judged an explosion.
+const MIN_HISTORY: usize = 5;
+
+/// One explosion: a run of exploding points, each fewer than `window` points from the last.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExplosionEvent {
+    /// Point index of the first exploding point.
+    pub start: usize,
+    /// Point index of the last exploding point.
+    pub end: usize,
+    /// Point index of the highest value.
+    pub peak: usize,
+    pub peak_value: f64,
+    /// Peak over the median of the `window` finite points before the event started.
+    pub factor: f64,
+    baseline: f64,
+}
+
+impl ExplosionEvent {
+    /// Median of the finite points before the event.
+    pub fn baseline(&self) -> f64 {
+        self.baseline
+    }
+}
+
+pub const FLAG_ABOVE: u8 = 1;
+pub const FLAG_EXPLOSION: u8 = 2;
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Series {
+    steps: Chunked<u64>,
+    values: Chunked<f64>,
+    losses: Chunked<f32>,
+    flags: Chunked<u8>,
+    step_kind: Option<StepKind>,
+    /// Point indices at which a restart was seen (the log was truncated or replaced, or its
+    /// step went backwards).
+    restarts: Vec<usize>,
+    clip: Option<f64>,
+    params: ExplosionParams,
+    window: std::collections::VecDeque<f64>,
+    scratch: Vec<f64>,
+    events: Vec<ExplosionEvent>,
+    above: usize,
+    nonfinite: usize,
+    last_frame: Option<(u64, u64)>,
+    pending_restart: bool,
+}
+
+impl Series {
+    pub fn new(clip: Option<f64>, params: ExplosionParams) -> Self {
+        Series {
+            steps: Chunked::default(),
+            values: Chunked::default(),
+            losses: Chunked::default(),
+            flags: Chunked::default(),
+            step_kind: None,
+            restarts: Vec::new(),
+            clip: clip.filter(|c| *c > 0.0),
+            params: ExplosionParams {
+                factor: params.factor,
+                window: params.window.max(1),
+            },
+            window: Default::default(),
+            scratch: Vec::new(),
+            events: Vec::new(),
+            above: 0,
+            nonfinite: 0,
+            last_frame: None,
+            pending_restart: false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Step kind, decided by the first record (a step in the log, or none).
+    pub fn step_kind(&self) -> StepKind {
+        self.step_kind.unwrap_or(StepKind::Step)
+    }
+
+    pub fn clip(&self) -> Option<f64> {
+        self.clip
+    }
+
+    pub fn params(&self) -> ExplosionParams {
+        self.params
+    }
+
+    pub fn step(&self, i: usize) -> Option<u64> {
+        self.steps.get(i)
+    }
+
+    pub fn value(&self, i: usize) -> Option<f64> {
+        self.values.get(i)
+    }
+
+    /// The loss logged with point `i`, if the log had one.
+    pub fn loss(&self, i: usize) -> Option<f64> {
+        self.losses.get(i).filter(|l| !l.is_nan()).map(f64::from)
+    }
+
+    pub fn flags(&self, i: usize) -> u8 {
+        self.flags.get(i).unwrap_or(0)
+    }
+
+    pub fn points(&self) -> impl Iterator<Item = (u64, f64)> + '_ {
+        self.steps
+            .iter_range(0..self.len())
+            .zip(self.values.iter_range(0..self.len()))
+    }
+
+    pub fn values_in(&self, r: Range<usize>) -> impl Iterator<Item = f64> + '_ {
+        self.values.iter_range(r)
+    }
+
+    pub fn events(&self) -> &[ExplosionEvent] {
+        &self.events
+    }
+
+    pub fn above_clip(&self) -> usize {
+        self.above
+    }
+
+    pub fn nonfinite(&self) -> usize {
+        self.nonfinite
+    }
+
+    pub fn restarts(&self) -> &[usize] {
+        &self.restarts
+    }
+
+    /// Marks that the source restarted (truncated/replaced): the next point starts a new run.
+    pub fn mark_restart(&mut self) {
+        self.pending_restart = true;
+        self.last_frame = None;
+    }
+
+    /// Appends one record. Returns false when it was a repeat of the previous tqdm frame.
+    pub fn push(
+        &mut self,
+        step: Option<u64>,
+        value: f64,
+        loss: Option<f64>,
+        frame: Option<u64>,
+    ) -> bool {
+        if let Some(f) = frame {
+            if self.last_frame == Some((f, value.to_bits())) {
+                return false;
+            }
+            self.last_frame = Some((f, value.to_bits()));
+        }
+        let kind = *self.step_kind.get_or_insert(if step.is_some() {
+            StepKind::Step
+        } else {
+            StepKind::Index
+        });
+        let i = self.len();
+        let prev = i.checked_sub(1).and_then(|p| self.steps.get(p));
+        let step = match kind {
+            StepKind::Index => i as u64 + 1,
+            StepKind::Step => step.or(prev).unwrap_or(0),
+        };
+        let regressed = kind == StepKind::Step && prev.is_some_and(|p| step < p);
+        if self.pending_restart || regressed {
+            if i > 0 {
+                self.restarts.push(i);
+            }
+            self.pending_restart = false;
+        }
+        self.steps.push(step);
+        self.values.push(value);
+        self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
+        self.flags.push(0);
+        self.classify(i);
+        true
+    }
+
+    /// Changes the clip threshold (`None` or 0: clipping off) and re-runs detection.
+    pub fn set_clip(&mut self, clip: Option<f64>) {
+        let clip = clip.filter(|c| *c > 0.0);
+        if clip == self.clip {
+            return;
+        }
+        self.clip = clip;
+        self.window.clear();
+        self.events.clear();
+        self.above = 0;
+        self.nonfinite = 0;
+        for i in 0..self.len() {
+            self.flags.set(i, 0);
+            self.classify(i);
+        }
+    }
+
+    fn classify(&mut self, i: usize) {
+        let Some(v) = self.values.get(i) else { return };
+        if !v.is_finite() {
+            self.nonfinite += 1;
+            return;
+        }
+        let mut flags = 0;
+        let above = self.clip.is_some_and(|c| v > c);
+        if above {
+            flags |= FLAG_ABOVE;
+            self.above += 1;
+        }
+        let candidate = self.clip.is_none() || above;
+        if candidate && self.window.len() >= MIN_HISTORY.min(self.params.window) {
+            // Cheap rejection first: the median is at least the minimum.
+            let min = self.window.iter().copied().fold(f64::INFINITY, f64::min);
+            if v > self.params.factor * min {
+                let median = self.median();
+                if v > self.params.factor * median {
+                    flags |= FLAG_EXPLOSION;
+                    self.note_explosion(i, v, median);
+                }
+            }
+        }
+        if flags != 0 {
+            self.flags.set(i, flags);
+        }
+        if self.window.len() == self.params.window {
+            self.window.pop_front();
+        }
+        self.window.push_back(v);
+    }
+
+    fn median(&mut self) -> f64 {
+        self.scratch.clear();
+        self.scratch.extend(self.window.iter().copied());
+        let n = self.scratch.len();
+        let mid = n / 2;
+        let (_, m, _) = self.scratch.select_nth_unstable_by(mid, f64::total_cmp);
+        let m = *m;
+        if n % 2 == 1 {
+            m
+        } else {
+            let lower = self.scratch[..mid]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            (lower + m) / 2.0
+        }
+    }
+
+    fn note_explosion(&mut self, i: usize, v: f64, median: f64) {
+        let window = self.params.window;
+        if let Some(e) = self.events.last_mut() {
+            if i - e.end < window {
+                e.end = i;
+                if v > e.peak_value {
+                    e.peak = i;
+                    e.peak_value = v;
+                    e.factor = if e.baseline > 0.0 {
+                        v / e.baseline
+                    } else {
+                        f64::INFINITY
+                    };
+                }
+                return;
+            }
+        }
+        self.events.push(ExplosionEvent {
+            start: i,
+            end: i,
+            peak: i,
+            peak_value: v,
+            factor: if median > 0.0 {
+                v / median
+            } else {
+                f64::INFINITY
+            },
+            baseline: median,
+        });
+    }
+
+    /// Min/max summary of `per_col` consecutive points per column over `range`, so that a
+    /// spike is never lost when many points share a column.
+    pub fn columns(&self, range: Range<usize>, per_col: usize) -> Vec<Column> {
+        let per_col = per_col.max(1);
+        let end = range.end.min(self.len());
+        let mut out = Vec::with_capacity((end.saturating_sub(range.start)).div_ceil(per_col));
+        let mut start = range.start;
+        while start < end {
+            let stop = (start + per_col).min(end);
+            let mut c = Column {
+                first: start,
+                last: stop - 1,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                nonfinite: false,
+                flags: 0,
+                restart: false,
+            };
+            for (j, v) in self.values.iter_range(start..stop).enumerate() {
+                if v.is_finite() {
+                    c.min = c.min.min(v);
+                    c.max = c.max.max(v);
+                } else {
+                    c.nonfinite = true;
+                }
+                c.flags |= self.flags.get(start + j).unwrap_or(0);
+            }
+            c.restart = self.restarts.iter().any(|&r| r >= start && r < stop);
+            out.push(c);
+            start = stop;
+        }
+        out
+    }
+
+    /// Finite min and max over `range` (None when there is no finite value).
+    pub fn value_range(&self, range: Range<usize>) -> Option<(f64, f64)> {
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for v in self.values.iter_range(range) {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        (lo <= hi).then_some((lo, hi))
+    }
+}
+
+/// One display column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column {
+    pub first: usize,
+    pub last: usize,
+    /// Finite min/max (±inf when the column has no finite value).
+    pub min: f64,
+    pub max: f64,
+    pub nonfinite: bool,
+    pub flags: u8,
+    pub restart: bool,
+}
+
+impl Column {
+    pub fn has_finite(&self) -> bool {
+        self.min <= self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(values: &[f64], clip: Option<f64>) -> Series {
+        let mut s = Series::new(clip, ExplosionParams::default());
+        for (i, &v) in values.iter().enumerate() {
+            s.push(Some(i as u64 * 10), v, None, None);
+        }
+        s
+    }
+
+    #[test]
+    fn explosion_needs_clip_and_factor() {
+        let mut v = vec![0.5; 60];
+        v[30] = 1.2; // above clip 1.0 but only 2.4× the median
+        v[40] = 2.0; // above clip and 4× the median
+        let s = series(&v, Some(1.0));
+        assert_eq!(s.above_clip(), 2);
+        assert_eq!(s.events().len(), 1);
+        assert_eq!(s.events()[0].peak, 40);
+        assert!((s.events()[0].factor - 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn clipping_off_uses_the_median_rule_alone() {
+        let mut v = vec![10.0; 60];
+        v[20] = 31.0;
+        let s = series(&v, None);
+        assert_eq!(s.above_clip(), 0);
+        assert_eq!(s.events().len(), 1);
+        let mut s2 = series(&v, Some(100.0));
+        assert_eq!(s2.events().len(), 0);
+        s2.set_clip(Some(0.0));
+        assert_eq!(s2.events().len(), 1, "clip 0 means clipping off");
+    }
+
+    #[test]
+    fn close_explosions_merge_far_ones_do_not() {
+        let mut v = vec![1.0; 300];
+        v[100] = 10.0;
+        v[120] = 20.0; // within 50 points: same event, new peak
+        v[250] = 10.0; // far: a second event
+        let s = series(&v, Some(1.5));
+        let e = s.events();
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[0].start, e[0].end, e[0].peak), (100, 120, 120));
+        assert_eq!(e[1].start, 250);
+    }
+
+    #[test]
+    fn nonfinite_values_are_counted_not_exploded_and_do_not_enter_the_window() {
+        let mut v = vec![1.0; 20];
+        v[10] = f64::NAN;
+        v[11] = f64::INFINITY;
+        let s = series(&v, Some(0.5));
+        assert_eq!(s.nonfinite(), 2);
+        assert!(s.events().is_empty());
+        assert_eq!(s.value_range(0..20), Some((1.0, 1.0)));
+        let cols = s.columns(0..20, 4);
+        assert!(cols[2].nonfinite && !cols[1].nonfinite);
+    }
+
+    #[test]
+    fn downsampling_keeps_the_spike() {
+        let mut v = vec![1.0; 1000];
+        v[537] = 99.0;
+        let s = series(&v, None);
+        let cols = s.columns(0..1000, 100);
+        assert_eq!(cols.len(), 10);
+        assert_eq!(cols[5].max, 99.0);
+        assert!(cols[5].flags & FLAG_EXPLOSION != 0);
+        assert_eq!(cols[4].max, 1.0);
+    }
+
+    #[test]
+    fn index_steps_restarts_and_tqdm_repeats() {
+        let mut s = Series::new(None, ExplosionParams::default());
+        assert!(s.push(None, 1.0, None, Some(3)));
+        assert!(!s.push(None, 1.0, None, Some(3)), "same frame repeated");
+        assert!(s.push(None, 1.0, None, Some(4)));
+        assert_eq!(s.step_kind(), StepKind::Index);
+        assert_eq!(s.step(1), Some(2));
+        let mut s = Series::new(None, ExplosionParams::default());
+        for st in [1, 2, 3, 1, 2] {
+            s.push(Some(st), 1.0, None, None);
+        }
+        assert_eq!(s.restarts(), &[3]);
+        s.mark_restart();
+        s.push(Some(3), 1.0, None, None);
+        assert_eq!(s.restarts(), &[3, 5]);
+    }
+
+    #[test]
+    fn chunked_storage_crosses_chunks() {
+        let mut c = Chunked::default();
+        for i in 0..(CHUNK * 2 + 5) {
+            c.push(i as u32);
+        }
+        assert_eq!(c.get(CHUNK), Some(CHUNK as u32));
+        assert_eq!(
+            c.iter_range(CHUNK - 1..CHUNK + 2).collect::<Vec<_>>().len(),
+            3
+        );
+        assert_eq!(c.get(CHUNK * 3), None);
+    }
+}
