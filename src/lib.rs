@@ -9,3 +9,5 @@ pub mod ingest;
 pub mod model;
 pub mod series;
 pub mod text;
+pub mod export;
+pub mod tui;

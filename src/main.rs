@@ -1,1 +1,198 @@
-fn main() {}
+//! The command line: parse arguments, call into the library, map errors to exit code 2.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use trainwatch::ingest::{LogFormat, LogOptions, MetricSpec};
+use trainwatch::series::ExplosionParams;
+use trainwatch::tui::{ColorChoice, TuiOptions};
+
+/// Watch a training run from the terminal: the gradient norm live against its clip threshold,
+/// and the positional-embedding similarity of the newest checkpoint.
+#[derive(Parser, Debug)]
+#[command(
+    name = "trainwatch",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  trainwatch train.log                 watch a log live (like tail -f)\n  trainwatch gnorm train.log --json    the whole series as JSON\n  trainwatch demo                      a simulated run, to see it work\n\nIn the TUI press ? for every key."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The training log to watch (it may not exist yet).
+    #[arg(value_name = "LOG")]
+    log: Option<PathBuf>,
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Open the live TUI on a log (the same as `trainwatch LOG`).
+    Watch(WatchArgs),
+    /// Read a whole log once and print a summary, or the series as JSON.
+    Gnorm(GnormArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct SeriesArgs {
+    /// Clip threshold (overrides the log's; 0 means clipping is off).
+    #[arg(long, value_name = "X")]
+    clip: Option<f64>,
+    /// Chart another logged metric instead of the gradient norm (e.g. loss, lr).
+    #[arg(long, value_name = "NAME")]
+    metric: Option<String>,
+    /// Log format, instead of detecting it from the lines.
+    #[arg(long, value_name = "NAME", value_parser = parse_format)]
+    format: Option<LogFormat>,
+    /// A point explodes when it is more than K times the median of the previous points.
+    #[arg(long, value_name = "K", default_value_t = 3.0)]
+    spike_factor: f64,
+    /// How many previous finite points the median covers (and how close explosion points must
+    /// be to form one event).
+    #[arg(long, value_name = "W", default_value_t = 50)]
+    spike_window: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+struct WatchArgs {
+    /// The training log to watch (it may not exist yet).
+    #[arg(value_name = "LOG")]
+    log: PathBuf,
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+/// Options of the live view.
+#[derive(Args, Debug, Clone)]
+struct ViewArgs {
+    #[command(flatten)]
+    series: SeriesArgs,
+    /// Poll interval in milliseconds (polling always runs beside inotify: NFS/Lustre need it).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    poll_ms: u64,
+    /// Colours: auto (COLORTERM, NO_COLOR), truecolor, 256, or none.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+#[derive(Args, Debug)]
+struct GnormArgs {
+    /// The training log to read.
+    #[arg(value_name = "LOG")]
+    log: PathBuf,
+    #[command(flatten)]
+    series: SeriesArgs,
+    /// Print the series as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum ColorArg {
+    Auto,
+    Truecolor,
+    #[value(name = "256")]
+    C256,
+    None,
+}
+
+fn parse_format(s: &str) -> Result<LogFormat, String> {
+    s.parse()
+}
+
+fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
+    if let Some(c) = a.clip {
+        if !c.is_finite() || c < 0.0 {
+            return Err(format!("--clip {c}: the threshold must be a number ≥ 0 (0 turns clipping off)"));
+        }
+    }
+    if !(a.spike_factor.is_finite() && a.spike_factor > 0.0) {
+        return Err("--spike-factor must be a positive number".into());
+    }
+    if a.spike_window == 0 {
+        return Err("--spike-window must be at least 1".into());
+    }
+    let mut o = LogOptions::new(path);
+    o.metric = a
+        .metric
+        .as_deref()
+        .map_or_else(MetricSpec::gnorm, MetricSpec::named);
+    o.format = a.format;
+    o.clip = a.clip;
+    o.params = ExplosionParams {
+        factor: a.spike_factor,
+        window: a.spike_window,
+    };
+    Ok(o)
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("trainwatch: {msg}");
+    ExitCode::from(2)
+}
+
+fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
+    let log = match log_options(path, &a.series) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    if log.path.is_dir() {
+        return fail(trainwatch::ingest::LogError::Directory {
+            path: trainwatch::text::printable_path(&log.path),
+        });
+    }
+    let opts = TuiOptions {
+        log,
+        poll: Duration::from_millis(a.poll_ms.max(10)),
+        color: match a.color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Truecolor => ColorChoice::TrueColor,
+            ColorArg::C256 => ColorChoice::Ansi256,
+            ColorArg::None => ColorChoice::None,
+        },
+        banner: None,
+    };
+    match trainwatch::tui::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+fn gnorm(a: GnormArgs) -> ExitCode {
+    let opts = match log_options(a.log, &a.series) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let model = match trainwatch::ingest::read_log(&opts) {
+        Ok(m) => m,
+        Err(e) => return fail(e),
+    };
+    let mut out = std::io::stdout().lock();
+    let r = if a.json {
+        trainwatch::export::gnorm::write_json(&model, &mut out)
+    } else {
+        trainwatch::export::gnorm::write_summary(&model, &mut out)
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match (cli.command, cli.log) {
+        (Some(Command::Watch(a)), _) => watch(a.log, a.view),
+        (None, Some(log)) => watch(log, cli.view),
+        (Some(Command::Gnorm(a)), _) => gnorm(a),
+        (None, None) => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Headless output: JSON and text for scripts and reports.
+
+pub mod gnorm;

@@ -1,0 +1,193 @@
+//! Views: the terminal UI. The event loop waits on three sources — the follower's records,
+//! terminal input, and signals — and redraws only when one of them changed something (plus a
+//! once-a-second clock while "updated Ns ago" is shown). Frames are wrapped in synchronized
+//! updates so they do not tear over slow SSH links.
+
+pub mod app;
+pub mod gnorm_tab;
+pub mod help;
+pub mod keys;
+mod render;
+pub mod similarity_tab;
+pub mod theme;
+
+pub use app::App;
+pub use theme::{ColorChoice, ColorMode, Theme};
+
+use crate::ingest::follow::{self, IngestEvent};
+use crate::ingest::LogOptions;
+use anyhow::Context;
+use crossbeam_channel::{select, unbounded, Receiver};
+use crossterm::event::Event;
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::{execute, queue};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything the TUI needs to start.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    pub log: LogOptions,
+    pub poll: Duration,
+    pub color: ColorChoice,
+    /// A line shown under the tabs, e.g. "SIMULATED DATA" for the demo.
+    pub banner: Option<String>,
+}
+
+/// Shortest time between two frames: bursts of records coalesce into one draw.
+const FRAME: Duration = Duration::from_millis(15);
+
+/// Restores the terminal however the loop ends (return, `?`, panic unwinding).
+struct RestoreGuard;
+
+impl Drop for RestoreGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+        let _ = execute!(std::io::stdout(), crossterm::cursor::Show);
+    }
+}
+
+/// Runs the TUI until the user quits or a signal (SIGTERM, SIGHUP, SIGINT) arrives.
+pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the live view needs a terminal (stdout is not a TTY); for scripts use `trainwatch gnorm LOG [--json]`"
+        );
+    }
+    let mode = opts.color.from_env();
+
+    let (sig_tx, sig_rx) = unbounded::<i32>();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGQUIT,
+    ])
+    .context("installing signal handlers")?;
+    std::thread::Builder::new()
+        .name("trainwatch-signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                if sig_tx.send(s).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting the signal thread")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ingest_tx, ingest_rx) = unbounded();
+    follow::spawn(opts.log.clone(), opts.poll, ingest_tx, stop.clone())
+        .context("starting the log follower")?;
+
+    let mut app = App::new(opts.log.empty_model(), Theme::new(mode));
+    app.banner = opts.banner.clone();
+
+    let terminal = ratatui::try_init().context("setting up the terminal")?;
+    let _guard = RestoreGuard;
+    let (input_tx, input_rx) = unbounded::<Event>();
+    std::thread::Builder::new()
+        .name("trainwatch-input".into())
+        .spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                if input_tx.send(ev).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting the input thread")?;
+
+    let result = event_loop(terminal, &mut app, &ingest_rx, &input_rx, &sig_rx);
+    stop.store(true, Ordering::Relaxed);
+    result
+}
+
+fn draw<B: Backend + std::io::Write>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    terminal.draw(|f| f.render_widget(app, f.area()))?;
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+fn event_loop<B: Backend + std::io::Write>(
+    mut terminal: Terminal<B>,
+    app: &mut App,
+    ingest_rx: &Receiver<IngestEvent>,
+    input_rx: &Receiver<Event>,
+    sig_rx: &Receiver<i32>,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut ingest_open = true;
+    loop {
+        let now = Instant::now();
+        if dirty && now >= last_draw + FRAME {
+            app.now = now;
+            app.expire_notes();
+            draw(&mut terminal, app)?;
+            dirty = false;
+            last_draw = now;
+        }
+        let timeout = if dirty {
+            (last_draw + FRAME).saturating_duration_since(Instant::now())
+        } else {
+            Duration::from_secs(1)
+        };
+        let never = crossbeam_channel::never();
+        let ingest = if ingest_open { ingest_rx } else { &never };
+        select! {
+            recv(ingest) -> ev => match ev {
+                Ok(ev) => {
+                    app.now = Instant::now();
+                    app.on_ingest(ev);
+                    // Take whatever else is queued: one frame for the whole burst.
+                    for ev in ingest_rx.try_iter().take(256) {
+                        app.on_ingest(ev);
+                    }
+                    dirty = true;
+                }
+                Err(_) => {
+                    ingest_open = false;
+                    app.status.error = Some("the log follower stopped; restart trainwatch".into());
+                    dirty = true;
+                }
+            },
+            recv(input_rx) -> ev => match ev {
+                Ok(Event::Key(k)) => {
+                    if let Some(a) = keys::action(k, if app.tab == app::Tab::Gnorm { 1 } else { 2 }) {
+                        app.now = Instant::now();
+                        app.on_action(a);
+                        dirty = true;
+                    }
+                }
+                Ok(Event::Resize(..)) => {
+                    terminal.autoresize()?;
+                    dirty = true;
+                }
+                Ok(_) => {}
+                Err(_) => return Ok(()),
+            },
+            recv(sig_rx) -> _ => return Ok(()),
+            default(timeout) => {
+                // The clock ("updated Ns ago") and expiring notes are the only things that
+                // change with time alone.
+                if app.status.last_data.is_some() || !app.status.notes.is_empty() {
+                    dirty = true;
+                }
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
