@@ -5,9 +5,9 @@
 //! - [`series`] stores them and finds clipping and explosions,
 //! - [`tui`] and [`export`] show them.
 
+pub mod export;
 pub mod ingest;
 pub mod model;
 pub mod series;
 pub mod text;
-pub mod export;
 pub mod tui;

@@ -105,7 +105,9 @@ fn parse_format(s: &str) -> Result<LogFormat, String> {
 fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
     if let Some(c) = a.clip {
         if !c.is_finite() || c < 0.0 {
-            return Err(format!("--clip {c}: the threshold must be a number ≥ 0 (0 turns clipping off)"));
+            return Err(format!(
+                "--clip {c}: the threshold must be a number ≥ 0 (0 turns clipping off)"
+            ));
         }
     }
     if !(a.spike_factor.is_finite() && a.spike_factor > 0.0) {

@@ -73,11 +73,7 @@ pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
             peak: finite(e.peak_value),
         })
         .collect();
-    write!(
-        w,
-        ",\"explosions\":{}",
-        js(&explosions)?
-    )?;
+    write!(w, ",\"explosions\":{}", js(&explosions)?)?;
     write!(w, ",\"skipped_lines\":{}", model.skipped_lines)?;
     write!(w, ",\"restarts\":{}", model.restarts())?;
     write!(w, ",\"per_epoch\":{}", model.per_epoch())?;

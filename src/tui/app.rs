@@ -23,7 +23,8 @@ pub struct ChartView {
     pub per_col: Option<usize>,
     /// Index one past the last point shown; `None` follows the newest point.
     pub end: Option<usize>,
-    pub log_scale: bool,
+    /// `None`: automatic (log when the values in view span more than two decades).
+    pub log_scale: Option<bool>,
     pub smooth: bool,
     /// The explosion event jumped to with `n`/`N`.
     pub selected: Option<usize>,
@@ -36,7 +37,7 @@ impl Default for ChartView {
         ChartView {
             per_col: None,
             end: None,
-            log_scale: false,
+            log_scale: None,
             smooth: false,
             selected: None,
             plot_width: Cell::new(60),
@@ -60,6 +61,20 @@ impl ChartView {
         // Align the window so columns keep their points as new ones arrive (no shimmer).
         let start = end.saturating_sub(span);
         (per_col, start..end)
+    }
+
+    /// Whether the y-scale is logarithmic for the values in `range`.
+    pub fn log_effective(&self, s: &crate::series::Series, range: std::ops::Range<usize>) -> bool {
+        self.log_scale.unwrap_or_else(|| {
+            let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+            for v in s.values_in(range) {
+                if v.is_finite() && v > 0.0 {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+            lo.is_finite() && hi / lo > 100.0
+        })
     }
 
     pub fn following(&self) -> bool {
@@ -207,7 +222,10 @@ impl App {
         let (per_col, range) = self.view.window(len, width);
         let fit = ChartView::fit(len, width);
         match a {
-            Action::ToggleLog => self.view.log_scale = !self.view.log_scale,
+            Action::ToggleLog => {
+                let now = self.view.log_effective(self.model.primary(), range.clone());
+                self.view.log_scale = Some(!now);
+            }
             Action::ToggleSmooth => self.view.smooth = !self.view.smooth,
             Action::ZoomIn => self.view.per_col = Some((per_col / 2).max(1)),
             Action::ZoomOut => {

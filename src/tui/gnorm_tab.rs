@@ -51,7 +51,12 @@ impl YScale {
         }
     }
 
-    fn new(series: &Series, range: std::ops::Range<usize>, clip: Option<f64>, log: bool) -> Option<Self> {
+    fn new(
+        series: &Series,
+        range: std::ops::Range<usize>,
+        clip: Option<f64>,
+        log: bool,
+    ) -> Option<Self> {
         let (mut lo, mut hi) = if log {
             let mut lo = f64::INFINITY;
             let mut hi = f64::NEG_INFINITY;
@@ -83,7 +88,11 @@ impl YScale {
             hi = hi.log10();
         }
         if hi - lo < 1e-12 {
-            let pad = if hi.abs() > 1e-12 { hi.abs() * 0.1 } else { 1.0 };
+            let pad = if hi.abs() > 1e-12 {
+                hi.abs() * 0.1
+            } else {
+                1.0
+            };
             lo -= pad;
             hi += pad;
         }
@@ -96,7 +105,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut body = area;
     if let Some((done, total)) = app.status.reading {
         let [g, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(body);
-        let ratio = if total > 0 { done as f64 / total as f64 } else { 0.0 };
+        let ratio = if total > 0 {
+            done as f64 / total as f64
+        } else {
+            0.0
+        };
         Gauge::default()
             .ratio(ratio.clamp(0.0, 1.0))
             .label(format!(
@@ -179,13 +192,20 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
     let (per_col, range) = app.view.window(s.len(), w);
     let cols = s.columns(range.clone(), per_col);
     let clip = s.clip();
-    let Some(y) = YScale::new(s, range.clone(), clip, app.view.log_scale) else {
+    let log = app.view.log_effective(s, range.clone());
+    let Some(y) = YScale::new(s, range.clone(), clip, log) else {
         Paragraph::new("no finite values in view")
             .style(theme.dim)
             .render(plot, buf);
         return;
     };
-    let x0 = plot.x + (w - cols.len().min(w)) as u16;
+    // Few points: wider bars, so a short run does not hide in the right edge.
+    let bw = if app.view.per_col.is_none() && !cols.is_empty() && cols.len() * 2 <= w {
+        (w / cols.len()).min(4)
+    } else {
+        1
+    };
+    let x0 = plot.x + (w - (cols.len() * bw).min(w)) as u16;
     let bottom = plot.y + plot.height - 1;
     let clip_row = clip.map(|c| {
         let f = y.frac(c);
@@ -203,28 +223,30 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
     };
 
     for (ci, c) in cols.iter().enumerate() {
-        let x = x0 + ci as u16;
-        draw_column(buf, x, plot, c, &y, clip_row, theme);
-        if c.restart {
-            for row in plot.y..=bottom {
-                let cell = &mut buf[(x, row)];
-                if cell.symbol() == " " {
-                    cell.set_symbol("┊").set_style(theme.restart);
+        for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
+            draw_column(buf, x, plot, c, &y, clip_row, theme);
+            if c.restart {
+                for row in plot.y..=bottom {
+                    let cell = &mut buf[(x, row)];
+                    if cell.symbol() == " " {
+                        cell.set_symbol("┊").set_style(theme.restart);
+                    }
                 }
             }
-        }
-        if c.nonfinite {
-            buf[(x, plot.y)].set_symbol("×").set_style(theme.nonfinite);
-        }
-        if selected
-            .as_ref()
-            .is_some_and(|r| r.start() <= &c.last && &c.first <= r.end())
-        {
-            buf[(x, bottom)].set_style(theme.selected);
-        }
-        if let Some(e) = ema.as_ref().and_then(|e| e[ci]) {
-            let row = bottom - ((y.frac(e) * (h as f64 - 1.0)).round() as u16).min(plot.height - 1);
-            buf[(x, row)].set_symbol("•").set_style(theme.ema);
+            if c.nonfinite {
+                buf[(x, plot.y)].set_symbol("×").set_style(theme.nonfinite);
+            }
+            if selected
+                .as_ref()
+                .is_some_and(|r| r.start() <= &c.last && &c.first <= r.end())
+            {
+                buf[(x, bottom)].set_style(theme.selected);
+            }
+            if let Some(e) = ema.as_ref().and_then(|e| e[ci]) {
+                let row =
+                    bottom - ((y.frac(e) * (h as f64 - 1.0)).round() as u16).min(plot.height - 1);
+                buf[(x, row)].set_symbol("•").set_style(theme.ema);
+            }
         }
     }
     // The threshold line, where no bar covers it.
@@ -243,7 +265,11 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_string(area.x, row, format!("{}{t}┤", " ".repeat(pad)), style);
     };
     let mut used = Vec::new();
-    for (row, frac) in [(plot.y, 1.0), (plot.y + plot.height / 2, 0.5), (bottom, 0.0)] {
+    for (row, frac) in [
+        (plot.y, 1.0),
+        (plot.y + plot.height / 2, 0.5),
+        (bottom, 0.0),
+    ] {
         if h < 3 && row != bottom {
             continue;
         }
@@ -258,7 +284,7 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
     if let (Some(row), Some(c)) = (clip_row, clip) {
         if !used.contains(&row) {
             label(buf, row, format!("clip {}", fmt_value(c)), theme.threshold);
-        } else {
+        } else if row != bottom {
             buf.set_string(area.x, row, "clip", theme.threshold);
         }
     }
@@ -271,7 +297,7 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         s.step_kind().axis_label()
     };
-    let scale = if app.view.log_scale { " · log y" } else { "" };
+    let scale = if log { " · log y" } else { "" };
     let middle = if per_col == 1 {
         format!("{kind}{scale}")
     } else {
@@ -335,7 +361,11 @@ fn draw_column(
         bottom + 1 - full as u16
     };
     if c.flags & FLAG_EXPLOSION != 0 {
-        let row = if top_row > plot.y { top_row - 1 } else { plot.y };
+        let row = if top_row > plot.y {
+            top_row - 1
+        } else {
+            plot.y
+        };
         buf[(x, row)].set_symbol("▼").set_style(theme.explosion);
     }
 }
@@ -367,11 +397,8 @@ fn render_events(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let events = s.events();
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("explosions ({})", events.len()), theme.title),
-        Span::styled(
-            if events.is_empty() { "" } else { "  n/N to jump" },
-            theme.dim,
-        ),
+        Span::styled(format!("explosions: {}", events.len()), theme.title),
+        Span::styled(if events.is_empty() { "" } else { "  n/N jump" }, theme.dim),
     ])];
     if events.is_empty() {
         lines.push(Line::styled(
@@ -401,11 +428,7 @@ fn render_events(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             format!("{start}–{end}")
         };
-        let text = format!(
-            "▼ {span}  peak {} ({:.1}×)",
-            fmt_value(e.peak_value),
-            e.factor
-        );
+        let text = format!("▼ {span} {} {:.0}×", fmt_value(e.peak_value), e.factor);
         let style = if app.view.selected == Some(i) {
             theme.selected
         } else {

@@ -10,7 +10,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let mut lines = Vec::new();
-    for (tab, title) in [(None, "everywhere"), (Some(1), "tab 1 · gnorm"), (Some(2), "tab 2 · similarity")] {
+    for (tab, title) in [
+        (None, "everywhere"),
+        (Some(1), "tab 1 · gnorm"),
+        (Some(2), "tab 2 · similarity"),
+    ] {
         lines.push(Line::styled(title, t.title));
         for b in BINDINGS.iter().filter(|b| b.tab == tab) {
             lines.push(Line::from(vec![

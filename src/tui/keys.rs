@@ -35,20 +35,76 @@ pub struct Binding {
 }
 
 pub const BINDINGS: &[Binding] = &[
-    Binding { keys: "q  Esc  Ctrl-C", what: "quit", tab: None },
-    Binding { keys: "?", what: "show / hide this help", tab: None },
-    Binding { keys: "Tab  1  2", what: "switch tab", tab: None },
-    Binding { keys: "l", what: "log / linear y-scale", tab: Some(1) },
-    Binding { keys: "+  -", what: "zoom in / out (fewer / more steps per column)", tab: Some(1) },
-    Binding { keys: "a", what: "fit the whole run", tab: Some(1) },
-    Binding { keys: "←  →  h", what: "scroll back / forward (stops following)", tab: Some(1) },
-    Binding { keys: "f  End", what: "follow the newest values again", tab: Some(1) },
-    Binding { keys: "n  N", what: "next / previous explosion", tab: Some(1) },
-    Binding { keys: "s", what: "EMA smoothing beside the raw values", tab: Some(1) },
-    Binding { keys: "arrows  hjkl", what: "move the cursor", tab: Some(2) },
-    Binding { keys: "+  -", what: "zoom into the positions around the cursor / back out", tab: Some(2) },
-    Binding { keys: "r", what: "colour range: fixed [−1, 1] / the data's own", tab: Some(2) },
-    Binding { keys: "t", what: "next candidate position table", tab: Some(2) },
+    Binding {
+        keys: "q  Esc  Ctrl-C",
+        what: "quit",
+        tab: None,
+    },
+    Binding {
+        keys: "?",
+        what: "show / hide this help",
+        tab: None,
+    },
+    Binding {
+        keys: "Tab  1  2",
+        what: "switch tab",
+        tab: None,
+    },
+    Binding {
+        keys: "l",
+        what: "log / linear y-scale",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "+  -",
+        what: "zoom in / out (fewer / more steps per column)",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "a",
+        what: "fit the whole run",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "←  →  h",
+        what: "scroll back / forward (stops following)",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "f  End",
+        what: "follow the newest values again",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "n  N",
+        what: "next / previous explosion",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "s",
+        what: "EMA smoothing beside the raw values",
+        tab: Some(1),
+    },
+    Binding {
+        keys: "arrows  hjkl",
+        what: "move the cursor",
+        tab: Some(2),
+    },
+    Binding {
+        keys: "+  -",
+        what: "zoom into the positions around the cursor / back out",
+        tab: Some(2),
+    },
+    Binding {
+        keys: "r",
+        what: "colour range: fixed [−1, 1] / the data's own",
+        tab: Some(2),
+    },
+    Binding {
+        keys: "t",
+        what: "next candidate position table",
+        tab: Some(2),
+    },
 ];
 
 /// Maps a key press to an action; `tab` is the active tab (1 or 2), since arrows and `h`/`l`

@@ -46,7 +46,11 @@ impl Widget for &App {
             lines.push(Line::styled(format!("⚠ {}", printable(e)), self.theme.warn));
         }
         for n in notes {
-            let style = if n.warn { self.theme.warn } else { self.theme.dim };
+            let style = if n.warn {
+                self.theme.warn
+            } else {
+                self.theme.dim
+            };
             lines.push(Line::styled(format!("• {}", printable(&n.text)), style));
         }
         Paragraph::new(lines).render(notes_area, buf);
@@ -60,7 +64,10 @@ impl Widget for &App {
 fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let tab = |n: &str, name: &str, active: bool| {
-        Span::styled(format!(" {n} {name} "), if active { t.tab_active } else { t.tab })
+        Span::styled(
+            format!(" {n} {name} "),
+            if active { t.tab_active } else { t.tab },
+        )
     };
     let line = Line::from(vec![
         Span::styled("trainwatch ", t.title),
@@ -90,10 +97,16 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("  {clip}"), t.threshold),
     ];
     if m.metric != "gnorm" {
-        spans.push(Span::styled(format!("  metric {}", printable(&m.metric)), t.axis));
+        spans.push(Span::styled(
+            format!("  metric {}", printable(&m.metric)),
+            t.axis,
+        ));
     }
     if m.per_epoch() {
-        spans.push(Span::styled("  per-epoch summaries (no per-step lines)", t.warn));
+        spans.push(Span::styled(
+            "  per-epoch summaries (no per-step lines)",
+            t.warn,
+        ));
     }
     Line::from(spans).render(area, buf);
 }
@@ -117,31 +130,52 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         )));
         let pct = 100.0 * s.above_clip() as f64 / s.len() as f64;
         parts.push(Span::raw(format!(
-            " · {} pts · {pct:.1}% > clip · ",
+            " · {} pts · {pct:.1}% >clip · ",
             s.len()
         )));
         parts.push(Span::styled(
-            format!("{} explosions", s.events().len()),
-            if s.events().is_empty() { t.axis } else { t.explosion },
+            format!("{} expl", s.events().len()),
+            if s.events().is_empty() {
+                t.axis
+            } else {
+                t.explosion
+            },
         ));
         if s.nonfinite() > 0 {
-            parts.push(Span::styled(format!(" · {} NaN/inf", s.nonfinite()), t.nonfinite));
+            parts.push(Span::styled(
+                format!(" · {} NaN/inf", s.nonfinite()),
+                t.nonfinite,
+            ));
         }
     } else {
         parts.push(Span::raw("no points yet"));
     }
     parts.push(Span::raw(format!(" · {} skipped", m.skipped_lines)));
     if m.restarts() > 0 {
-        parts.push(Span::styled(format!(" · {} restarts", m.restarts()), t.restart));
+        parts.push(Span::styled(
+            format!(" · {} restarts", m.restarts()),
+            t.restart,
+        ));
     }
-    let ago = match app.status.last_data {
-        Some(at) => format!(" · updated {}s ago", app.now.saturating_duration_since(at).as_secs()),
-        None if app.status.waiting => " · waiting for the file".to_string(),
-        None => String::new(),
-    };
-    parts.push(Span::styled(ago, t.dim));
     if app.tab == Tab::Gnorm && !app.view.following() {
         parts.push(Span::styled(" · SCROLLED (f: follow)", t.warn));
     }
-    Line::from(parts).render(area, buf);
+    // "updated Ns ago" sits at the right edge; the rest is cut before it if space is short.
+    let ago = match app.status.last_data {
+        Some(at) => format!(
+            " updated {}s ago",
+            app.now.saturating_duration_since(at).as_secs()
+        ),
+        None if app.status.waiting => " waiting for the file".to_string(),
+        None => String::new(),
+    };
+    let ago_w = ago.chars().count() as u16;
+    let left = Rect {
+        width: area.width.saturating_sub(ago_w),
+        ..area
+    };
+    Line::from(parts).render(left, buf);
+    if ago_w > 0 && area.width > ago_w {
+        buf.set_string(area.x + area.width - ago_w, area.y, &ago, t.dim);
+    }
 }

@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(a.resolve(Some(""), Some("truecolor")), ColorMode::TrueColor);
         assert_eq!(a.resolve(None, Some("24bit")), ColorMode::TrueColor);
         assert_eq!(a.resolve(None, None), ColorMode::Ansi256);
-        assert_eq!(ColorChoice::None.resolve(None, Some("truecolor")), ColorMode::None);
+        assert_eq!(
+            ColorChoice::None.resolve(None, Some("truecolor")),
+            ColorMode::None
+        );
     }
 
     #[test]
