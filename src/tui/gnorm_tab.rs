@@ -207,10 +207,25 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let x0 = plot.x + (w - (cols.len() * bw).min(w)) as u16;
     let bottom = plot.y + plot.height - 1;
-    let clip_row = clip.map(|c| {
+    // The threshold line, when the threshold is within the y-range; else a note says where.
+    let clip_in_view = clip.filter(|&c| y.t(c).is_some_and(|t| t >= y.lo && t <= y.hi));
+    let clip_row = clip_in_view.map(|c| {
         let f = y.frac(c);
         bottom - ((f * (h as f64 - 1.0)).round() as u16).min(plot.height - 1)
     });
+    if let (Some(c), None) = (clip, clip_in_view) {
+        let above = y.t(c).is_some_and(|t| t > y.hi);
+        let note = format!(
+            " clip {} {} ",
+            fmt_value(c),
+            if above { "above ↑" } else { "below ↓" }
+        );
+        let nw = note.chars().count() as u16;
+        if plot.width > nw + 2 {
+            let row = if above { plot.y } else { bottom };
+            buf.set_string(plot.x + 1, row, note, theme.threshold);
+        }
+    }
     let selected = app
         .view
         .selected
@@ -281,7 +296,7 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
         label(buf, row, fmt_value(y.value_at(f)), theme.axis);
         used.push(row);
     }
-    if let (Some(row), Some(c)) = (clip_row, clip) {
+    if let (Some(row), Some(c)) = (clip_row, clip_in_view) {
         if !used.contains(&row) {
             label(buf, row, format!("clip {}", fmt_value(c)), theme.threshold);
         } else if row != bottom {

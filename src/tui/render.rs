@@ -91,8 +91,10 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
         None => format!("clipping off ({})", from.name()),
     };
     let format = m.format.map_or("format: detecting…", |f| f.name());
+    let path = printable_path(&m.source);
+    let room = (area.width as usize).saturating_sub(45).max(12);
     let mut spans = vec![
-        Span::styled(printable_path(&m.source), t.title),
+        Span::styled(shorten_left(&path, room), t.title),
         Span::styled(format!("  {format}"), t.axis),
         Span::styled(format!("  {clip}"), t.threshold),
     ];
@@ -178,4 +180,14 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
     if ago_w > 0 && area.width > ago_w {
         buf.set_string(area.x + area.width - ago_w, area.y, &ago, t.dim);
     }
+}
+
+/// `…/tail/of/a/long/path` in at most `max` characters.
+pub fn shorten_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let tail: String = s.chars().skip(n - max.saturating_sub(1)).collect();
+    format!("…{tail}")
 }

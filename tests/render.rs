@@ -1,0 +1,253 @@
+//! Rendering with ratatui's `TestBackend`: what lands in which cell, in which colour, for
+//! truecolor, 256 colours and NO_COLOR, at 80×24 and at absurd sizes.
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use std::path::PathBuf;
+use trainwatch::ingest::{read_log, LogOptions};
+use trainwatch::tui::app::Tab;
+use trainwatch::tui::keys::Action;
+use trainwatch::tui::{App, ColorMode, Theme};
+
+fn sample(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/samples")
+        .join(rel)
+}
+
+fn app(rel: &str, mode: ColorMode) -> App {
+    let model = read_log(&LogOptions::new(sample(rel))).unwrap();
+    let mut a = App::new(model, Theme::new(mode));
+    a.status.following = true;
+    a
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| f.render_widget(app, f.area())).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    (0..a.height)
+        .map(|y| {
+            (0..a.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn row(buf: &Buffer, y: u16) -> String {
+    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
+}
+
+#[test]
+fn gnorm_tab_at_80x24_snapshot() {
+    let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    // Keep the snapshot independent of the checkout path.
+    a.model.source = PathBuf::from("train.log");
+    let buf = draw(&a, 80, 24);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn header_and_status_say_what_the_file_is() {
+    let a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    let buf = draw(&a, 80, 24);
+    let header = row(&buf, 1);
+    assert!(
+        header.contains("train.log") && header.contains("fairseq_simple"),
+        "{header}"
+    );
+    assert!(header.contains("clip 5 (log)"), "{header}");
+    let status = row(&buf, 23);
+    assert!(
+        status.contains("step 150100") && status.contains("0.668"),
+        "{status}"
+    );
+    assert!(
+        status.contains("1101 pts") && status.contains("0.0% >clip"),
+        "{status}"
+    );
+}
+
+#[test]
+fn explosions_are_marked_in_their_own_style_and_listed() {
+    let a = app(
+        "megatron-104B-spikes-bigscience/iteration_lines.log",
+        ColorMode::TrueColor,
+    );
+    let buf = draw(&a, 100, 30);
+    let explosion_fg = Theme::new(ColorMode::TrueColor).explosion.fg;
+    let above_fg = Theme::new(ColorMode::TrueColor).above.fg;
+    let mut markers = 0;
+    let mut above_cells = 0;
+    for y in 0..30 {
+        for x in 0..100 {
+            let c = &buf[(x, y)];
+            if c.symbol() == "▼" && c.fg == explosion_fg.unwrap() {
+                markers += 1;
+            }
+            if c.symbol() == "█" && Some(c.fg) == above_fg {
+                above_cells += 1;
+            }
+        }
+    }
+    // The 104B run: the event spans 3 exploding points; every point is above clip 1.0.
+    assert!(markers >= 1, "no explosion marker drawn:\n{}", text(&buf));
+    assert!(above_cells > 10, "above-clip bars not highlighted");
+    let all = text(&buf);
+    assert!(all.contains("explosions: 1"), "{all}");
+    assert!(all.contains("8740–8743"), "{all}");
+}
+
+#[test]
+fn threshold_line_and_axis_labels() {
+    let mut a = app(
+        "megatron-ds-gpt2-bigscience/meg_ds_3d_gpt2_perf_n16-ds-off.out",
+        ColorMode::TrueColor,
+    );
+    a.on_action(Action::ToggleLog); // auto picked log (67 → 1 spans < 2 decades? check both)
+    let buf = draw(&a, 80, 24);
+    let all = text(&buf);
+    assert!(
+        all.contains('╌') || all.contains("clip"),
+        "threshold not drawn:\n{all}"
+    );
+    assert!(all.contains("┤"), "no y-axis labels:\n{all}");
+    assert!(all.contains("step"), "x-axis label missing:\n{all}");
+}
+
+#[test]
+fn colour_modes_degrade() {
+    let a = app(
+        "megatron-104B-spikes-bigscience/iteration_lines.log",
+        ColorMode::Ansi256,
+    );
+    let buf = draw(&a, 80, 24);
+    let colours: Vec<Color> = buf.content().iter().map(|c| c.fg).collect();
+    assert!(colours.iter().any(|c| matches!(c, Color::Indexed(_))));
+    assert!(
+        !colours.iter().any(|c| matches!(c, Color::Rgb(..))),
+        "no truecolor in 256 mode"
+    );
+
+    let a = app(
+        "megatron-104B-spikes-bigscience/iteration_lines.log",
+        ColorMode::None,
+    );
+    let buf = draw(&a, 80, 24);
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+        "NO_COLOR: no colours at all"
+    );
+    // …and the meaning survives in glyphs.
+    let all = text(&buf);
+    assert!(all.contains('▼') && all.contains('▓'), "{all}");
+}
+
+#[test]
+fn help_lists_every_key_and_closes() {
+    let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    a.on_action(Action::Help);
+    let all = text(&draw(&a, 80, 30));
+    for b in trainwatch::tui::keys::BINDINGS {
+        assert!(all.contains(b.what), "help lacks '{}':\n{all}", b.what);
+    }
+    a.on_action(Action::ZoomIn);
+    assert!(!a.help, "any key closes the help");
+}
+
+#[test]
+fn keys_zoom_scroll_follow_and_jump() {
+    let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    draw(&a, 80, 24);
+    let w = a.view.plot_width.get();
+    let (per_col, r) = a.view.window(1101, w);
+    assert_eq!(r, 0..1101, "fits the whole run by default");
+    a.on_action(Action::ZoomIn);
+    let (p2, r2) = a.view.window(1101, w);
+    assert_eq!(p2, per_col / 2);
+    assert_eq!(r2.end, 1101, "newest point at the right edge");
+    a.on_action(Action::ScrollLeft);
+    assert!(!a.view.following());
+    assert!(a.view.window(1101, w).1.end < 1101);
+    a.on_action(Action::Follow);
+    assert!(a.view.following());
+    a.on_action(Action::ZoomOut);
+    a.on_action(Action::ZoomOut);
+    assert_eq!(a.view.per_col, None, "zooming out stops at the whole run");
+
+    let mut a = app(
+        "megatron-104B-spikes-bigscience/iteration_lines.log",
+        ColorMode::TrueColor,
+    );
+    draw(&a, 80, 24);
+    a.on_action(Action::NextExplosion);
+    assert_eq!(a.view.selected, Some(0));
+    let all = text(&draw(&a, 80, 24));
+    assert!(all.contains("8740"), "{all}");
+}
+
+#[test]
+fn tab_two_explains_how_to_pass_a_checkpoint() {
+    let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    a.on_action(Action::Tab2);
+    assert_eq!(a.tab, Tab::Similarity);
+    let all = text(&draw(&a, 80, 24));
+    assert!(all.contains("--checkpoint"), "{all}");
+}
+
+#[test]
+fn absurd_sizes_do_not_panic() {
+    let a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    for (w, h) in [
+        (1, 1),
+        (2, 1),
+        (10, 3),
+        (19, 4),
+        (20, 5),
+        (30, 6),
+        (300, 3),
+        (5, 200),
+    ] {
+        draw(&a, w, h);
+    }
+}
+
+#[test]
+fn nan_is_drawn_as_a_distinct_marker_without_breaking_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.log");
+    let mut s = String::new();
+    for i in 1..=40 {
+        let v = if i == 20 {
+            "nan".to_string()
+        } else {
+            format!("{}", 0.5 + (i % 3) as f64 * 0.1)
+        };
+        s.push_str(&format!("step={i} gnorm={v}\n"));
+    }
+    std::fs::write(&p, s).unwrap();
+    let mut o = LogOptions::new(&p);
+    o.clip = Some(0.0);
+    let model = read_log(&o).unwrap();
+    let a = App::new(model, Theme::new(ColorMode::TrueColor));
+    let buf = draw(&a, 80, 24);
+    let all = text(&buf);
+    assert!(all.contains('×'), "{all}");
+    assert!(
+        row(&buf, 2).starts_with("     0.7┤"),
+        "y-range from the finite values:\n{all}"
+    );
+    assert!(row(&buf, 23).contains("1 NaN/inf"), "{}", row(&buf, 23));
+}
