@@ -1,0 +1,243 @@
+//! End to end: the real binary in a pseudo-terminal, read through a VT100 parser (ratatui
+//! redraws only changed cells, so the parsed screen is searched, not the raw bytes).
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Tui {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn MasterPty + Send>,
+}
+
+impl Tui {
+    fn start(args: &[&std::ffi::OsStr], env: &[(&str, &str)], cols: u16, rows: u16) -> Tui {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_trainwatch"));
+        for a in args {
+            cmd.arg(a);
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Tui {
+            parser,
+            raw,
+            child,
+            writer,
+            master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.screen().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "'{what}' never appeared; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn keys(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.process_id().unwrap();
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// Waits for the process to end and checks the terminal was handed back: alternate screen
+    /// left, cursor shown.
+    fn assert_exits_restored(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not exit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let raw = self.raw.lock().unwrap().clone();
+        let tail = &raw[raw.len().saturating_sub(400)..];
+        let has = |needle: &[u8]| tail.windows(needle.len()).any(|w| w == needle);
+        assert!(
+            has(b"\x1b[?1049l"),
+            "alternate screen not left: {:?}",
+            String::from_utf8_lossy(tail)
+        );
+        assert!(
+            has(b"\x1b[?25h"),
+            "cursor not shown: {:?}",
+            String::from_utf8_lossy(tail)
+        );
+        assert!(!self.parser.lock().unwrap().screen().alternate_screen());
+    }
+}
+
+fn append(path: &Path, s: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(s.as_bytes()).unwrap();
+}
+
+#[test]
+fn appended_step_reaches_the_screen_and_q_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(
+        &log,
+        "Namespace(clip_norm=1.0)\nstep=1 gnorm=0.5\nstep=2 gnorm=0.6\n",
+    );
+    let mut t = Tui::start(&[log.as_os_str()], &[], 100, 30);
+    t.wait_for("step 2 · gnorm 0.6");
+    t.wait_for("clip 1 (log)");
+    append(&log, "step=3 gnorm=0.7\n");
+    t.wait_for("step 3 · gnorm 0.7");
+    append(&log, "step=4 gnorm=2");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !t.screen().contains("step 4"),
+        "half a line is not a record"
+    );
+    append(&log, "5\n");
+    t.wait_for("step 4 · gnorm 25");
+    t.keys("?");
+    t.wait_for("keys · any key closes");
+    t.keys("?");
+    t.keys("2");
+    t.wait_for("--checkpoint");
+    t.keys("1");
+    t.wait_for("step 4");
+    t.keys("q");
+    t.assert_exits_restored();
+}
+
+#[test]
+fn waits_for_a_log_that_does_not_exist_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("later.log");
+    let mut t = Tui::start(&[log.as_os_str()], &[], 100, 30);
+    t.wait_for("waiting for");
+    append(&log, "{'loss': 1.5, 'grad_norm': 2.5, 'epoch': 0.1}\n");
+    t.wait_for("record 1 · gnorm 2.5");
+    t.wait_for("hf_trainer");
+    t.keys("\x1b");
+    t.assert_exits_restored();
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for sig in ["-TERM", "-HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train.log");
+        append(&log, "step=1 gnorm=0.5\n");
+        let mut t = Tui::start(&[log.as_os_str()], &[], 80, 24);
+        t.wait_for("step 1 · gnorm 0.5");
+        t.signal(sig);
+        t.assert_exits_restored();
+    }
+}
+
+#[test]
+fn resize_to_1x1_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\nstep=2 gnorm=0.25\n");
+    let mut t = Tui::start(&[log.as_os_str()], &[], 80, 24);
+    t.wait_for("step 2");
+    t.resize(1, 1);
+    std::thread::sleep(Duration::from_millis(300));
+    t.resize(80, 24);
+    append(&log, "step=3 gnorm=0.75\n");
+    t.wait_for("step 3 · gnorm 0.75");
+    t.keys("q");
+    t.assert_exits_restored();
+}
+
+#[test]
+fn hostile_log_lines_never_reach_the_terminal_as_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    // OSC title set, OSC 52 clipboard write, cursor moves — in a line, and as a metric name.
+    append(
+        &log,
+        "step=1 gnorm=0.5 \x1b]0;pwned\x07 \x1b]52;c;ZXZpbA==\x07 \x1b[2J\x1b[H\n\x1b]52;c;eA==\x07evil=1\n",
+    );
+    let mut t = Tui::start(&[log.as_os_str()], &[], 100, 30);
+    t.wait_for("step 1 · gnorm 0.5");
+    t.keys("q");
+    t.assert_exits_restored();
+    let raw = t.raw.lock().unwrap().clone();
+    let has = |n: &[u8]| raw.windows(n.len()).any(|w| w == n);
+    assert!(!has(b"\x1b]52"), "clipboard escape passed through");
+    assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
+}
