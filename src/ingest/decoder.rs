@@ -121,16 +121,16 @@ impl LogDecoder {
         self.batch.lines += 1;
         let line = strip_ansi(raw);
         let line = &*line;
-        if let Some(c) = clip_declaration(line) {
-            self.batch.clip_declared = Some(c);
-        }
         if self.parser.is_none() {
             match detect(line, &self.metric) {
                 Some(f) => {
                     self.parser = Some(LineParser::new(f, self.metric.clone()));
                     self.batch.detected = Some(f);
                 }
-                None => return,
+                None => {
+                    self.clip_check(line);
+                    return;
+                }
             }
         }
         let Some(parser) = &self.parser else { return };
@@ -144,7 +144,14 @@ impl LogDecoder {
             }
             Parsed::Aggregate(r) => self.batch.aggregates.push(r),
             Parsed::Malformed => self.batch.skipped += 1,
-            Parsed::Nothing => {}
+            // Only lines that are not records can declare the threshold (config dumps).
+            Parsed::Nothing => self.clip_check(line),
+        }
+    }
+
+    fn clip_check(&mut self, line: &[u8]) {
+        if let Some(c) = clip_declaration(line) {
+            self.batch.clip_declared = Some(c);
         }
     }
 }

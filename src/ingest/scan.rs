@@ -47,19 +47,26 @@ pub fn read_to_end(
     }
 
     std::thread::scope(|scope| -> io::Result<u64> {
-        let (job_tx, job_rx): (Sender<(u64, Vec<u8>)>, Receiver<(u64, Vec<u8>)>) =
-            bounded(threads * 2);
+        // A job is a whole block buffer and the range of complete lines in it; the buffer
+        // comes back through `free` to be read into again (no copies, no re-zeroing).
+        type Job = (u64, Vec<u8>, std::ops::Range<usize>);
+        let (job_tx, job_rx): (Sender<Job>, Receiver<Job>) = bounded(threads * 2);
         let (res_tx, res_rx) = bounded::<(u64, Batch)>(threads * 4);
+        let (free_tx, free_rx) = bounded::<Vec<u8>>(threads * 4);
         for _ in 0..threads {
             let job_rx = job_rx.clone();
             let res_tx = res_tx.clone();
+            let free_tx = free_tx.clone();
             let metric = decoder.metric().clone();
             let format = decoder.format();
             scope.spawn(move || {
-                for (seq, block) in job_rx {
+                let mut format = format;
+                for (seq, block, range) in job_rx {
                     let mut d = LogDecoder::new(metric.clone(), format);
-                    d.feed(&block);
+                    d.feed(&block[range]);
                     d.finish();
+                    format = format.or(d.format());
+                    let _ = free_tx.try_send(block);
                     if res_tx.send((seq, d.take_batch())).is_err() {
                         break;
                     }
@@ -68,6 +75,7 @@ pub fn read_to_end(
         }
         drop(job_rx);
         drop(res_tx);
+        drop(free_tx);
 
         let mut ready: BTreeMap<u64, (Batch, u64)> = BTreeMap::new();
         let mut jobs_offset: BTreeMap<u64, u64> = BTreeMap::new();
@@ -84,28 +92,27 @@ pub fn read_to_end(
                 if stop.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                let mut buf = vec![0u8; BLOCK];
+                let mut buf = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
                 let n = read_some(file, &mut buf, offset)?;
                 if n == 0 {
                     return Ok(());
                 }
-                buf.truncate(n);
                 offset += n as u64;
+                let data = &buf[..n];
                 let cut = decoder.format().and_then(|_| {
-                    let first = memchr::memchr2(b'\n', b'\r', &buf)?;
-                    let last = memchr::memrchr2(b'\n', b'\r', &buf)?;
+                    let first = memchr::memchr2(b'\n', b'\r', data)?;
+                    let last = memchr::memrchr2(b'\n', b'\r', data)?;
                     Some((first, last))
                 });
                 match cut {
                     Some((first, last)) if last > first => {
-                        decoder.feed(&buf[..=first]);
+                        decoder.feed(&data[..=first]);
                         ready.insert(seq, (decoder.take_batch(), offset));
                         seq += 1;
-                        decoder.feed(&buf[last + 1..]);
-                        let middle = buf[first + 1..=last].to_vec();
+                        decoder.feed(&data[last + 1..]);
                         jobs_offset.insert(seq, offset);
                         // While waiting for room, collect finished batches.
-                        let mut job = Some((seq, middle));
+                        let mut job = Some((seq, buf, first + 1..last + 1));
                         while let Some(j) = job.take() {
                             match job_tx.try_send(j) {
                                 Ok(()) => {}
@@ -124,7 +131,7 @@ pub fn read_to_end(
                         seq += 1;
                     }
                     _ => {
-                        decoder.feed(&buf);
+                        decoder.feed(data);
                         ready.insert(seq, (decoder.take_batch(), offset));
                         seq += 1;
                     }

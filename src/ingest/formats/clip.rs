@@ -10,6 +10,8 @@ use std::sync::LazyLock;
 static CLIP: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("clip"));
 static MAX_GRAD_NORM: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("grad_norm"));
+static MAX_GRAD_NORM_FLAG: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("max-grad-norm"));
 
 const KEYS: [&str; 3] = ["clip_norm", "clip_grad", "max_grad_norm"];
 const FLAGS: [&str; 3] = ["--clip-norm", "--clip-grad", "--max-grad-norm"];
@@ -24,7 +26,7 @@ pub fn clip_declaration(line: &[u8]) -> Option<f64> {
     let max_like = MAX_GRAD_NORM
         .find_iter(line)
         .any(|i| i >= 4 && &line[i - 4..i] == b"max_");
-    if !clip_like && !max_like && memmem::find(line, b"max-grad-norm").is_none() {
+    if !clip_like && !max_like && MAX_GRAD_NORM_FLAG.find(line).is_none() {
         return None;
     }
     for key in KEYS {

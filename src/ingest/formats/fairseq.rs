@@ -2,18 +2,19 @@
 
 use super::syntax::{first_of, value_after, Sep};
 use super::{record_with, to_parsed, LineParser, Parsed};
-use memchr::memmem;
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
 
-fn has(line: &[u8], needle: &[u8]) -> bool {
-    memmem::find(line, needle).is_some()
-}
+static TRAIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("| train |"));
+static VALID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("| valid"));
+static VALID_ON: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("valid on"));
 
 /// `… | train_inner | epoch 143: 85 / 282 loss=3.147, …, num_updates=40100, gnorm=0.489, clip=0`
 /// per step; `… | train | epoch 143 | loss 3.14 | … | gnorm 0.485 |` per epoch (aggregate).
 pub fn parse_simple(p: &LineParser, line: &[u8]) -> Parsed {
     match record_with(p, line, Sep::Eq) {
         Some(r) => to_parsed(Some(r), false),
-        None if has(line, b"| train |") => to_parsed(record_with(p, line, Sep::Pipe), true),
+        None if TRAIN.find(line).is_some() => to_parsed(record_with(p, line, Sep::Pipe), true),
         None => Parsed::Nothing,
     }
 }
@@ -21,7 +22,7 @@ pub fn parse_simple(p: &LineParser, line: &[u8]) -> Parsed {
 /// `… | train_inner | {"epoch": 1, "num_updates": "1", "gnorm": "20.751", …}` per step;
 /// `… | train | {"train_gnorm": "36.26", "train_num_updates": "10", …}` per epoch.
 pub fn parse_json(p: &LineParser, line: &[u8]) -> Parsed {
-    if has(line, b"| train |") {
+    if TRAIN.find(line).is_some() {
         let Some(raw) = first_of(line, &p.train_prefixed, Sep::Json) else {
             return Parsed::Nothing;
         };
@@ -35,7 +36,7 @@ pub fn parse_json(p: &LineParser, line: &[u8]) -> Parsed {
             value_after(line, b"train_loss", Sep::Json).and_then(super::syntax::parse_number);
         return Parsed::Aggregate(rec);
     }
-    if has(line, b"| valid |") || has(line, b"| valid_") {
+    if VALID.find(line).is_some() {
         return Parsed::Nothing;
     }
     to_parsed(record_with(p, line, Sep::Json), false)
@@ -44,7 +45,7 @@ pub fn parse_json(p: &LineParser, line: &[u8]) -> Parsed {
 /// fairseq ≤ 0.9: per-update `| epoch 001:   1 / 43 loss=…, num_updates=2, gnorm=0.833`
 /// (running averages), per-epoch `| epoch 052 | loss 4.027 | … | gnorm 0.218 | clip 0% |`.
 pub fn parse_legacy(p: &LineParser, line: &[u8]) -> Parsed {
-    if has(line, b"valid on") {
+    if VALID_ON.find(line).is_some() {
         return Parsed::Nothing;
     }
     match record_with(p, line, Sep::Eq) {

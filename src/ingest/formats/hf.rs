@@ -5,7 +5,9 @@
 use super::{record_with, syntax::Sep, to_parsed, LineParser, Parsed};
 
 pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
-    let Some(open) = memchr::memmem::find(line, b"{'") else {
+    static OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("{'"));
+    let Some(open) = OPEN.find(line) else {
         return Parsed::Nothing;
     };
     let dict = &line[open..];

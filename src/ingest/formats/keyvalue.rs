@@ -18,7 +18,9 @@ pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
 
 /// The `N` of a tqdm frame's `| N/M [` counter.
 fn tqdm_counter(line: &[u8]) -> Option<u64> {
-    let bracket = memchr::memmem::find(line, b" [")?;
+    static BRACKET: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" ["));
+    let bracket = BRACKET.find(line)?;
     let head = &line[..bracket];
     let slash = memchr::memrchr(b'/', head)?;
     let digits_start = head[..slash]

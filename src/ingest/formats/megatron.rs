@@ -17,7 +17,9 @@ pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
 }
 
 fn iteration(line: &[u8]) -> Option<u64> {
-    let at = memchr::memmem::find(line, b"iteration")?;
+    static ITERATION: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("iteration"));
+    let at = ITERATION.find(line)?;
     let before_ok = at == 0 || line[at - 1] == b' ' || line[at - 1] == b']';
     if !before_ok {
         return value_after(line, b"iteration", Sep::Colon).and_then(parse_step);

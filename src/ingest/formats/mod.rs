@@ -133,7 +133,7 @@ pub struct MetricSpec {
     /// Label shown and written to JSON (`gnorm`, or the `--metric` name).
     pub label: String,
     /// Names the metric goes by, tried in order.
-    pub aliases: Vec<Vec<u8>>,
+    pub aliases: Vec<syntax::Key>,
     /// Fast pre-filters: a line containing none of these cannot hold the metric.
     finders: Vec<memmem::Finder<'static>>,
 }
@@ -176,20 +176,19 @@ impl MetricSpec {
     }
 
     fn with_aliases(label: &str, aliases: &[&str]) -> Self {
-        let aliases: Vec<Vec<u8>> = aliases.iter().map(|a| a.as_bytes().to_vec()).collect();
         let mut finders: Vec<memmem::Finder<'static>> = Vec::new();
         // "grad_norm" also covers "train/grad_norm": keep only the shortest needles.
-        for a in &aliases {
+        for a in aliases {
             if !aliases
                 .iter()
-                .any(|b| b != a && b.len() < a.len() && memmem::find(a, b).is_some())
+                .any(|b| b != a && b.len() < a.len() && a.contains(b))
             {
-                finders.push(memmem::Finder::new(a).into_owned());
+                finders.push(memmem::Finder::new(a.as_bytes()).into_owned());
             }
         }
         MetricSpec {
             label: label.to_string(),
-            aliases,
+            aliases: aliases.iter().map(|a| syntax::Key::new(a)).collect(),
             finders,
         }
     }
@@ -203,10 +202,10 @@ impl MetricSpec {
         self.finders.iter().any(|f| f.find(line).is_some())
     }
 
-    fn prefixed(&self, prefix: &str) -> Vec<Vec<u8>> {
+    fn prefixed(&self, prefix: &str) -> Vec<syntax::Key> {
         self.aliases
             .iter()
-            .map(|a| [prefix.as_bytes(), a].concat())
+            .map(|a| syntax::Key::new(&format!("{prefix}{}", String::from_utf8_lossy(a.bytes()))))
             .collect()
     }
 }
@@ -217,10 +216,11 @@ impl MetricSpec {
 pub struct LineParser {
     pub format: LogFormat,
     pub metric: MetricSpec,
-    steps: Vec<Vec<u8>>,
-    losses: Vec<Vec<u8>>,
+    steps: Vec<syntax::Key>,
+    losses: Vec<syntax::Key>,
     /// fairseq json epoch summaries prefix every key with `train_`.
-    train_prefixed: Vec<Vec<u8>>,
+    train_prefixed: Vec<syntax::Key>,
+    clip_key: syntax::Key,
 }
 
 impl LineParser {
@@ -228,8 +228,9 @@ impl LineParser {
         let train_prefixed = metric.prefixed("train_");
         LineParser {
             format,
-            steps: STEP_ALIASES.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            losses: LOSS_ALIASES.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            steps: STEP_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
+            losses: LOSS_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
+            clip_key: syntax::Key::new("clip"),
             train_prefixed,
             metric,
         }
@@ -237,9 +238,8 @@ impl LineParser {
 
     /// Parses one line (already stripped of ANSI escapes).
     pub fn parse(&self, line: &[u8]) -> Parsed {
-        if !self.metric.may_match(line) {
-            return Parsed::Nothing;
-        }
+        // Every format's parser starts by looking for the metric's name, so a line without it
+        // costs one search per alias.
         match self.format {
             LogFormat::FairseqSimple => fairseq::parse_simple(self, line),
             LogFormat::FairseqJson => fairseq::parse_json(self, line),
@@ -255,10 +255,9 @@ impl LineParser {
     /// Whether this line's framework printed a `clip` field next to the metric (fairseq prints
     /// it only when `--clip-norm` > 0).
     pub fn has_clip_field(&self, line: &[u8]) -> bool {
-        use syntax::{value_after, Sep};
         match self.format {
-            LogFormat::FairseqSimple => value_after(line, b"clip", Sep::Eq).is_some(),
-            LogFormat::FairseqJson => value_after(line, b"clip", Sep::Json).is_some(),
+            LogFormat::FairseqSimple => self.clip_key.value_in(line, syntax::Sep::Eq).is_some(),
+            LogFormat::FairseqJson => self.clip_key.value_in(line, syntax::Sep::Json).is_some(),
             _ => false,
         }
     }

@@ -23,7 +23,40 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'/' || b == b'.' || b == b'-'
 }
 
-/// Returns the raw value token that follows `key` in `line`, in syntax `sep`.
+/// A key with its searcher built once (building a searcher per line costs more than the
+/// search itself).
+#[derive(Debug, Clone)]
+pub struct Key {
+    finder: memmem::Finder<'static>,
+}
+
+impl Key {
+    pub fn new(key: &str) -> Self {
+        Key {
+            finder: memmem::Finder::new(key.as_bytes()).into_owned(),
+        }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.finder.needle()
+    }
+
+    /// Returns the raw value token that follows this key in `line`, in syntax `sep`.
+    pub fn value_in<'a>(&self, line: &'a [u8], sep: Sep) -> Option<&'a [u8]> {
+        let len = self.finder.needle().len();
+        self.finder
+            .find_iter(line)
+            .find_map(|start| value_at(line, start, start + len, sep))
+    }
+
+    /// Whether `line` contains the key anywhere.
+    pub fn occurs_in(&self, line: &[u8]) -> bool {
+        self.finder.find(line).is_some()
+    }
+}
+
+/// Returns the raw value token that follows `key` in `line`, in syntax `sep` (one-off
+/// searches; hot paths keep a [`Key`]).
 pub fn value_after<'a>(line: &'a [u8], key: &[u8], sep: Sep) -> Option<&'a [u8]> {
     let mut from = 0;
     while let Some(rel) = memmem::find(&line[from..], key) {
@@ -141,12 +174,14 @@ pub fn parse_step(tok: &[u8]) -> Option<u64> {
     if !ok {
         return None;
     }
-    std::str::from_utf8(int).ok()?.parse().ok()
+    int.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// The first of `keys` found in `line` with syntax `sep`, with its raw value.
-pub fn first_of<'a>(line: &'a [u8], keys: &[Vec<u8>], sep: Sep) -> Option<&'a [u8]> {
-    keys.iter().find_map(|k| value_after(line, k, sep))
+pub fn first_of<'a>(line: &'a [u8], keys: &[Key], sep: Sep) -> Option<&'a [u8]> {
+    keys.iter().find_map(|k| k.value_in(line, sep))
 }
 
 #[cfg(test)]
