@@ -33,6 +33,22 @@ enum Command {
     Watch(WatchArgs),
     /// Read a whole log once and print a summary, or the series as JSON.
     Gnorm(GnormArgs),
+    /// A simulated training run (log + checkpoints written live), watched in the TUI.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Where the simulated run writes (kept); default: a fresh temporary directory, removed
+    /// on exit.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Simulated training speed.
+    #[arg(long, value_name = "R", default_value_t = 20.0)]
+    steps_per_sec: f64,
+    /// Colours: auto (COLORTERM, NO_COLOR), truecolor, 256, or none.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -135,6 +151,30 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn color_choice(c: ColorArg) -> ColorChoice {
+    match c {
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Truecolor => ColorChoice::TrueColor,
+        ColorArg::C256 => ColorChoice::Ansi256,
+        ColorArg::None => ColorChoice::None,
+    }
+}
+
+fn demo(a: DemoArgs) -> ExitCode {
+    if !(a.steps_per_sec.is_finite() && a.steps_per_sec > 0.0) {
+        return fail("--steps-per-sec must be a positive number");
+    }
+    let opts = trainwatch::demo::DemoOptions {
+        dir: a.dir,
+        steps_per_sec: a.steps_per_sec,
+        color: color_choice(a.color),
+    };
+    match trainwatch::demo::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
 fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
     let log = match log_options(path, &a.series) {
         Ok(o) => o,
@@ -148,13 +188,9 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
     let opts = TuiOptions {
         log,
         poll: Duration::from_millis(a.poll_ms.max(10)),
-        color: match a.color {
-            ColorArg::Auto => ColorChoice::Auto,
-            ColorArg::Truecolor => ColorChoice::TrueColor,
-            ColorArg::C256 => ColorChoice::Ansi256,
-            ColorArg::None => ColorChoice::None,
-        },
+        color: color_choice(a.color),
         banner: None,
+        checkpoint: None,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -191,6 +227,7 @@ fn main() -> ExitCode {
         (Some(Command::Watch(a)), _) => watch(a.log, a.view),
         (None, Some(log)) => watch(log, cli.view),
         (Some(Command::Gnorm(a)), _) => gnorm(a),
+        (Some(Command::Demo(a)), _) => demo(a),
         (None, None) => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

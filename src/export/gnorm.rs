@@ -107,6 +107,28 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
+/// An axis label: three significant digits.
+pub fn fmt_axis(v: f64) -> String {
+    if !v.is_finite() {
+        return fmt_value(v);
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        return format!("{v:.2e}");
+    }
+    let decimals = if a == 0.0 {
+        0
+    } else {
+        (2 - a.log10().floor() as i32).clamp(0, 6) as usize
+    };
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// Events ranked by how far they rose over their baseline (then by peak).
 pub fn ranked(s: &Series) -> Vec<ExplosionEvent> {
     let mut ev = s.events().to_vec();

@@ -2,7 +2,7 @@
 //! clip threshold and explosion events marked, the threshold drawn as a line.
 
 use super::app::App;
-use crate::export::gnorm::fmt_value;
+use crate::export::gnorm::{fmt_axis, fmt_value};
 use crate::series::{Column, Series, FLAG_ABOVE, FLAG_EXPLOSION};
 use crate::text::printable_path;
 use crate::tui::theme::ColorMode;
@@ -293,7 +293,7 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             frac
         };
-        label(buf, row, fmt_value(y.value_at(f)), theme.axis);
+        label(buf, row, fmt_axis(y.value_at(f)), theme.axis);
         used.push(row);
     }
     if let (Some(row), Some(c)) = (clip_row, clip_in_view) {

@@ -36,6 +36,8 @@ pub struct TuiOptions {
     pub color: ColorChoice,
     /// A line shown under the tabs, e.g. "SIMULATED DATA" for the demo.
     pub banner: Option<String>,
+    /// A checkpoint file or directory for tab 2.
+    pub checkpoint: Option<std::path::PathBuf>,
 }
 
 /// Shortest time between two frames: bursts of records coalesce into one draw.

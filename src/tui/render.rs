@@ -114,9 +114,21 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
+    // Try the full wording first, then a compact one, so 80 columns hold everything.
+    for compact in [false, true] {
+        let line = status_spans(app, compact);
+        if line.width() <= area.width as usize || compact {
+            line.render(area, buf);
+            return;
+        }
+    }
+}
+
+fn status_spans(app: &App, compact: bool) -> Line<'static> {
     let t = &app.theme;
     let m = &app.model;
     let s = m.primary();
+    let sep = if compact { "·" } else { " · " };
     let mut parts: Vec<Span> = Vec::new();
     if let Some(last) = s.len().checked_sub(1) {
         let kind = if s.step_kind() == crate::series::StepKind::Index {
@@ -125,14 +137,14 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
             "step"
         };
         parts.push(Span::raw(format!(
-            "{kind} {} · {} {}",
+            "{kind} {}{sep}{} {}",
             s.step(last).unwrap_or(0),
             m.metric,
             fmt_value(s.value(last).unwrap_or(f64::NAN))
         )));
         let pct = 100.0 * s.above_clip() as f64 / s.len() as f64;
         parts.push(Span::raw(format!(
-            " · {} pts · {pct:.1}% >clip · ",
+            "{sep}{} pts{sep}{pct:.1}% >clip{sep}",
             s.len()
         )));
         parts.push(Span::styled(
@@ -145,41 +157,48 @@ fn status_line(app: &App, area: Rect, buf: &mut Buffer) {
         ));
         if s.nonfinite() > 0 {
             parts.push(Span::styled(
-                format!(" · {} NaN/inf", s.nonfinite()),
+                format!("{sep}{} NaN/inf", s.nonfinite()),
                 t.nonfinite,
             ));
         }
     } else {
         parts.push(Span::raw("no points yet"));
     }
-    parts.push(Span::raw(format!(" · {} skipped", m.skipped_lines)));
+    parts.push(Span::raw(format!(
+        "{sep}{} {}",
+        m.skipped_lines,
+        if compact { "skip" } else { "skipped" }
+    )));
     if m.restarts() > 0 {
         parts.push(Span::styled(
-            format!(" · {} restarts", m.restarts()),
+            format!("{sep}{} restarts", m.restarts()),
             t.restart,
         ));
     }
     if app.tab == Tab::Gnorm && !app.view.following() {
-        parts.push(Span::styled(" · SCROLLED (f: follow)", t.warn));
+        parts.push(Span::styled(
+            if compact {
+                "·SCROLLED(f)"
+            } else {
+                " · SCROLLED (f: follow)"
+            },
+            t.warn,
+        ));
     }
-    // "updated Ns ago" sits at the right edge; the rest is cut before it if space is short.
     let ago = match app.status.last_data {
-        Some(at) => format!(
-            " updated {}s ago",
-            app.now.saturating_duration_since(at).as_secs()
-        ),
-        None if app.status.waiting => " waiting for the file".to_string(),
+        Some(at) => {
+            let secs = app.now.saturating_duration_since(at).as_secs();
+            if compact {
+                format!("{sep}{secs}s ago")
+            } else {
+                format!("{sep}updated {secs}s ago")
+            }
+        }
+        None if app.status.waiting => format!("{sep}waiting for the file"),
         None => String::new(),
     };
-    let ago_w = ago.chars().count() as u16;
-    let left = Rect {
-        width: area.width.saturating_sub(ago_w),
-        ..area
-    };
-    Line::from(parts).render(left, buf);
-    if ago_w > 0 && area.width > ago_w {
-        buf.set_string(area.x + area.width - ago_w, area.y, &ago, t.dim);
-    }
+    parts.push(Span::styled(ago, t.dim));
+    Line::from(parts)
 }
 
 /// `…/tail/of/a/long/path` in at most `max` characters.
