@@ -5,6 +5,7 @@
 //! - [`series`] stores them and finds clipping and explosions,
 //! - [`tui`] and [`export`] show them.
 
+pub mod colormap;
 pub mod demo;
 pub mod export;
 pub mod ingest;

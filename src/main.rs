@@ -103,6 +103,18 @@ struct GnormArgs {
     /// Print the series as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Also draw the figure (gnorm against step, clip line, explosions circled) as PNG.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
+    /// Also draw the figure as SVG.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Figure width in pixels.
+    #[arg(long, value_name = "W", default_value_t = 1400)]
+    width: u32,
+    /// Figure height in pixels.
+    #[arg(long, value_name = "H", default_value_t = 700)]
+    height: u32,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -207,6 +219,22 @@ fn gnorm(a: GnormArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
+    if !(200..=20_000).contains(&a.width) || !(150..=20_000).contains(&a.height) {
+        return fail("--width must be 200–20000 and --height 150–20000 pixels");
+    }
+    for (path, format) in [
+        (&a.png, trainwatch::export::figure::Format::Png),
+        (&a.svg, trainwatch::export::figure::Format::Svg),
+    ] {
+        if let Some(p) = path {
+            if let Err(e) =
+                trainwatch::export::figure::gnorm_figure(&model, p, format, (a.width, a.height))
+            {
+                return fail(format!("{e:#}"));
+            }
+            eprintln!("wrote {}", trainwatch::text::printable_path(p));
+        }
+    }
     let mut out = std::io::stdout().lock();
     let r = if a.json {
         trainwatch::export::gnorm::write_json(&model, &mut out)

@@ -114,7 +114,14 @@ pub fn fmt_axis(v: f64) -> String {
     }
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        return format!("{v:.2e}");
+        // 1.00e8 → 1e8, 3.20e6 → 3.2e6
+        let s = format!("{v:.2e}");
+        return match s.split_once('e') {
+            Some((m, e)) if m.contains('.') => {
+                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+            }
+            _ => s,
+        };
     }
     let decimals = if a == 0.0 {
         0

@@ -1,3 +1,4 @@
 //! Headless output: JSON and text for scripts and reports.
 
+pub mod figure;
 pub mod gnorm;
