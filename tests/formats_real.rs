@@ -174,8 +174,7 @@ fn metric_flag_charts_loss_from_the_same_log() {
 #[test]
 fn lightning_csv_without_gnorm_is_a_clear_error() {
     let e = read_log(&LogOptions::new(sample("lightning-csv-slm/metrics.csv")))
-        .err()
-        .expect("no gradient norm in that file");
+        .expect_err("no gradient norm in that file");
     let msg = e.to_string();
     assert!(msg.contains("metrics.csv"), "{msg}");
     assert!(msg.contains("no gradient norm"), "{msg}");
