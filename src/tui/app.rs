@@ -106,6 +106,8 @@ pub struct Status {
 
 pub struct App {
     pub model: LogModel,
+    /// Tab 2's state.
+    pub sim: super::similarity_tab::SimState,
     pub tab: Tab,
     pub view: ChartView,
     pub help: bool,
@@ -122,6 +124,7 @@ impl App {
     pub fn new(model: LogModel, theme: Theme) -> Self {
         App {
             model,
+            sim: Default::default(),
             tab: Tab::Gnorm,
             view: ChartView::default(),
             help: false,
@@ -212,7 +215,48 @@ impl App {
             Action::Tab1 => self.tab = Tab::Gnorm,
             Action::Tab2 => self.tab = Tab::Similarity,
             _ if self.tab == Tab::Gnorm => self.chart_action(a),
+            _ => self.similarity_action(a),
+        }
+    }
+
+    fn similarity_action(&mut self, a: Action) {
+        let sim = &mut self.sim;
+        match a {
+            Action::Up => sim.move_cursor(-1, 0),
+            Action::Down => sim.move_cursor(1, 0),
+            Action::ScrollLeft => sim.move_cursor(0, -1),
+            Action::ScrollRight => sim.move_cursor(0, 1),
+            Action::ZoomIn => sim.zoom_in(),
+            Action::ZoomOut => sim.zoom_out(),
+            Action::ToggleRange => sim.fixed_range = !sim.fixed_range,
+            Action::NextTensor => sim.next_tensor(),
             _ => {}
+        }
+    }
+
+    pub fn on_checkpoint(&mut self, ev: crate::checkpoint::follow::CheckpointEvent) {
+        use crate::checkpoint::follow::CheckpointEvent as E;
+        match ev {
+            E::Waiting(why) => self.sim.waiting = Some(why),
+            E::Computing(file) => self.sim.computing = Some(file),
+            E::Loaded(r) => {
+                let step = r.title.step;
+                let first = self.sim.report.is_none();
+                self.sim.loaded(r);
+                if !first {
+                    self.note(
+                        match step {
+                            Some(s) => format!("similarity map updated: checkpoint at step {s}"),
+                            None => "similarity map updated".to_string(),
+                        },
+                        false,
+                    );
+                }
+            }
+            E::Failed { message, retrying } => {
+                self.sim.computing = None;
+                self.sim.failure = Some((message, retrying));
+            }
         }
     }
 

@@ -88,6 +88,13 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
 
     let mut app = App::new(opts.log.empty_model(), Theme::new(mode));
     app.banner = opts.banner.clone();
+    app.sim.path = opts.checkpoint.clone();
+    let (ckpt_tx, ckpt_rx) = unbounded();
+    let (view_tx, view_rx) = unbounded();
+    if let Some(p) = &opts.checkpoint {
+        crate::checkpoint::follow::spawn(p.clone(), opts.poll, view_rx, ckpt_tx, stop.clone())
+            .context("starting the checkpoint follower")?;
+    }
 
     let terminal = ratatui::try_init().context("setting up the terminal")?;
     let _guard = RestoreGuard;
@@ -103,7 +110,14 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         })
         .context("starting the input thread")?;
 
-    let result = event_loop(terminal, &mut app, &ingest_rx, &input_rx, &sig_rx);
+    let chans = Channels {
+        ingest: ingest_rx,
+        input: input_rx,
+        signals: sig_rx,
+        checkpoint: ckpt_rx,
+        views: opts.checkpoint.is_some().then_some(view_tx),
+    };
+    let result = event_loop(terminal, &mut app, &chans);
     stop.store(true, Ordering::Relaxed);
     result
 }
@@ -118,12 +132,19 @@ where
     Ok(())
 }
 
+/// Everything the event loop listens to, and the one thing it sends (tab 2's view).
+struct Channels {
+    ingest: Receiver<IngestEvent>,
+    input: Receiver<Event>,
+    signals: Receiver<i32>,
+    checkpoint: Receiver<crate::checkpoint::follow::CheckpointEvent>,
+    views: Option<crossbeam_channel::Sender<crate::checkpoint::follow::View>>,
+}
+
 fn event_loop<B: Backend + std::io::Write>(
     mut terminal: Terminal<B>,
     app: &mut App,
-    ingest_rx: &Receiver<IngestEvent>,
-    input_rx: &Receiver<Event>,
-    sig_rx: &Receiver<i32>,
+    ch: &Channels,
 ) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
@@ -131,6 +152,9 @@ where
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     let mut ingest_open = true;
+    let mut checkpoint_open = true;
+    let mut sent_view = None;
+    let (ingest_rx, input_rx, sig_rx) = (&ch.ingest, &ch.input, &ch.signals);
     loop {
         let now = Instant::now();
         if dirty && now >= last_draw + FRAME {
@@ -140,6 +164,15 @@ where
             dirty = false;
             last_draw = now;
         }
+        // Tab 2's view depends on keys and on the area drawn: tell the follower when it
+        // changes (the first one starts its work).
+        if let Some(tx) = &ch.views {
+            let v = app.sim.view();
+            if sent_view.as_ref() != Some(&v) {
+                let _ = tx.send(v.clone());
+                sent_view = Some(v);
+            }
+        }
         let timeout = if dirty {
             (last_draw + FRAME).saturating_duration_since(Instant::now())
         } else {
@@ -147,6 +180,12 @@ where
         };
         let never = crossbeam_channel::never();
         let ingest = if ingest_open { ingest_rx } else { &never };
+        let never_ckpt = crossbeam_channel::never();
+        let checkpoint = if checkpoint_open {
+            &ch.checkpoint
+        } else {
+            &never_ckpt
+        };
         select! {
             recv(ingest) -> ev => match ev {
                 Ok(ev) => {
@@ -178,6 +217,13 @@ where
                 }
                 Ok(_) => {}
                 Err(_) => return Ok(()),
+            },
+            recv(checkpoint) -> ev => match ev {
+                Ok(ev) => {
+                    app.on_checkpoint(ev);
+                    dirty = true;
+                }
+                Err(_) => checkpoint_open = false,
             },
             recv(sig_rx) -> _ => return Ok(()),
             default(timeout) => {

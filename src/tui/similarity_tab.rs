@@ -1,17 +1,347 @@
-//! Tab 2: the positional-embedding similarity heatmap.
+//! Tab 2: the cosine-similarity heatmap of the position-embedding table, in half-blocks (`▀`,
+//! fg = upper matrix row, bg = lower: two rows per terminal row), `magma` colours, a colour
+//! bar, position labels, a cursor, and the similarity-vs-distance summary.
 
 use super::app::App;
+use crate::checkpoint::load::SimilarityReport;
+use crate::colormap::{density, magma};
+use crate::text::printable;
+use crate::tui::theme::ColorMode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
+use std::cell::Cell;
+use std::path::PathBuf;
+
+/// Width of the row labels left of the map.
+const LEFT: u16 = 6;
+/// Width of the colour bar and its labels right of the map.
+const RIGHT: u16 = 10;
+/// Rows above (title, note) and below (x labels, cursor, profile) the map.
+const ABOVE: u16 = 2;
+const BELOW: u16 = 3;
+
+/// Tab 2's state.
+#[derive(Debug, Default)]
+pub struct SimState {
+    /// `--checkpoint`: a file, an index, or a run directory.
+    pub path: Option<PathBuf>,
+    pub report: Option<Box<SimilarityReport>>,
+    /// Nothing loaded yet: why (no checkpoint written so far, …).
+    pub waiting: Option<String>,
+    /// A computation is under way (for this file).
+    pub computing: Option<String>,
+    /// The last failure, shown above the map that stays: (message, retrying).
+    pub failure: Option<(String, bool)>,
+    /// Cursor in block coordinates (row, column).
+    pub cursor: (usize, usize),
+    /// `r`: colours over a fixed [−1, 1] instead of the data's own range.
+    pub fixed_range: bool,
+    /// Zoom stack of row ranges; the last is shown (empty: all rows).
+    pub zoom: Vec<(usize, usize)>,
+    /// Table chosen with `t` (None: auto-detection's pick).
+    pub tensor: Option<String>,
+    /// Blocks that fit the area at the last draw.
+    pub fit_blocks: Cell<usize>,
+}
+
+impl SimState {
+    /// What the checkpoint follower should compute now.
+    pub fn view(&self) -> crate::checkpoint::follow::View {
+        crate::checkpoint::follow::View {
+            tensor: self.tensor.clone(),
+            rows: self.zoom.last().copied(),
+            blocks: self.fit_blocks.get().max(1),
+        }
+    }
+
+    pub fn loaded(&mut self, r: Box<SimilarityReport>) {
+        let b = r.map.blocks();
+        self.cursor = (self.cursor.0.min(b.saturating_sub(1)), self.cursor.1.min(b.saturating_sub(1)));
+        self.tensor = Some(r.tensor_name.clone());
+        self.report = Some(r);
+        self.waiting = None;
+        self.computing = None;
+        self.failure = None;
+    }
+
+    pub fn move_cursor(&mut self, dr: isize, dc: isize) {
+        let Some(r) = &self.report else { return };
+        let b = r.map.blocks() as isize;
+        let clamp = |v: isize| v.clamp(0, (b - 1).max(0)) as usize;
+        self.cursor = (clamp(self.cursor.0 as isize + dr), clamp(self.cursor.1 as isize + dc));
+    }
+
+    /// `+`: half the current position range, centred on the cursor.
+    pub fn zoom_in(&mut self) {
+        let Some(r) = &self.report else { return };
+        let (lo, hi) = r.map.rows;
+        let span = hi - lo;
+        if span <= 2 {
+            return;
+        }
+        let e = &r.map.edges;
+        let (ci, cj) = self.cursor;
+        let centre = (e[ci] + e[ci + 1] + e[cj] + e[cj + 1]) / 4;
+        let half = (span / 4).max(1);
+        let new_lo = centre.saturating_sub(half).max(lo);
+        let new_hi = (new_lo + 2 * half).min(hi);
+        let new_lo = new_hi.saturating_sub(2 * half).max(lo);
+        self.zoom.push((new_lo, new_hi));
+    }
+
+    /// `-`: back to the previous range.
+    pub fn zoom_out(&mut self) {
+        self.zoom.pop();
+    }
+
+    /// `t`: the next candidate table.
+    pub fn next_tensor(&mut self) {
+        let Some(r) = &self.report else { return };
+        if r.candidates.len() < 2 {
+            return;
+        }
+        let next = r.selected.map_or(0, |i| (i + 1) % r.candidates.len());
+        self.tensor = Some(r.candidates[next].name.clone());
+        self.zoom.clear();
+    }
+}
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    Paragraph::new(
-        "No checkpoint to show.\n\nStart trainwatch with --checkpoint PATH (a .safetensors file, a sharded \
-         model.safetensors.index.json, or a run directory with checkpoint-<step>/ folders) to see the \
-         cosine similarity of the learned position embeddings here.",
-    )
-    .wrap(Wrap { trim: false })
-    .style(app.theme.dim)
-    .render(area, buf);
+    let st = &app.sim;
+    let t = &app.theme;
+    // Blocks that fit: one per column, two per row (half blocks); the follower is asked for
+    // this many after each draw.
+    let avail_w = area.width.saturating_sub(LEFT + RIGHT) as usize;
+    let avail_h = 2 * area.height.saturating_sub(ABOVE + BELOW) as usize;
+    st.fit_blocks.set(avail_w.min(avail_h).max(1));
+
+    let Some(path) = &st.path else {
+        Paragraph::new(
+            "No checkpoint to show.\n\nStart trainwatch with --checkpoint PATH (a .safetensors file, a sharded \
+             model.safetensors.index.json, or a run directory with checkpoint-<step>/ folders) to see the \
+             cosine similarity of the learned position embeddings here.",
+        )
+        .wrap(Wrap { trim: false })
+        .style(t.dim)
+        .render(area, buf);
+        return;
+    };
+    let Some(r) = &st.report else {
+        let mut text = vec![];
+        if let Some(w) = &st.waiting {
+            text.push(Line::styled(
+                format!("waiting for a checkpoint at {}…", crate::text::printable_path(path)),
+                t.title,
+            ));
+            text.push(Line::styled(printable(w).into_owned(), t.dim));
+        }
+        if let Some(c) = &st.computing {
+            text.push(Line::styled(format!("computing the similarity of {}…", printable(c)), t.dim));
+        }
+        if let Some((f, retrying)) = &st.failure {
+            text.push(Line::styled(
+                format!("{}{}", printable(f), if *retrying { " — retrying" } else { "" }),
+                t.warn,
+            ));
+        }
+        if text.is_empty() {
+            text.push(Line::styled("loading…", t.dim));
+        }
+        Paragraph::new(text).wrap(Wrap { trim: false }).render(area, buf);
+        return;
+    };
+    if area.height < ABOVE + BELOW + 2 || area.width < LEFT + RIGHT + 4 {
+        Paragraph::new("enlarge the window to see the map")
+            .style(t.dim)
+            .render(area, buf);
+        return;
+    }
+    let m = &r.map;
+    let b = m.blocks();
+    let ti = &r.title;
+
+    // Title: file, tensor, dtype, shape, rows used, step, candidate.
+    let mut title = vec![
+        Span::styled(printable(&ti.tensor).into_owned(), t.title),
+        Span::styled(format!("  {} {:?}", ti.dtype, ti.shape), t.axis),
+        Span::styled(format!("  rows {}–{}", m.rows.0, m.rows.1), t.axis),
+    ];
+    if let Some(s) = ti.step {
+        title.push(Span::styled(format!("  step {s}"), t.axis));
+    }
+    if r.candidates.len() > 1 {
+        title.push(Span::styled(
+            format!(
+                "  table {}/{} (t: next)",
+                r.selected.map_or(0, |i| i + 1),
+                r.candidates.len()
+            ),
+            t.dim,
+        ));
+    }
+    title.push(Span::styled(format!("  {}", printable(&ti.file)), t.dim));
+    Line::from(title).render(Rect { height: 1, ..area }, buf);
+    let note_area = Rect {
+        y: area.y + 1,
+        height: 1,
+        ..area
+    };
+    if let Some((f, retrying)) = &st.failure {
+        Line::styled(
+            format!(
+                "reload failed: {}{}",
+                printable(f),
+                if *retrying { ", retrying (the last good map stays)" } else { "" }
+            ),
+            t.warn,
+        )
+        .render(note_area, buf);
+    } else if st.computing.is_some() {
+        Line::styled("computing…", t.dim).render(note_area, buf);
+    } else if !st.zoom.is_empty() {
+        Line::styled(format!("zoomed: rows {}–{} (-: back out)", m.rows.0, m.rows.1), t.dim)
+            .render(note_area, buf);
+    }
+
+    // The colour range.
+    let (lo, hi) = if st.fixed_range {
+        (-1.0, 1.0)
+    } else {
+        let mut lo = f64::INFINITY;
+        let mut hi = f64::NEG_INFINITY;
+        for &v in m.matrix.iter() {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+        if lo > hi {
+            (-1.0, 1.0)
+        } else if hi - lo < 1e-9 {
+            (lo - 1e-3, hi + 1e-3)
+        } else {
+            (lo, hi)
+        }
+    };
+    let norm = |v: f64| (v - lo) / (hi - lo);
+    let colour = |v: f64| -> Color {
+        match magma(norm(v)) {
+            Some([r, g, bl]) => app.theme.rgb(r, g, bl),
+            None => Color::DarkGray,
+        }
+    };
+    let no_color = t.mode == ColorMode::None;
+
+    let map_x = area.x + LEFT;
+    let map_y = area.y + ABOVE;
+    let rows_term = b.div_ceil(2) as u16;
+    for tr in 0..rows_term {
+        let i_top = 2 * tr as usize;
+        let i_bot = i_top + 1;
+        for j in 0..b {
+            let x = map_x + j as u16;
+            let y = map_y + tr;
+            if x >= area.x + area.width || y >= area.y + area.height {
+                continue;
+            }
+            let top = m.matrix[[i_top, j]];
+            let bot = if i_bot < b { Some(m.matrix[[i_bot, j]]) } else { None };
+            let cell = &mut buf[(x, y)];
+            if no_color {
+                let v = match bot {
+                    Some(bv) if !bv.is_nan() && !top.is_nan() => (top + bv) / 2.0,
+                    _ => top,
+                };
+                cell.set_char(density(norm(v)));
+            } else {
+                cell.set_symbol("▀").set_fg(colour(top));
+                cell.set_bg(bot.map_or(Color::Reset, colour));
+            }
+        }
+    }
+    // The cursor.
+    let (ci, cj) = st.cursor;
+    if ci < b && cj < b {
+        let x = map_x + cj as u16;
+        let y = map_y + (ci / 2) as u16;
+        if x < area.x + area.width && y < area.y + area.height {
+            let v = m.matrix[[ci, cj]];
+            let fg = if !no_color && norm(v) > 0.6 { Color::Black } else { Color::White };
+            let cell = &mut buf[(x, y)];
+            cell.set_symbol(if ci % 2 == 0 { "▀" } else { "▄" });
+            if no_color {
+                cell.set_char('+');
+            } else {
+                cell.set_fg(fg);
+            }
+        }
+    }
+    // Row labels (positions) at top, middle and bottom of the map; column labels below.
+    let e = &m.edges;
+    let label_rows = [(0usize, e[0]), (rows_term as usize / 2, e[(b / 2).min(b)]), (rows_term as usize - 1, e[b])];
+    for (tr, pos) in label_rows {
+        let s = format!("{pos:>5}");
+        buf.set_string(area.x, map_y + tr as u16, s, t.axis);
+    }
+    let xl_y = map_y + rows_term;
+    if xl_y < area.y + area.height {
+        buf.set_string(map_x, xl_y, format!("{}", e[0]), t.axis);
+        let mid = format!("{}", e[b / 2]);
+        buf.set_string(map_x + (b / 2) as u16, xl_y, &mid, t.axis);
+        let end = format!("{}", e[b]);
+        let ex = (map_x + b as u16).saturating_sub(end.len() as u16);
+        if ex > map_x + (b / 2) as u16 + mid.len() as u16 {
+            buf.set_string(ex, xl_y, end, t.axis);
+        }
+    }
+    // The colour bar with its range.
+    let bar_x = map_x + b as u16 + 2;
+    if bar_x + 2 < area.x + area.width && rows_term > 0 {
+        for tr in 0..rows_term {
+            let f_top = 1.0 - (2 * tr) as f64 / (2 * rows_term as usize - 1).max(1) as f64;
+            let f_bot = 1.0 - (2 * tr + 1) as f64 / (2 * rows_term as usize - 1).max(1) as f64;
+            let cell = &mut buf[(bar_x, map_y + tr)];
+            if no_color {
+                cell.set_char(density((f_top + f_bot) / 2.0));
+            } else {
+                let c = |f: f64| magma(f).map_or(Color::Reset, |[r, g, bl]| app.theme.rgb(r, g, bl));
+                cell.set_symbol("▀").set_fg(c(f_top)).set_bg(c(f_bot));
+            }
+        }
+        let lx = bar_x + 2;
+        let w = (area.x + area.width).saturating_sub(lx) as usize;
+        let fmt = |v: f64| format!("{v:.2}").chars().take(w).collect::<String>();
+        buf.set_string(lx, map_y, fmt(hi), t.axis);
+        buf.set_string(lx, map_y + rows_term - 1, fmt(lo), t.axis);
+        if rows_term > 4 {
+            let range = if st.fixed_range { "fixed" } else { "data" };
+            buf.set_string(lx, map_y + rows_term / 2, range.chars().take(w).collect::<String>(), t.dim);
+        }
+    }
+    // The cursor's block and value, then the profile summary.
+    let info_y = xl_y + 1;
+    if info_y < area.y + area.height && ci < b && cj < b {
+        let v = m.matrix[[ci, cj]];
+        let val = if v.is_nan() { "— (zero rows)".to_string() } else { format!("{v:.3}") };
+        let text = format!(
+            "cursor: positions {}–{} × {}–{}  cos {val}   r: {} range   +/-: zoom",
+            e[ci],
+            e[ci + 1] - 1,
+            e[cj],
+            e[cj + 1] - 1,
+            if st.fixed_range { "data" } else { "fixed [−1, 1]" }
+        );
+        buf.set_stringn(area.x, info_y, text, area.width as usize, Style::default());
+    }
+    let prof_y = info_y + 1;
+    if prof_y < area.y + area.height {
+        let mut text = m.summary.to_string();
+        if !m.zero_rows.is_empty() {
+            text.push_str(&format!(" · {} zero rows excluded", m.zero_rows.len()));
+        }
+        buf.set_stringn(area.x, prof_y, text, area.width as usize, t.title);
+    }
 }
