@@ -5,4 +5,6 @@
 //! - [`series`] stores them and finds clipping and explosions,
 //! - [`tui`] and [`export`] show them.
 
+pub mod checkpoint;
+pub mod export;
 pub mod text;
