@@ -17,6 +17,7 @@ pub mod select;
 pub mod similarity;
 pub mod sinusoidal;
 
+mod kernels;
 mod load;
 
 pub use load::{

@@ -1,0 +1,146 @@
+//! Benchmark for issue 3's performance target: the similarity map of an F32 [8192, 4096] table
+//! (128 MiB) at B = 128, against `cat FILE > /dev/null` on the same file in the same run.
+//!
+//! Run: `cargo run --release --example bench_similarity [N D B]`
+//!
+//! Both sides read from the page cache (the file was just written and is read once to warm
+//! it); each similarity run maps the file afresh, so it pays for its page faults as a cold
+//! mapping would. Figures: median (and min) of several runs.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trainwatch::checkpoint::{
+    compute_similarity, similarity, SafetensorsFile, SimilarityRequest, TableView,
+};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let (n, d, b) = match args.as_slice() {
+        [n, d, b] => (*n, *d, *b),
+        _ => (8192, 4096, 128),
+    };
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("table.safetensors");
+    write_table(&path, n, d)?;
+    let bytes = std::fs::metadata(&path)?.len();
+    println!(
+        "file: F32 [{n}, {d}] = {:.1} MiB, B = {b}, threads available: {}",
+        bytes as f64 / (1 << 20) as f64,
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    cat(&path)?; // warm the page cache
+
+    let runs = 7;
+    let cat_t = time(runs, || cat(&path))?;
+    let map_t = time(runs, || {
+        let f = SafetensorsFile::open(&path)?;
+        let info = f
+            .tensor("wpe.weight")
+            .ok_or_else(|| anyhow::anyhow!("no table"))?;
+        let view = TableView::new(f.tensor_bytes(info)?, info.dtype, n, d)
+            .ok_or_else(|| anyhow::anyhow!("bad view"))?;
+        let (_, m, _) = similarity::block_map(&view, (0, n), b);
+        std::hint::black_box(m);
+        Ok(())
+    })?;
+    let full_t = time(3, || {
+        let r = compute_similarity(&SimilarityRequest {
+            path: path.clone(),
+            tensor: None,
+            rows: None,
+            blocks: b,
+            sinusoidal: None,
+        })?;
+        std::hint::black_box(r);
+        Ok(())
+    })?;
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "cat FILE > /dev/null          median {:8.1} ms   min {:8.1} ms",
+        ms(cat_t.0),
+        ms(cat_t.1)
+    );
+    println!(
+        "map only (open+decode+M·Mᵀ)   median {:8.1} ms   min {:8.1} ms   ratio {:.2}× cat",
+        ms(map_t.0),
+        ms(map_t.1),
+        map_t.0.as_secs_f64() / cat_t.0.as_secs_f64()
+    );
+    println!(
+        "full (map + profile + summary) median {:8.1} ms   min {:8.1} ms   ratio {:.2}× cat",
+        ms(full_t.0),
+        ms(full_t.1),
+        full_t.0.as_secs_f64() / cat_t.0.as_secs_f64()
+    );
+    for key in ["VmHWM", "VmRSS", "RssAnon", "RssFile"] {
+        if let Some(v) = status(key) {
+            println!("{key}: {v}");
+        }
+    }
+    println!("(RssFile counts the mapped table's page-cache pages; RssAnon is our own memory.)");
+    Ok(())
+}
+
+fn write_table(path: &Path, n: usize, d: usize) -> anyhow::Result<()> {
+    let len = n * d * 4;
+    let header = format!(
+        "{{\"wpe.weight\":{{\"dtype\":\"F32\",\"shape\":[{n},{d}],\"data_offsets\":[0,{len}]}}}}"
+    );
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    w.write_all(&(header.len() as u64).to_le_bytes())?;
+    w.write_all(header.as_bytes())?;
+    let mut row = Vec::with_capacity(d * 4);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..n {
+        row.clear();
+        for k in 0..d {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let noise = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let v = ((i as f32) * (k as f32 + 1.0) * 1e-3).sin() + 0.2 * noise;
+            row.extend(v.to_le_bytes());
+        }
+        w.write_all(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn cat(path: &Path) -> anyhow::Result<()> {
+    let status = Command::new("cat")
+        .arg(path)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "cat failed");
+    Ok(())
+}
+
+/// (median, min) over `runs` runs.
+fn time(
+    runs: usize,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<(Duration, Duration)> {
+    let mut ts = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        ts.push(t.elapsed());
+    }
+    ts.sort();
+    Ok((ts[ts.len() / 2], ts[0]))
+}
+
+fn status(key: &str) -> Option<String> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(key) && l[key.len()..].starts_with(':'))
+        .map(|l| l[key.len() + 1..].trim().to_string())
+}
