@@ -919,6 +919,8 @@ fn directory_prefers_highest_checkpoint_step_over_mtime() {
         );
         set_mtime(&f, mtime);
     }
+    // An in-progress HF folder with a higher step is ignored.
+    std::fs::create_dir(d.path().join("tmp-checkpoint-2000")).unwrap();
     let rep = compute_similarity(&req(d.path())).unwrap();
     assert_eq!(rep.title.step, Some(1000));
     assert_eq!(rep.title.shape, vec![10, 4]);
@@ -963,6 +965,11 @@ fn step_names() {
     assert_eq!(step_from_name("global_step300"), Some(300));
     assert_eq!(step_from_name("iter_0001000"), Some(1000));
     assert_eq!(step_from_name("model.safetensors"), None);
+    assert_eq!(
+        step_from_name("tmp-checkpoint-700"),
+        None,
+        "HF's in-progress folder"
+    );
     assert_eq!(step_from_name("model-00002-of-00002.safetensors"), None);
     assert_eq!(step_from_name("checkpoint-99999999999999999999999"), None);
 }

@@ -18,8 +18,6 @@ pub(crate) struct Kernels {
     pub decode_sumsq: fn(&[u8], Dtype, &mut [f64]) -> f64,
     /// `acc += s · x`.
     pub axpy: fn(&mut [f64], &[f64], f64),
-    /// `a · b`.
-    pub dot: fn(&[f64], &[f64]) -> f64,
     /// `a · decode(src)`, using `scratch` when the dtype needs it.
     pub decode_dot: fn(&[f64], &[u8], Dtype, &mut [f64]) -> f64,
     /// Hints the CPU to start loading `bytes` (the next row) into cache.
@@ -44,7 +42,6 @@ pub(crate) const PORTABLE: Kernels = Kernels {
         dot(out, out)
     },
     axpy,
-    dot,
     decode_dot: |a, src, dtype, scratch| {
         decode_into(src, dtype, scratch);
         dot(a, scratch)
@@ -124,9 +121,8 @@ mod x86 {
                 }
             }
         },
-        // SAFETY (all three): AVX2+FMA detected before KERNELS is installed.
+        // SAFETY (both): AVX2+FMA detected before KERNELS is installed.
         axpy: |acc, x, s| unsafe { axpy(acc, x, s) },
-        dot: |a, b| unsafe { dot(a, b) },
         decode_dot: |a, src, dtype, scratch| unsafe {
             if dtype == Dtype::F32 {
                 dot_f32(a, src)
@@ -282,7 +278,6 @@ mod tests {
             let a = data(n, 1);
             let b = data(n, 2);
             let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * (1.0 + x.abs());
-            assert!(close((k.dot)(&a, &b), (PORTABLE.dot)(&a, &b)), "dot n={n}");
             let mut acc1 = data(n, 3);
             let mut acc2 = acc1.clone();
             (k.axpy)(&mut acc1, &a, 0.37);

@@ -97,7 +97,12 @@ fn parent_step(path: &Path) -> Option<u64> {
 /// The training step a file or folder name encodes: trailing digits after `checkpoint`,
 /// `step`, `global_step`, `ckpt` or `iter`, optionally separated by `-` or `_`
 /// (`checkpoint-500`, `checkpoint_500`, `step_500.safetensors`, `global_step500`, `iter_0001000`).
+/// Names starting with `tmp` are not steps: recent HF Trainers write `tmp-checkpoint-<step>/`
+/// and rename it when complete.
 pub fn step_from_name(name: &str) -> Option<u64> {
+    if name.to_ascii_lowercase().starts_with("tmp") {
+        return None;
+    }
     let stem = name
         .strip_suffix(".safetensors.index.json")
         .or_else(|| name.strip_suffix(".safetensors"))
