@@ -999,3 +999,15 @@ fn our_writer_agrees_with_the_safetensors_crate() {
     let rep = compute_similarity(&req(&q)).unwrap();
     assert_eq!(rep.title.tensor, "model.decoder.embed_positions.weight");
 }
+
+#[test]
+fn results_can_cross_threads() {
+    // The TUI computes on a worker thread and sends the report (or the error) back.
+    fn send<T: Send + 'static>() {}
+    send::<checkpoint::SimilarityReport>();
+    send::<Error>();
+    send::<SimilarityRequest>();
+    let handle = std::thread::spawn(|| compute_similarity(&req(Path::new(WHISPER))));
+    let report = handle.join().unwrap().unwrap();
+    assert_eq!(report.map.blocks(), 64);
+}
