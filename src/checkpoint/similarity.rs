@@ -85,8 +85,9 @@ pub struct ProfileSummary {
     /// Mean cosine of neighbouring positions (distance 1).
     pub adjacent: Option<f64>,
     /// First distance where the mean cosine is below 0.5: the first profile distance (1, 2, 4,
-    /// …) below it, refined by bisection between it and the previous profile distance with exact
-    /// means at each probe (so it assumes the profile is monotone inside that bracket).
+    /// …) below it, refined by searching between it and the previous profile distance with
+    /// exact means at each probe (an 8-way search, so it assumes the profile crosses 0.5 once
+    /// inside that bracket).
     pub below_half: Option<usize>,
     /// The last distance examined (when `below_half` is `None`, the mean stays ≥ 0.5 up to it).
     pub max_distance: Option<usize>,
@@ -317,13 +318,20 @@ fn summarize(
             return profile[0].distance;
         }
         let (mut ok, mut below) = (profile[k - 1].distance, profile[k].distance);
+        // An 8-way search: each round evaluates up to 7 distances in the bracket in one pass
+        // over the table (partners a few rows apart share the cache), so a bracket of width W
+        // takes log8(W) passes instead of log2(W).
         while below - ok > 1 {
-            let mid = ok + (below - ok) / 2;
-            let m = mean_at(view, norms, rows, &[mid])[0];
-            if m < 0.5 {
-                below = mid;
-            } else {
-                ok = mid;
+            let width = below - ok;
+            let m = (width - 1).min(7);
+            let mut probes: Vec<usize> = (1..=m).map(|t| ok + t * width / (m + 1)).collect();
+            probes.dedup();
+            probes.retain(|&p| p > ok && p < below);
+            let means = mean_at(view, norms, rows, &probes);
+            match means.iter().position(|&m| m < 0.5) {
+                Some(0) => below = probes[0],
+                Some(p) => (ok, below) = (probes[p - 1], probes[p]),
+                None => ok = probes.last().copied().unwrap_or(below - 1),
             }
         }
         below
