@@ -1,10 +1,13 @@
 //! trainwatch: watch a training run from the terminal.
 //!
 //! Data flows one way: **sources → series/model → views**.
-//! - [`ingest`] turns growing log files into [`ingest::MetricRecord`]s,
-//! - [`series`] stores them and finds clipping and explosions,
+//! - [`ingest`] turns growing log files into [`ingest::MetricRecord`]s, and [`checkpoint`]
+//!   reads position tables from safetensors checkpoints,
+//! - [`series`]/[`model`] store the records and find clipping and explosions;
+//!   [`checkpoint::similarity`] computes the block-mean cosine map,
 //! - [`tui`] and [`export`] show them.
 
+pub mod checkpoint;
 pub mod colormap;
 pub mod demo;
 pub mod export;

@@ -33,8 +33,37 @@ enum Command {
     Watch(WatchArgs),
     /// Read a whole log once and print a summary, or the series as JSON.
     Gnorm(GnormArgs),
+    /// The positional-embedding cosine-similarity map of a checkpoint, as text or JSON.
+    Similarity(SimilarityArgs),
     /// A simulated training run (log + checkpoints written live), watched in the TUI.
     Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+struct SimilarityArgs {
+    /// A .safetensors file, a model.safetensors.index.json, or a directory (its newest
+    /// checkpoint: highest checkpoint-<step>/, else newest *.safetensors).
+    #[arg(value_name = "PATH", required_unless_present = "sinusoidal")]
+    path: Option<PathBuf>,
+    /// The position table's tensor name (default: auto-detected).
+    #[arg(long, value_name = "NAME")]
+    tensor: Option<String>,
+    /// Only positions A..B (half-open), e.g. 2:514 to skip RoBERTa/BART/OPT's offset rows.
+    #[arg(long, value_name = "A:B", value_parser = trainwatch::export::similarity::parse_rows)]
+    rows: Option<(usize, usize)>,
+    /// Blocks per side of the map (capped at the number of rows; equal to it: the full matrix).
+    #[arg(long, value_name = "B", default_value_t = trainwatch::export::similarity::DEFAULT_SIZE)]
+    size: usize,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// List every candidate table with dtype and shape.
+    #[arg(long)]
+    list: bool,
+    /// Draw fairseq's sinusoidal table for N positions of width D instead (it is not stored in
+    /// checkpoints).
+    #[arg(long, value_name = "N,D", value_parser = trainwatch::export::similarity::parse_sinusoidal)]
+    sinusoidal: Option<(usize, usize)>,
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +120,10 @@ struct ViewArgs {
     /// Colours: auto (COLORTERM, NO_COLOR), truecolor, 256, or none.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// A checkpoint for tab 2: a .safetensors file, an index, or a run directory (the newest
+    /// checkpoint is shown and reloaded when a new one lands).
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -202,7 +235,7 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
         poll: Duration::from_millis(a.poll_ms.max(10)),
         color: color_choice(a.color),
         banner: None,
-        checkpoint: None,
+        checkpoint: a.checkpoint,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,12 +282,30 @@ fn gnorm(a: GnormArgs) -> ExitCode {
     }
 }
 
+fn similarity(a: SimilarityArgs) -> ExitCode {
+    let opts = trainwatch::export::similarity::SimilarityOptions {
+        path: a.path.unwrap_or_default(),
+        tensor: a.tensor,
+        rows: a.rows,
+        size: a.size,
+        json: a.json,
+        list: a.list,
+        sinusoidal: a.sinusoidal,
+    };
+    let mut out = std::io::stdout().lock();
+    match trainwatch::export::similarity::run_similarity(&opts, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match (cli.command, cli.log) {
         (Some(Command::Watch(a)), _) => watch(a.log, a.view),
         (None, Some(log)) => watch(log, cli.view),
         (Some(Command::Gnorm(a)), _) => gnorm(a),
+        (Some(Command::Similarity(a)), _) => similarity(a),
         (Some(Command::Demo(a)), _) => demo(a),
         (None, None) => {
             use clap::CommandFactory;

@@ -241,3 +241,107 @@ fn hostile_log_lines_never_reach_the_terminal_as_escapes() {
     assert!(!has(b"\x1b]52"), "clipboard escape passed through");
     assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
 }
+
+#[test]
+fn tab_two_shows_the_checkpoint_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\n");
+    let ckpt = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/samples/whisper-tiny-positions/whisper_tiny_positions.safetensors");
+    let mut t = Tui::start(
+        &[log.as_os_str(), "--checkpoint".as_ref(), ckpt.as_os_str()],
+        &[("COLORTERM", "truecolor")],
+        100,
+        34,
+    );
+    t.wait_for("step 1");
+    t.keys("2");
+    t.wait_for("decoder.position_encodings.encodings");
+    t.wait_for("F16 [448, 384]");
+    t.wait_for("adjacent 0.8");
+    t.keys("t");
+    t.wait_for("encoder.position_encodings.encodings");
+    t.keys("q");
+    t.assert_exits_restored();
+}
+
+/// The bytes of a one-tensor F32 safetensors file.
+fn safetensors_bytes(name: &str, rows: usize, cols: usize, seed: u32) -> Vec<u8> {
+    let n = rows * cols * 4;
+    let mut header = format!(
+        "{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{rows},{cols}],\"data_offsets\":[0,{n}]}}}}"
+    )
+    .into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = ((r as f32) * 0.1 + (c as f32) * (seed as f32)).sin();
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_half_written_checkpoint_keeps_the_last_map_until_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\n");
+    let ckpts = dir.path().join("ckpts");
+    std::fs::create_dir_all(ckpts.join("checkpoint-100")).unwrap();
+    std::fs::write(
+        ckpts.join("checkpoint-100/model.safetensors"),
+        safetensors_bytes("wpe.weight", 64, 16, 1),
+    )
+    .unwrap();
+    let mut t = Tui::start(
+        &[
+            log.as_os_str(),
+            "--checkpoint".as_ref(),
+            ckpts.as_os_str(),
+            "--poll-ms".as_ref(),
+            "100".as_ref(),
+        ],
+        &[],
+        100,
+        34,
+    );
+    t.keys("2");
+    t.wait_for("wpe.weight");
+    t.wait_for("step 100");
+    // A new checkpoint lands, half-written.
+    std::fs::create_dir_all(ckpts.join("checkpoint-200")).unwrap();
+    let full = safetensors_bytes("wpe.weight", 64, 16, 2);
+    let path = ckpts.join("checkpoint-200/model.safetensors");
+    std::fs::write(&path, &full[..full.len() / 2]).unwrap();
+    t.wait_for("reload failed");
+    assert!(
+        t.screen().contains("step 100"),
+        "the last good map stays:\n{}",
+        t.screen()
+    );
+    // Completed: the new map replaces it.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(&full[full.len() / 2..]).unwrap();
+    drop(f);
+    t.wait_for("step 200");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.screen().contains("reload failed") {
+        assert!(
+            Instant::now() < deadline,
+            "failure note stayed:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t.keys("q");
+    t.assert_exits_restored();
+}

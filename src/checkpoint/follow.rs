@@ -3,8 +3,8 @@
 //! checkpoint caught half-written is an error the UI shows while keeping the last good map;
 //! the next look retries it.
 
-use super::load::{compute_similarity, SimilarityReport, SimilarityRequest};
 use super::resolve::resolve;
+use super::{compute_similarity, SimilarityReport, SimilarityRequest};
 use crate::text::printable_path;
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use notify::{RecursiveMode, Watcher};
@@ -29,7 +29,11 @@ pub enum CheckpointEvent {
     Waiting(String),
     /// A new checkpoint (or view) is being computed.
     Computing(String),
-    Loaded(Box<SimilarityReport>),
+    /// A map; `new_checkpoint` is false when only the view (table, rows, size) changed.
+    Loaded {
+        report: Box<SimilarityReport>,
+        new_checkpoint: bool,
+    },
     /// The newest checkpoint could not be shown; `retrying` when it looked half-written.
     Failed { message: String, retrying: bool },
 }
@@ -64,7 +68,13 @@ pub fn spawn(
         .spawn(move || run(&path, poll, &views, &tx, &stop))
 }
 
-fn run(path: &Path, poll: Duration, views: &Receiver<View>, tx: &Sender<CheckpointEvent>, stop: &AtomicBool) {
+fn run(
+    path: &Path,
+    poll: Duration,
+    views: &Receiver<View>,
+    tx: &Sender<CheckpointEvent>,
+    stop: &AtomicBool,
+) {
     let (wake_tx, wake_rx) = bounded::<()>(1);
     let _watcher = watch(path, wake_tx);
     let Ok(mut view) = views.recv() else { return };
@@ -106,9 +116,10 @@ fn run(path: &Path, poll: Duration, views: &Receiver<View>, tx: &Sender<Checkpoi
             }
             Ok(resolved) => {
                 let now = stamp(&resolved.files());
-                if force || loaded.as_ref() != Some(&now) {
+                let changed = loaded.as_ref() != Some(&now);
+                if force || changed {
                     let shown = printable_path(resolved.main_path());
-                    if tx.send(CheckpointEvent::Computing(shown)).is_err() {
+                    if tx.send(CheckpointEvent::Computing(shown.clone())).is_err() {
                         return;
                     }
                     let req = SimilarityRequest {
@@ -125,7 +136,10 @@ fn run(path: &Path, poll: Duration, views: &Receiver<View>, tx: &Sender<Checkpoi
                                 loaded = Some(now);
                                 last_failure = None;
                                 force = false;
-                                CheckpointEvent::Loaded(Box::new(r))
+                                CheckpointEvent::Loaded {
+                                    report: Box::new(r),
+                                    new_checkpoint: changed,
+                                }
                             } else {
                                 CheckpointEvent::Failed {
                                     message: format!("{shown}: changed while being read"),

@@ -1,4 +1,5 @@
-//! Headless output: JSON and text for scripts and reports.
+//! Headless output: JSON, text and figures for scripts and reports.
 
 pub mod figure;
 pub mod gnorm;
+pub mod similarity;

@@ -239,11 +239,14 @@ impl App {
         match ev {
             E::Waiting(why) => self.sim.waiting = Some(why),
             E::Computing(file) => self.sim.computing = Some(file),
-            E::Loaded(r) => {
-                let step = r.title.step;
+            E::Loaded {
+                report,
+                new_checkpoint,
+            } => {
+                let step = report.title.step;
                 let first = self.sim.report.is_none();
-                self.sim.loaded(r);
-                if !first {
+                self.sim.loaded(report);
+                if !first && new_checkpoint {
                     self.note(
                         match step {
                             Some(s) => format!("similarity map updated: checkpoint at step {s}"),

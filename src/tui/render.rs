@@ -37,6 +37,7 @@ impl Widget for &App {
                 .render(banner, buf);
         }
         header_line(self, header, buf);
+        similarity_tab::fit(self, body);
         match self.tab {
             Tab::Gnorm => gnorm_tab::render(self, body, buf),
             Tab::Similarity => similarity_tab::render(self, body, buf),

@@ -3,7 +3,7 @@
 //! bar, position labels, a cursor, and the similarity-vs-distance summary.
 
 use super::app::App;
-use crate::checkpoint::load::SimilarityReport;
+use crate::checkpoint::SimilarityReport;
 use crate::colormap::{density, magma};
 use crate::text::printable;
 use crate::tui::theme::ColorMode;
@@ -59,7 +59,10 @@ impl SimState {
 
     pub fn loaded(&mut self, r: Box<SimilarityReport>) {
         let b = r.map.blocks();
-        self.cursor = (self.cursor.0.min(b.saturating_sub(1)), self.cursor.1.min(b.saturating_sub(1)));
+        self.cursor = (
+            self.cursor.0.min(b.saturating_sub(1)),
+            self.cursor.1.min(b.saturating_sub(1)),
+        );
         self.tensor = Some(r.tensor_name.clone());
         self.report = Some(r);
         self.waiting = None;
@@ -71,7 +74,10 @@ impl SimState {
         let Some(r) = &self.report else { return };
         let b = r.map.blocks() as isize;
         let clamp = |v: isize| v.clamp(0, (b - 1).max(0)) as usize;
-        self.cursor = (clamp(self.cursor.0 as isize + dr), clamp(self.cursor.1 as isize + dc));
+        self.cursor = (
+            clamp(self.cursor.0 as isize + dr),
+            clamp(self.cursor.1 as isize + dc),
+        );
     }
 
     /// `+`: half the current position range, centred on the cursor.
@@ -109,14 +115,18 @@ impl SimState {
     }
 }
 
+/// Records how many blocks fit in `area` (one per column, two per row with half blocks): the
+/// follower is asked for that many. Called on every draw, whichever tab is shown, so the map
+/// is ready at the right size when the user switches to it.
+pub fn fit(app: &App, area: Rect) {
+    let avail_w = area.width.saturating_sub(LEFT + RIGHT) as usize;
+    let avail_h = 2 * area.height.saturating_sub(ABOVE + BELOW) as usize;
+    app.sim.fit_blocks.set(avail_w.min(avail_h).max(1));
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let st = &app.sim;
     let t = &app.theme;
-    // Blocks that fit: one per column, two per row (half blocks); the follower is asked for
-    // this many after each draw.
-    let avail_w = area.width.saturating_sub(LEFT + RIGHT) as usize;
-    let avail_h = 2 * area.height.saturating_sub(ABOVE + BELOW) as usize;
-    st.fit_blocks.set(avail_w.min(avail_h).max(1));
 
     let Some(path) = &st.path else {
         Paragraph::new(
@@ -133,24 +143,36 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let mut text = vec![];
         if let Some(w) = &st.waiting {
             text.push(Line::styled(
-                format!("waiting for a checkpoint at {}…", crate::text::printable_path(path)),
+                format!(
+                    "waiting for a checkpoint at {}…",
+                    crate::text::printable_path(path)
+                ),
                 t.title,
             ));
             text.push(Line::styled(printable(w).into_owned(), t.dim));
         }
         if let Some(c) = &st.computing {
-            text.push(Line::styled(format!("computing the similarity of {}…", printable(c)), t.dim));
+            text.push(Line::styled(
+                format!("computing the similarity of {}…", printable(c)),
+                t.dim,
+            ));
         }
         if let Some((f, retrying)) = &st.failure {
             text.push(Line::styled(
-                format!("{}{}", printable(f), if *retrying { " — retrying" } else { "" }),
+                format!(
+                    "{}{}",
+                    printable(f),
+                    if *retrying { " — retrying" } else { "" }
+                ),
                 t.warn,
             ));
         }
         if text.is_empty() {
             text.push(Line::styled("loading…", t.dim));
         }
-        Paragraph::new(text).wrap(Wrap { trim: false }).render(area, buf);
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .render(area, buf);
         return;
     };
     if area.height < ABOVE + BELOW + 2 || area.width < LEFT + RIGHT + 4 {
@@ -194,7 +216,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             format!(
                 "reload failed: {}{}",
                 printable(f),
-                if *retrying { ", retrying (the last good map stays)" } else { "" }
+                if *retrying {
+                    ", retrying (the last good map stays)"
+                } else {
+                    ""
+                }
             ),
             t.warn,
         )
@@ -202,8 +228,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else if st.computing.is_some() {
         Line::styled("computing…", t.dim).render(note_area, buf);
     } else if !st.zoom.is_empty() {
-        Line::styled(format!("zoomed: rows {}–{} (-: back out)", m.rows.0, m.rows.1), t.dim)
-            .render(note_area, buf);
+        Line::styled(
+            format!("zoomed: rows {}–{} (-: back out)", m.rows.0, m.rows.1),
+            t.dim,
+        )
+        .render(note_area, buf);
     }
 
     // The colour range.
@@ -248,7 +277,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 continue;
             }
             let top = m.matrix[[i_top, j]];
-            let bot = if i_bot < b { Some(m.matrix[[i_bot, j]]) } else { None };
+            let bot = if i_bot < b {
+                Some(m.matrix[[i_bot, j]])
+            } else {
+                None
+            };
             let cell = &mut buf[(x, y)];
             if no_color {
                 let v = match bot {
@@ -269,7 +302,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let y = map_y + (ci / 2) as u16;
         if x < area.x + area.width && y < area.y + area.height {
             let v = m.matrix[[ci, cj]];
-            let fg = if !no_color && norm(v) > 0.6 { Color::Black } else { Color::White };
+            let fg = if !no_color && norm(v) > 0.6 {
+                Color::Black
+            } else {
+                Color::White
+            };
             let cell = &mut buf[(x, y)];
             cell.set_symbol(if ci % 2 == 0 { "▀" } else { "▄" });
             if no_color {
@@ -281,7 +318,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Row labels (positions) at top, middle and bottom of the map; column labels below.
     let e = &m.edges;
-    let label_rows = [(0usize, e[0]), (rows_term as usize / 2, e[(b / 2).min(b)]), (rows_term as usize - 1, e[b])];
+    let label_rows = [
+        (0usize, e[0]),
+        (rows_term as usize / 2, e[(b / 2).min(b)]),
+        (rows_term as usize - 1, e[b]),
+    ];
     for (tr, pos) in label_rows {
         let s = format!("{pos:>5}");
         buf.set_string(area.x, map_y + tr as u16, s, t.axis);
@@ -307,7 +348,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if no_color {
                 cell.set_char(density((f_top + f_bot) / 2.0));
             } else {
-                let c = |f: f64| magma(f).map_or(Color::Reset, |[r, g, bl]| app.theme.rgb(r, g, bl));
+                let c =
+                    |f: f64| magma(f).map_or(Color::Reset, |[r, g, bl]| app.theme.rgb(r, g, bl));
                 cell.set_symbol("▀").set_fg(c(f_top)).set_bg(c(f_bot));
             }
         }
@@ -318,21 +360,34 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_string(lx, map_y + rows_term - 1, fmt(lo), t.axis);
         if rows_term > 4 {
             let range = if st.fixed_range { "fixed" } else { "data" };
-            buf.set_string(lx, map_y + rows_term / 2, range.chars().take(w).collect::<String>(), t.dim);
+            buf.set_string(
+                lx,
+                map_y + rows_term / 2,
+                range.chars().take(w).collect::<String>(),
+                t.dim,
+            );
         }
     }
     // The cursor's block and value, then the profile summary.
     let info_y = xl_y + 1;
     if info_y < area.y + area.height && ci < b && cj < b {
         let v = m.matrix[[ci, cj]];
-        let val = if v.is_nan() { "— (zero rows)".to_string() } else { format!("{v:.3}") };
+        let val = if v.is_nan() {
+            "— (zero rows)".to_string()
+        } else {
+            format!("{v:.3}")
+        };
         let text = format!(
             "cursor: positions {}–{} × {}–{}  cos {val}   r: {} range   +/-: zoom",
             e[ci],
             e[ci + 1] - 1,
             e[cj],
             e[cj + 1] - 1,
-            if st.fixed_range { "data" } else { "fixed [−1, 1]" }
+            if st.fixed_range {
+                "data"
+            } else {
+                "fixed [−1, 1]"
+            }
         );
         buf.set_stringn(area.x, info_y, text, area.width as usize, Style::default());
     }

@@ -1,0 +1,158 @@
+//! Benchmark for issue 3's performance target: the similarity map of an F32 [8192, 4096] table
+//! (128 MiB) at B = 128, against `cat FILE > /dev/null` on the same file in the same run.
+//!
+//! Run: `cargo run --release --example bench_similarity [N D B]`
+//!
+//! Both sides read from the page cache (the file was just written and is read once to warm
+//! it); each similarity run maps the file afresh, so it pays for its page faults as a cold
+//! mapping would. Figures: median (and min) of several runs.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trainwatch::checkpoint::{
+    compute_similarity, similarity, SafetensorsFile, SimilarityRequest, TableView,
+};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let (n, d, b) = match args.as_slice() {
+        [n, d, b] => (*n, *d, *b),
+        _ => (8192, 4096, 128),
+    };
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("table.safetensors");
+    write_table(&path, n, d)?;
+    let bytes = std::fs::metadata(&path)?.len();
+    println!(
+        "file: F32 [{n}, {d}] = {:.1} MiB, B = {b}, threads available: {}",
+        bytes as f64 / (1 << 20) as f64,
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    );
+    cat(&path)?; // warm the page cache
+
+    // Interleaved, so a neighbour's load on this shared machine hits both sides alike.
+    let runs = 7;
+    let (mut cat_ts, mut map_ts, mut full_ts) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..runs {
+        cat_ts.push(time(|| cat(&path))?);
+        map_ts.push(time(|| {
+            let f = SafetensorsFile::open(&path)?;
+            let info = f
+                .tensor("wpe.weight")
+                .ok_or_else(|| anyhow::anyhow!("no table"))?;
+            let view = TableView::new(f.tensor_bytes(info)?, info.dtype, n, d)
+                .ok_or_else(|| anyhow::anyhow!("bad view"))?;
+            let (_, m, _) = similarity::block_map(&view, (0, n), b);
+            std::hint::black_box(m);
+            Ok(())
+        })?);
+        if r % 2 == 0 {
+            full_ts.push(time(|| {
+                let rep = compute_similarity(&SimilarityRequest {
+                    path: path.clone(),
+                    tensor: None,
+                    rows: None,
+                    blocks: b,
+                    sinusoidal: None,
+                })?;
+                if r == 0 {
+                    println!("summary: {}", rep.map.summary);
+                }
+                std::hint::black_box(rep);
+                Ok(())
+            })?);
+        }
+    }
+    let (cat_t, map_t, full_t) = (stats(cat_ts), stats(map_ts), stats(full_ts));
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "cat FILE > /dev/null          median {:8.1} ms   min {:8.1} ms",
+        ms(cat_t.0),
+        ms(cat_t.1)
+    );
+    println!(
+        "map only (open+decode+M·Mᵀ)   median {:8.1} ms   min {:8.1} ms   ratio {:.2}× cat",
+        ms(map_t.0),
+        ms(map_t.1),
+        map_t.0.as_secs_f64() / cat_t.0.as_secs_f64()
+    );
+    println!(
+        "full (map + profile + summary) median {:8.1} ms   min {:8.1} ms   ratio {:.2}× cat",
+        ms(full_t.0),
+        ms(full_t.1),
+        full_t.0.as_secs_f64() / cat_t.0.as_secs_f64()
+    );
+    for key in ["VmHWM", "VmRSS", "RssAnon", "RssFile"] {
+        if let Some(v) = status(key) {
+            println!("{key}: {v}");
+        }
+    }
+    println!("(RssFile counts the mapped table's page-cache pages; RssAnon is our own memory.)");
+    Ok(())
+}
+
+fn write_table(path: &Path, n: usize, d: usize) -> anyhow::Result<()> {
+    let len = n * d * 4;
+    let header = format!(
+        "{{\"wpe.weight\":{{\"dtype\":\"F32\",\"shape\":[{n},{d}],\"data_offsets\":[0,{len}]}}}}"
+    );
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    w.write_all(&(header.len() as u64).to_le_bytes())?;
+    w.write_all(header.as_bytes())?;
+    let mut row = Vec::with_capacity(d * 4);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..n {
+        row.clear();
+        for k in 0..d {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let noise = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            // A sinusoid plus noise: like a real table, similarity decays with distance, so
+            // the summary's bisection for the 0.5 crossing is part of the timing.
+            let half = d / 2;
+            let f = (-((k % half) as f32) * 10000f32.ln() / half as f32).exp();
+            let a = i as f32 * f;
+            let v = if k < half { a.sin() } else { a.cos() } + 0.2 * noise;
+            row.extend(v.to_le_bytes());
+        }
+        w.write_all(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn cat(path: &Path) -> anyhow::Result<()> {
+    let status = Command::new("cat")
+        .arg(path)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "cat failed");
+    Ok(())
+}
+
+fn time(mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    f()?;
+    Ok(t.elapsed())
+}
+
+/// (median, min).
+fn stats(mut ts: Vec<Duration>) -> (Duration, Duration) {
+    ts.sort();
+    (ts[ts.len() / 2], ts[0])
+}
+
+fn status(key: &str) -> Option<String> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(key) && l[key.len()..].starts_with(':'))
+        .map(|l| l[key.len() + 1..].trim().to_string())
+}

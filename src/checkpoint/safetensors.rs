@@ -1,0 +1,473 @@
+//! A validating, memory-mapped safetensors reader.
+//!
+//! Layout: 8-byte little-endian header length `n`, `n` bytes of JSON, then the data area.
+//! We validate the header ourselves rather than trusting any crate's view of it, because the
+//! error has to say *what* is wrong and *which file* (and a half-written checkpoint has to be
+//! told apart from a corrupt one, so the TUI can retry the former).
+//!
+//! Only the header pages and the chosen tensor's pages are ever touched: the file is mapped,
+//! never read whole, and nothing is allocated from a size the file claims.
+//!
+//! Known limitation of mapping: if another process truncates the file *while* a tensor is being
+//! read, the kernel raises SIGBUS. Trainers write new checkpoints to new paths (HF:
+//! `checkpoint-<step>/`), and deleting a mapped file is harmless, so this only bites a writer
+//! that truncates in place.
+
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use serde_json::Value;
+
+use super::Error;
+use crate::text::{printable, printable_path};
+
+/// The safetensors crate's own limit on the JSON header (100 MB).
+pub const MAX_HEADER_LEN: u64 = 100_000_000;
+
+/// Every dtype the safetensors format defines. Only the four float types that carry real
+/// position tables can be decoded; the rest are known so that their sizes can be validated
+/// and an error can name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dtype {
+    Bool,
+    F4,
+    F6E2M3,
+    F6E3M2,
+    U8,
+    I8,
+    F8E5M2,
+    F8E4M3,
+    F8E8M0,
+    I16,
+    U16,
+    F16,
+    BF16,
+    I32,
+    U32,
+    F32,
+    F64,
+    I64,
+    U64,
+    C64,
+}
+
+impl Dtype {
+    const ALL: [Dtype; 20] = [
+        Dtype::Bool,
+        Dtype::F4,
+        Dtype::F6E2M3,
+        Dtype::F6E3M2,
+        Dtype::U8,
+        Dtype::I8,
+        Dtype::F8E5M2,
+        Dtype::F8E4M3,
+        Dtype::F8E8M0,
+        Dtype::I16,
+        Dtype::U16,
+        Dtype::F16,
+        Dtype::BF16,
+        Dtype::I32,
+        Dtype::U32,
+        Dtype::F32,
+        Dtype::F64,
+        Dtype::I64,
+        Dtype::U64,
+        Dtype::C64,
+    ];
+
+    pub fn parse(s: &str) -> Option<Dtype> {
+        Self::ALL.into_iter().find(|d| d.name() == s)
+    }
+
+    /// The name as written in safetensors headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::Bool => "BOOL",
+            Dtype::F4 => "F4",
+            Dtype::F6E2M3 => "F6_E2M3",
+            Dtype::F6E3M2 => "F6_E3M2",
+            Dtype::U8 => "U8",
+            Dtype::I8 => "I8",
+            Dtype::F8E5M2 => "F8_E5M2",
+            Dtype::F8E4M3 => "F8_E4M3",
+            Dtype::F8E8M0 => "F8_E8M0",
+            Dtype::I16 => "I16",
+            Dtype::U16 => "U16",
+            Dtype::F16 => "F16",
+            Dtype::BF16 => "BF16",
+            Dtype::I32 => "I32",
+            Dtype::U32 => "U32",
+            Dtype::F32 => "F32",
+            Dtype::F64 => "F64",
+            Dtype::I64 => "I64",
+            Dtype::U64 => "U64",
+            Dtype::C64 => "C64",
+        }
+    }
+
+    /// Bits per element (sub-byte types exist: F4, F6).
+    pub fn bits(self) -> u64 {
+        match self {
+            Dtype::F4 => 4,
+            Dtype::F6E2M3 | Dtype::F6E3M2 => 6,
+            Dtype::Bool | Dtype::U8 | Dtype::I8 => 8,
+            Dtype::F8E5M2 | Dtype::F8E4M3 | Dtype::F8E8M0 => 8,
+            Dtype::I16 | Dtype::U16 | Dtype::F16 | Dtype::BF16 => 16,
+            Dtype::I32 | Dtype::U32 | Dtype::F32 => 32,
+            Dtype::F64 | Dtype::I64 | Dtype::U64 | Dtype::C64 => 64,
+        }
+    }
+
+    /// A real floating-point type (candidate material for a position table).
+    pub fn is_float(self) -> bool {
+        matches!(
+            self,
+            Dtype::F4
+                | Dtype::F6E2M3
+                | Dtype::F6E3M2
+                | Dtype::F8E5M2
+                | Dtype::F8E4M3
+                | Dtype::F16
+                | Dtype::BF16
+                | Dtype::F32
+                | Dtype::F64
+        )
+    }
+
+    /// One of the four types trainwatch decodes.
+    pub fn is_decodable(self) -> bool {
+        matches!(self, Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64)
+    }
+
+    /// Bytes per element of a decodable type (0 for the others).
+    pub fn size(self) -> usize {
+        if self.is_decodable() {
+            (self.bits() / 8) as usize
+        } else {
+            0
+        }
+    }
+}
+
+impl std::fmt::Display for Dtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One tensor's header entry, validated: `begin..end` lies inside the data area and matches
+/// `shape × dtype`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The raw name: use it for lookups only; print it through [`crate::text::printable`].
+    pub name: String,
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    /// Byte offsets relative to the data area, end exclusive.
+    pub begin: usize,
+    pub end: usize,
+}
+
+impl TensorInfo {
+    pub fn display_name(&self) -> std::borrow::Cow<'_, str> {
+        printable(&self.name)
+    }
+}
+
+/// An open, validated safetensors file.
+#[derive(Debug)]
+pub struct SafetensorsFile {
+    path: PathBuf,
+    mmap: Mmap,
+    data_start: usize,
+    /// Sorted by name.
+    tensors: Vec<TensorInfo>,
+}
+
+/// Extensions of pickle-based formats (torch.save, pickle.dump).
+const PICKLE_EXTS: [&str; 5] = ["pt", "bin", "pth", "ckpt", "pkl"];
+
+/// `Err(Error::Pickle)` when the path has a pickle extension.
+pub fn refuse_pickle(path: &Path) -> Result<(), Error> {
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        let lower = ext.to_ascii_lowercase();
+        if PICKLE_EXTS.contains(&lower.as_str()) {
+            return Err(Error::Pickle {
+                file: printable_path(path),
+                ext: format!(".{lower}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// True when the leading bytes are a torch.save zip archive or a raw pickle stream.
+fn looks_like_pickle(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+        || (head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]))
+}
+
+impl SafetensorsFile {
+    /// Opens and validates `path`. Touches the first 8 bytes and the header pages only.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        refuse_pickle(path)?;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let shown = || printable_path(path);
+        if len < 8 {
+            return Err(Error::Incomplete {
+                file: shown(),
+                reason: format!("only {len} bytes, less than the 8-byte header length"),
+            });
+        }
+        let file_len = usize::try_from(len).map_err(|_| Error::Corrupt {
+            file: shown(),
+            reason: "file too large for this platform's address space".into(),
+        })?;
+        // SAFETY: the map is read-only and private to us; the bytes are only read as plain
+        // integers after bounds checks. Another process modifying the file changes what we
+        // read (handled: everything is validated) and truncating it while we read raises
+        // SIGBUS (documented at the top of this module).
+        let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        if mmap.len() != file_len {
+            return Err(Error::Incomplete {
+                file: shown(),
+                reason: "the file changed size while being opened".into(),
+            });
+        }
+        let head = &mmap[..8];
+        if looks_like_pickle(head) {
+            return Err(Error::Pickle {
+                file: shown(),
+                ext: "pickle/torch.save".into(),
+            });
+        }
+        let mut len_bytes = [0u8; 8];
+        len_bytes.copy_from_slice(head);
+        let header_len = u64::from_le_bytes(len_bytes);
+        if header_len > MAX_HEADER_LEN {
+            return Err(Error::Corrupt {
+                file: shown(),
+                reason: format!(
+                    "header length {header_len} bytes exceeds the {MAX_HEADER_LEN}-byte limit (not a safetensors file?)"
+                ),
+            });
+        }
+        if header_len < 2 {
+            return Err(Error::Corrupt {
+                file: shown(),
+                reason: format!("header length {header_len} is too short for a JSON object"),
+            });
+        }
+        if file_len > 8 && mmap[8] != b'{' {
+            return Err(Error::Corrupt {
+                file: shown(),
+                reason: "no JSON header after the length (not a safetensors file?)".into(),
+            });
+        }
+        // header_len <= 100 MB so this cannot overflow.
+        let data_start = 8 + header_len as usize;
+        if data_start > file_len {
+            return Err(Error::Incomplete {
+                file: shown(),
+                reason: format!(
+                    "header length says {header_len} bytes but only {} follow",
+                    file_len - 8
+                ),
+            });
+        }
+        let tensors =
+            parse_header(&mmap[8..data_start], file_len - data_start).map_err(|p| match p {
+                HeaderProblem::Corrupt(reason) => Error::Corrupt {
+                    file: shown(),
+                    reason,
+                },
+                HeaderProblem::Short(reason) => Error::Incomplete {
+                    file: shown(),
+                    reason,
+                },
+            })?;
+        Ok(SafetensorsFile {
+            path: path.to_path_buf(),
+            mmap,
+            data_start,
+            tensors,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All tensors, sorted by name.
+    pub fn tensors(&self) -> &[TensorInfo] {
+        &self.tensors
+    }
+
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.tensors[i])
+    }
+
+    /// The tensor's bytes (validated at open). Advises the kernel to read them ahead.
+    pub fn tensor_bytes(&self, t: &TensorInfo) -> Result<&[u8], Error> {
+        let range = self
+            .data_start
+            .checked_add(t.begin)
+            .zip(self.data_start.checked_add(t.end));
+        let bytes = range.and_then(|(b, e)| self.mmap.get(b..e));
+        match bytes {
+            Some(bytes) => {
+                #[cfg(unix)]
+                if !bytes.is_empty() {
+                    // A hint only: failure changes nothing but speed.
+                    let _ = self.mmap.advise_range(
+                        memmap2::Advice::WillNeed,
+                        self.data_start + t.begin,
+                        bytes.len(),
+                    );
+                }
+                Ok(bytes)
+            }
+            None => Err(Error::Corrupt {
+                file: printable_path(&self.path),
+                reason: format!("tensor {} lies outside the file", t.display_name()),
+            }),
+        }
+    }
+}
+
+enum HeaderProblem {
+    Corrupt(String),
+    /// Consistent, but the data area is shorter than the tensors need.
+    Short(String),
+}
+
+fn parse_header(json: &[u8], data_len: usize) -> Result<Vec<TensorInfo>, HeaderProblem> {
+    use HeaderProblem::{Corrupt, Short};
+    // The header may be padded with trailing spaces (the format allows it for alignment).
+    let map: serde_json::Map<String, Value> = serde_json::from_slice(json)
+        .map_err(|e| Corrupt(format!("header is not a JSON object: {e}")))?;
+    let mut tensors = Vec::with_capacity(map.len().min(1 << 16));
+    for (name, entry) in map {
+        let shown = printable(&name).into_owned();
+        if name == "__metadata__" {
+            let ok = entry
+                .as_object()
+                .is_some_and(|m| m.values().all(Value::is_string));
+            if !ok {
+                return Err(Corrupt("__metadata__ is not a map of strings".into()));
+            }
+            continue;
+        }
+        let obj = entry
+            .as_object()
+            .ok_or_else(|| Corrupt(format!("entry for tensor {shown} is not an object")))?;
+        let dtype_name = obj
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Corrupt(format!("tensor {shown} has no dtype")))?;
+        let dtype = Dtype::parse(dtype_name).ok_or_else(|| {
+            Corrupt(format!(
+                "tensor {shown} has unknown dtype {}",
+                printable(dtype_name)
+            ))
+        })?;
+        let shape_json = obj
+            .get("shape")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Corrupt(format!("tensor {shown} has no shape")))?;
+        let mut shape = Vec::with_capacity(shape_json.len().min(64));
+        let mut elements: u64 = 1;
+        for dim in shape_json {
+            let d = dim.as_u64().ok_or_else(|| {
+                Corrupt(format!(
+                    "tensor {shown}: shape entry {dim} is not a non-negative integer"
+                ))
+            })?;
+            elements = elements.checked_mul(d).ok_or_else(|| {
+                Corrupt(format!("tensor {shown}: shape {shape_json:?} overflows"))
+            })?;
+            shape.push(
+                usize::try_from(d)
+                    .map_err(|_| Corrupt(format!("tensor {shown}: dimension {d} too large")))?,
+            );
+        }
+        let offsets = obj
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .filter(|a| a.len() == 2)
+            .ok_or_else(|| Corrupt(format!("tensor {shown} has no [begin, end] data_offsets")))?;
+        let (begin, end) = match (offsets[0].as_u64(), offsets[1].as_u64()) {
+            (Some(b), Some(e)) if b <= e => (b, e),
+            _ => {
+                return Err(Corrupt(format!(
+                    "tensor {shown}: data_offsets {:?} are not integers with begin <= end",
+                    offsets
+                )))
+            }
+        };
+        let bits = elements.checked_mul(dtype.bits()).ok_or_else(|| {
+            Corrupt(format!(
+                "tensor {shown}: shape {shape:?} × {dtype} overflows"
+            ))
+        })?;
+        if bits % 8 != 0 {
+            return Err(Corrupt(format!(
+                "tensor {shown}: {elements} elements of {dtype} is not a whole number of bytes"
+            )));
+        }
+        if bits / 8 != end - begin {
+            return Err(Corrupt(format!(
+                "tensor {shown}: shape {shape:?} of {dtype} needs {} bytes but data_offsets span {}",
+                bits / 8,
+                end - begin
+            )));
+        }
+        let (begin, end) = match (usize::try_from(begin), usize::try_from(end)) {
+            (Ok(b), Ok(e)) => (b, e),
+            _ => {
+                return Err(Short(format!(
+                    "tensor {shown} ends past the end of the file"
+                )))
+            }
+        };
+        tensors.push(TensorInfo {
+            name,
+            dtype,
+            shape,
+            begin,
+            end,
+        });
+    }
+    // Non-overlapping: sort by position and compare neighbours.
+    let mut order: Vec<usize> = (0..tensors.len()).collect();
+    order.sort_by_key(|&i| (tensors[i].begin, tensors[i].end));
+    for w in order.windows(2) {
+        let (a, b) = (&tensors[w[0]], &tensors[w[1]]);
+        if b.begin < a.end {
+            return Err(Corrupt(format!(
+                "tensors {} and {} overlap (bytes {}..{} and {}..{})",
+                a.display_name(),
+                b.display_name(),
+                a.begin,
+                a.end,
+                b.begin,
+                b.end
+            )));
+        }
+    }
+    if let Some(last) = tensors.iter().max_by_key(|t| t.end) {
+        if last.end > data_len {
+            return Err(Short(format!(
+                "tensor {} ends at byte {} of the data area but the file holds only {data_len} data bytes",
+                last.display_name(),
+                last.end
+            )));
+        }
+    }
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(tensors)
+}

@@ -1,0 +1,490 @@
+//! The exact block-mean cosine-similarity map and the similarity-vs-distance profile.
+//!
+//! For blocks I, J of positions, the mean over i∈I, j∈J of cos(i, j) equals
+//! (mean of the unit rows over I) · (mean of the unit rows over J). So one pass over the table
+//! (decode, normalise, add into the row's block) gives the B×D matrix M of block means, and the
+//! map is M·Mᵀ: O(N·D + B²·D) time, O(B·D) memory, never N×N.
+//!
+//! Block edges over rows `[lo, hi)`: `edges[k] = lo + floor(k·(hi−lo)/B)`, k = 0..=B, B ≤ hi−lo.
+//! All-zero rows (padding) have no direction: they are left out of every mean and reported.
+//! A block with only zero rows has no mean: its cells are NaN (JSON null).
+//! Rows holding NaN/∞ are kept and make their blocks' cells NaN: the map must not hide them.
+//!
+//! The profile: the exact mean of cos(i, i+d) over all pairs at distance d = 1, 2, 4, … < n,
+//! O(N·D) per distance.
+//!
+//! Speed: rows are decoded straight from the mapped bytes (little-endian, any alignment) into
+//! one reusable f64 row buffer (decode and sum of squares in one sweep), the next row is
+//! prefetched, and the work is split over up to 4 threads. The inner loops live in
+//! [`super::kernels`] (AVX2+FMA when the CPU has it).
+
+use std::fmt;
+use std::ops::Range;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array2, Axis};
+
+use super::kernels::{decode_into, kernels};
+use super::safetensors::Dtype;
+
+/// A `[n, d]` table of one decodable dtype, viewed in place (usually inside a memory map).
+#[derive(Clone, Copy, Debug)]
+pub struct TableView<'a> {
+    bytes: &'a [u8],
+    dtype: Dtype,
+    n: usize,
+    d: usize,
+}
+
+impl<'a> TableView<'a> {
+    /// `None` unless `dtype` is F16/BF16/F32/F64 and `bytes` holds exactly `n × d` values.
+    pub fn new(bytes: &'a [u8], dtype: Dtype, n: usize, d: usize) -> Option<Self> {
+        let need = n.checked_mul(d)?.checked_mul(dtype.size())?;
+        (dtype.is_decodable() && d > 0 && bytes.len() == need).then_some(TableView {
+            bytes,
+            dtype,
+            n,
+            d,
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.n
+    }
+
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Decodes row `i` into `out` (`out.len() == dim()`).
+    pub fn decode_row(&self, i: usize, out: &mut [f64]) {
+        let w = self.d * self.dtype.size();
+        decode_into(&self.bytes[i * w..(i + 1) * w], self.dtype, out);
+    }
+
+    fn row_bytes(&self, i: usize) -> &'a [u8] {
+        let w = self.d * self.dtype.size();
+        &self.bytes[i * w..(i + 1) * w]
+    }
+}
+
+/// One point of the similarity-vs-distance profile; `mean` is NaN when no pair exists.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProfilePoint {
+    pub distance: usize,
+    pub mean: f64,
+}
+
+/// The one-line reading of a map: "adjacent 0.85 · falls below 0.5 at distance 12 · min −0.74".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProfileSummary {
+    /// Mean cosine of neighbouring positions (distance 1).
+    pub adjacent: Option<f64>,
+    /// First distance where the mean cosine is below 0.5: the first profile distance (1, 2, 4,
+    /// …) below it, refined by searching between it and the previous profile distance with
+    /// exact means at each probe (an 8-way search, so it assumes the profile crosses 0.5 once
+    /// inside that bracket).
+    pub below_half: Option<usize>,
+    /// The last distance examined (when `below_half` is `None`, the mean stays ≥ 0.5 up to it).
+    pub max_distance: Option<usize>,
+    /// Smallest cell of the map (block means: at B = N, the smallest pairwise cosine).
+    pub min: Option<f64>,
+}
+
+fn signed(v: f64) -> String {
+    // A real minus sign: reads better than a hyphen next to "·".
+    if v < 0.0 {
+        format!("\u{2212}{:.2}", -v)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+impl fmt::Display for ProfileSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        match self.adjacent {
+            Some(a) => parts.push(format!("adjacent {}", signed(a))),
+            None => parts.push("no adjacent pairs".to_string()),
+        }
+        match (self.below_half, self.max_distance) {
+            (Some(d), _) => parts.push(format!("falls below 0.5 at distance {d}")),
+            (None, Some(m)) => parts.push(format!("stays ≥ 0.5 up to distance {m}")),
+            (None, None) => {}
+        }
+        if let Some(m) = self.min {
+            parts.push(format!("min {}", signed(m)));
+        }
+        f.write_str(&parts.join(" · "))
+    }
+}
+
+/// The result for one table, one row range and one block count.
+#[derive(Clone, Debug)]
+pub struct SimilarityMap {
+    /// `[lo, hi)` in table rows.
+    pub rows: (usize, usize),
+    /// `B + 1` block edges in table rows.
+    pub edges: Vec<usize>,
+    /// `B × B` block-mean cosines; NaN where a block has only zero rows.
+    pub matrix: Array2<f64>,
+    /// Table rows in `[lo, hi)` that are all zero (excluded from every mean).
+    pub zero_rows: Vec<usize>,
+    pub profile: Vec<ProfilePoint>,
+    pub summary: ProfileSummary,
+}
+
+impl SimilarityMap {
+    pub fn blocks(&self) -> usize {
+        self.edges.len().saturating_sub(1)
+    }
+}
+
+/// `edges[k] = lo + floor(k·(hi−lo)/B)`, k = 0..=B (u128: no overflow for any usize inputs).
+pub fn block_edges(lo: usize, hi: usize, blocks: usize) -> Vec<usize> {
+    let n = hi.saturating_sub(lo) as u128;
+    let b = blocks.max(1) as u128;
+    (0..=b).map(|k| lo + (k * n / b) as usize).collect()
+}
+
+/// Per-row scale: `1/‖row‖`; 0 for an all-zero row; NaN for a row holding NaN/∞.
+#[derive(Clone, Debug)]
+pub struct RowNorms {
+    pub lo: usize,
+    pub inv: Vec<f64>,
+}
+
+/// The map and everything with it. `rows` is clamped to the table, `blocks` to `[1, hi − lo]`.
+pub fn compute_map(view: &TableView<'_>, rows: (usize, usize), blocks: usize) -> SimilarityMap {
+    let (lo, hi) = clamp_rows(view, rows);
+    let (edges, matrix, norms) = block_map(view, (lo, hi), blocks);
+    let zero_rows = norms
+        .inv
+        .iter()
+        .enumerate()
+        .filter(|(_, &v)| v == 0.0)
+        .map(|(i, _)| lo + i)
+        .collect();
+    let profile = profile(view, &norms, (lo, hi));
+    let min = matrix
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v))));
+    let summary = summarize(view, &norms, (lo, hi), &profile, min);
+    SimilarityMap {
+        rows: (lo, hi),
+        edges,
+        matrix,
+        zero_rows,
+        profile,
+        summary,
+    }
+}
+
+fn clamp_rows(view: &TableView<'_>, (lo, hi): (usize, usize)) -> (usize, usize) {
+    let hi = hi.min(view.n);
+    (lo.min(hi), hi)
+}
+
+/// The B×B map alone, with the row norms it found (reused by [`profile`]).
+pub fn block_map(
+    view: &TableView<'_>,
+    rows: (usize, usize),
+    blocks: usize,
+) -> (Vec<usize>, Array2<f64>, RowNorms) {
+    let (lo, hi) = clamp_rows(view, rows);
+    let n = hi - lo;
+    let d = view.d;
+    let b = blocks.clamp(1, n.max(1));
+    let edges = block_edges(lo, hi, b);
+    if n == 0 {
+        return (
+            edges,
+            Array2::from_elem((1, 1), f64::NAN),
+            RowNorms {
+                lo,
+                inv: Vec::new(),
+            },
+        );
+    }
+    // Split whole blocks between threads so that each owns its output rows: equal row counts.
+    let threads = threads_for(n * d).min(b);
+    let mut splits = vec![0usize];
+    for t in 1..threads {
+        let target = lo + n * t / threads;
+        let k = edges.partition_point(|&e| e < target).min(b);
+        if k > *splits.last().unwrap_or(&0) {
+            splits.push(k);
+        }
+    }
+    splits.push(b);
+    let parts: Vec<Pass1> = if splits.len() == 2 {
+        vec![pass1(view, &edges, 0..b)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = splits
+                .windows(2)
+                .map(|w| {
+                    let (edges, range) = (&edges, w[0]..w[1]);
+                    s.spawn(move || pass1(view, edges, range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut means = Array2::<f64>::zeros((b, d));
+    let mut empty = vec![false; b];
+    let mut inv = Vec::with_capacity(n);
+    let mut block = 0;
+    for part in parts {
+        for (k, count) in part.counts.iter().enumerate() {
+            let sums = &part.sums[k * d..(k + 1) * d];
+            if *count == 0 {
+                empty[block] = true;
+            } else {
+                let c = *count as f64;
+                for (m, s) in means.row_mut(block).iter_mut().zip(sums) {
+                    *m = s / c;
+                }
+            }
+            block += 1;
+        }
+        inv.extend_from_slice(&part.inv);
+    }
+    let mut matrix = gram(&means, threads);
+    for (k, _) in empty.iter().enumerate().filter(|(_, &e)| e) {
+        matrix.row_mut(k).fill(f64::NAN);
+        matrix.column_mut(k).fill(f64::NAN);
+    }
+    (edges, matrix, RowNorms { lo, inv })
+}
+
+/// `M·Mᵀ`, its row bands computed on up to `threads` threads (matrixmultiply is single-threaded
+/// as configured, and at B = 128, D = 4096 the product is ~15% of the work).
+fn gram(means: &Array2<f64>, threads: usize) -> Array2<f64> {
+    let b = means.nrows();
+    let mut out = Array2::<f64>::zeros((b, b));
+    if threads <= 1 || b < 16 {
+        general_mat_mul(1.0, means, &means.t(), 0.0, &mut out);
+        return out;
+    }
+    let band = b.div_ceil(threads);
+    std::thread::scope(|s| {
+        for (k, mut rows) in out.axis_chunks_iter_mut(Axis(0), band).enumerate() {
+            let lhs = means.slice(s![k * band..k * band + rows.nrows(), ..]);
+            s.spawn(move || general_mat_mul(1.0, &lhs, &means.t(), 0.0, &mut rows));
+        }
+    });
+    out
+}
+
+/// Distances 1, 2, 4, … below `n`.
+pub fn profile_distances(n: usize) -> Vec<usize> {
+    std::iter::successors(Some(1usize), |d| d.checked_mul(2))
+        .take_while(|&d| d < n)
+        .collect()
+}
+
+/// The exact mean cosine at each of [`profile_distances`].
+pub fn profile(view: &TableView<'_>, norms: &RowNorms, rows: (usize, usize)) -> Vec<ProfilePoint> {
+    let (lo, hi) = clamp_rows(view, rows);
+    let ds = profile_distances(hi - lo);
+    mean_at(view, norms, (lo, hi), &ds)
+        .into_iter()
+        .zip(ds)
+        .map(|(mean, distance)| ProfilePoint { distance, mean })
+        .collect()
+}
+
+fn summarize(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    rows: (usize, usize),
+    profile: &[ProfilePoint],
+    min: Option<f64>,
+) -> ProfileSummary {
+    let adjacent = profile.first().map(|p| p.mean).filter(|m| !m.is_nan());
+    let first_below = profile.iter().position(|p| p.mean < 0.5);
+    let below_half = first_below.map(|k| {
+        if k == 0 {
+            return profile[0].distance;
+        }
+        let (mut ok, mut below) = (profile[k - 1].distance, profile[k].distance);
+        // An 8-way search: each round evaluates up to 7 distances in the bracket in one pass
+        // over the table (partners a few rows apart share the cache), so a bracket of width W
+        // takes log8(W) passes instead of log2(W).
+        while below - ok > 1 {
+            let width = below - ok;
+            let m = (width - 1).min(7);
+            let mut probes: Vec<usize> = (1..=m).map(|t| ok + t * width / (m + 1)).collect();
+            probes.dedup();
+            probes.retain(|&p| p > ok && p < below);
+            let means = mean_at(view, norms, rows, &probes);
+            match means.iter().position(|&m| m < 0.5) {
+                Some(0) => below = probes[0],
+                Some(p) => (ok, below) = (probes[p - 1], probes[p]),
+                None => ok = probes.last().copied().unwrap_or(below - 1),
+            }
+        }
+        below
+    });
+    ProfileSummary {
+        adjacent,
+        below_half,
+        max_distance: profile.last().map(|p| p.distance),
+        min,
+    }
+}
+
+/// Exact mean of cos(i, i+d) over rows `[lo, hi)` for each distance, skipping zero rows.
+pub fn mean_at(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    (lo, hi): (usize, usize),
+    distances: &[usize],
+) -> Vec<f64> {
+    if hi <= lo + 1 || distances.is_empty() {
+        return vec![f64::NAN; distances.len()];
+    }
+    let first = lo;
+    let last = hi - 1; // i ranges over [lo, hi − 1): every i has at least partner i + 1.
+    let threads = threads_for((hi - lo) * view.d * distances.len());
+    let chunk = (last - first).div_ceil(threads);
+    let ranges: Vec<Range<usize>> = (0..threads)
+        .map(|t| (first + t * chunk).min(last)..(first + (t + 1) * chunk).min(last))
+        .filter(|r| !r.is_empty())
+        .collect();
+    let parts: Vec<(Vec<f64>, Vec<u64>)> = if ranges.len() <= 1 {
+        ranges
+            .into_iter()
+            .map(|r| pass2(view, norms, hi, r, distances))
+            .collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = ranges
+                .into_iter()
+                .map(|r| s.spawn(move || pass2(view, norms, hi, r, distances)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    let mut sums = vec![0.0; distances.len()];
+    let mut counts = vec![0u64; distances.len()];
+    for (s, c) in parts {
+        for k in 0..distances.len() {
+            sums[k] += s[k];
+            counts[k] += c[k];
+        }
+    }
+    sums.iter()
+        .zip(&counts)
+        .map(|(s, &c)| if c == 0 { f64::NAN } else { s / c as f64 })
+        .collect()
+}
+
+fn threads_for(work: usize) -> usize {
+    // Below ~1M element-operations a thread costs more than it saves.
+    if work < (1 << 20) {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
+// ---- kernels -------------------------------------------------------------------------------
+
+struct Pass1 {
+    /// Per block of this part: the sum of unit rows (`d` values each).
+    sums: Vec<f64>,
+    /// Per block: rows that contributed (non-zero).
+    counts: Vec<usize>,
+    /// Per row of this part: `1/‖row‖`, 0 for zero rows, NaN for non-finite rows.
+    inv: Vec<f64>,
+}
+
+fn pass1(view: &TableView<'_>, edges: &[usize], blocks: Range<usize>) -> Pass1 {
+    let kern = kernels();
+    let d = view.d;
+    let nb = blocks.len();
+    let mut sums = vec![0.0f64; nb * d];
+    let mut counts = vec![0usize; nb];
+    let row_lo = edges[blocks.start];
+    let row_hi = edges[blocks.end];
+    let mut inv = Vec::with_capacity(row_hi - row_lo);
+    let mut buf = vec![0.0f64; d];
+    for (k, b) in blocks.enumerate() {
+        let acc = &mut sums[k * d..(k + 1) * d];
+        for i in edges[b]..edges[b + 1] {
+            if i + 1 < row_hi {
+                (kern.prefetch)(view.row_bytes(i + 1));
+            }
+            let ss = (kern.decode_sumsq)(view.row_bytes(i), view.dtype, &mut buf);
+            let scale = if ss == 0.0 {
+                inv.push(0.0);
+                continue;
+            } else if ss.is_finite() {
+                1.0 / ss.sqrt()
+            } else {
+                f64::NAN
+            };
+            inv.push(scale);
+            counts[k] += 1;
+            (kern.axpy)(acc, &buf, scale);
+        }
+    }
+    Pass1 { sums, counts, inv }
+}
+
+/// The profile's pass: each row is decoded once, then dotted with its partners at every
+/// distance straight from the mapped bytes (fused decode-and-dot: no second buffer). Partners
+/// at small distances were read moments ago and come from cache; a tiled variant that kept
+/// 32 decoded rows measured no faster.
+fn pass2(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    hi: usize,
+    range: Range<usize>,
+    distances: &[usize],
+) -> (Vec<f64>, Vec<u64>) {
+    let kern = kernels();
+    let d = view.d;
+    let inv = |i: usize| norms.inv[i - norms.lo];
+    let mut sums = vec![0.0f64; distances.len()];
+    let mut counts = vec![0u64; distances.len()];
+    let mut row = vec![0.0f64; d];
+    let mut scratch = vec![0.0f64; d];
+    for i in range {
+        let si = inv(i);
+        if si == 0.0 {
+            continue;
+        }
+        (kern.decode_sumsq)(view.row_bytes(i), view.dtype, &mut row);
+        for (slot, &dist) in distances.iter().enumerate() {
+            let j = i + dist;
+            if j >= hi {
+                break;
+            }
+            let sj = inv(j);
+            if sj == 0.0 {
+                continue;
+            }
+            let dp = (kern.decode_dot)(&row, view.row_bytes(j), view.dtype, &mut scratch);
+            sums[slot] += dp * si * sj;
+            counts[slot] += 1;
+        }
+    }
+    (sums, counts)
+}
