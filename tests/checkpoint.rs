@@ -950,6 +950,11 @@ fn directory_without_steps_takes_newest_safetensors() {
     set_mtime(&s, 4_000_000);
     let rep = compute_similarity(&req(d.path())).unwrap();
     assert_eq!(rep.title.step, Some(4200));
+    // Not a regular file: refused before any open (a FIFO would block).
+    assert!(matches!(
+        err_of(Path::new("/dev/null")),
+        Error::NotFound { .. }
+    ));
     // Empty directory.
     let empty = d.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
