@@ -17,8 +17,17 @@ use trainwatch::checkpoint::{
 };
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
+    // Optional: N D B [DTYPE], DTYPE one of F32 (default), F16, BF16.
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let dtype = match raw.get(3).map(String::as_str) {
+        None | Some("F32") => "F32",
+        Some("F16") => "F16",
+        Some("BF16") => "BF16",
+        Some(other) => anyhow::bail!("unknown dtype {other}"),
+    };
+    let args: Vec<usize> = raw
+        .iter()
+        .take(3)
         .map(|a| a.parse())
         .collect::<Result<_, _>>()?;
     let (n, d, b) = match args.as_slice() {
@@ -27,10 +36,10 @@ fn main() -> anyhow::Result<()> {
     };
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("table.safetensors");
-    write_table(&path, n, d)?;
+    write_table(&path, n, d, dtype)?;
     let bytes = std::fs::metadata(&path)?.len();
     println!(
-        "file: F32 [{n}, {d}] = {:.1} MiB, B = {b}, threads available: {}",
+        "file: {dtype} [{n}, {d}] = {:.1} MiB, B = {b}, threads available: {}",
         bytes as f64 / (1 << 20) as f64,
         std::thread::available_parallelism().map_or(1, |p| p.get())
     );
@@ -98,15 +107,16 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_table(path: &Path, n: usize, d: usize) -> anyhow::Result<()> {
-    let len = n * d * 4;
+fn write_table(path: &Path, n: usize, d: usize, dtype: &str) -> anyhow::Result<()> {
+    let size = if dtype == "F32" { 4 } else { 2 };
+    let len = n * d * size;
     let header = format!(
-        "{{\"wpe.weight\":{{\"dtype\":\"F32\",\"shape\":[{n},{d}],\"data_offsets\":[0,{len}]}}}}"
+        "{{\"wpe.weight\":{{\"dtype\":\"{dtype}\",\"shape\":[{n},{d}],\"data_offsets\":[0,{len}]}}}}"
     );
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     w.write_all(&(header.len() as u64).to_le_bytes())?;
     w.write_all(header.as_bytes())?;
-    let mut row = Vec::with_capacity(d * 4);
+    let mut row = Vec::with_capacity(d * size);
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for i in 0..n {
         row.clear();
@@ -121,7 +131,11 @@ fn write_table(path: &Path, n: usize, d: usize) -> anyhow::Result<()> {
             let f = (-((k % half) as f32) * 10000f32.ln() / half as f32).exp();
             let a = i as f32 * f;
             let v = if k < half { a.sin() } else { a.cos() } + 0.2 * noise;
-            row.extend(v.to_le_bytes());
+            match dtype {
+                "F16" => row.extend(half::f16::from_f32(v).to_le_bytes()),
+                "BF16" => row.extend(half::bf16::from_f32(v).to_le_bytes()),
+                _ => row.extend(v.to_le_bytes()),
+            }
         }
         w.write_all(&row)?;
     }

@@ -950,6 +950,11 @@ fn directory_without_steps_takes_newest_safetensors() {
     set_mtime(&s, 4_000_000);
     let rep = compute_similarity(&req(d.path())).unwrap();
     assert_eq!(rep.title.step, Some(4200));
+    // Not a regular file: refused before any open (a FIFO would block).
+    assert!(matches!(
+        err_of(Path::new("/dev/null")),
+        Error::NotFound { .. }
+    ));
     // Empty directory.
     let empty = d.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -1010,4 +1015,39 @@ fn results_can_cross_threads() {
     let handle = std::thread::spawn(|| compute_similarity(&req(Path::new(WHISPER))));
     let report = handle.join().unwrap().unwrap();
     assert_eq!(report.map.blocks(), 64);
+}
+
+#[test]
+fn crossing_search_finds_the_first_distance_below_half() {
+    // A fairseq sinusoid (D = 64) decays slowly: the crossing lies in a wide bracket, so the
+    // 8-way search runs more than one round.
+    let (n, d) = (600, 64);
+    let mut r = req(Path::new(""));
+    r.sinusoidal = Some((n, d));
+    let rep = compute_similarity(&r).unwrap();
+    let cross = rep
+        .map
+        .summary
+        .below_half
+        .expect("a sinusoid falls below 0.5");
+    let tab = checkpoint::sinusoidal::fairseq_table(n, d).unwrap();
+    let rows: Vec<Vec<f64>> = tab.chunks(d).map(|c| c.to_vec()).collect();
+    let cos = cosines(&rows);
+    let (lo, hi) = rep.map.rows;
+    assert_eq!((lo, hi), (2, n + 2));
+    assert!(brute_profile(&cos, lo, hi, cross) < 0.5, "at {cross}");
+    for before in 1..cross {
+        assert!(
+            brute_profile(&cos, lo, hi, before) >= 0.5,
+            "{before} < {cross}"
+        );
+    }
+    let bracket = rep
+        .map
+        .profile
+        .iter()
+        .find(|p| p.mean < 0.5)
+        .map(|p| p.distance)
+        .unwrap();
+    assert!(bracket >= 16, "wide bracket expected, got {bracket}");
 }

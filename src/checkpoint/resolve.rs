@@ -67,6 +67,13 @@ pub fn resolve(path: &Path) -> Result<Resolved, Error> {
     if meta.is_dir() {
         return resolve_dir(path);
     }
+    if !meta.is_file() {
+        // A FIFO would block the open forever; a device is not a checkpoint.
+        return Err(Error::NotFound {
+            path: printable_path(path),
+            why: "not a regular file or directory".into(),
+        });
+    }
     let name = file_name(path);
     let step = step_from_name(&name).or_else(|| parent_step(path));
     if name.ends_with(".index.json") {
@@ -131,6 +138,7 @@ struct Entry {
     path: PathBuf,
     name: String,
     is_dir: bool,
+    is_file: bool,
     mtime: SystemTime,
 }
 
@@ -147,6 +155,7 @@ fn list_dir(dir: &Path) -> Result<Vec<Entry>, Error> {
             name: entry.file_name().to_string_lossy().into_owned(),
             path,
             is_dir: meta.is_dir(),
+            is_file: meta.is_file(),
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         });
     }
@@ -183,7 +192,7 @@ fn resolve_dir(dir: &Path) -> Result<Resolved, Error> {
 /// A directory without step folders: an index, else the newest `*.safetensors`.
 fn resolve_plain_dir(dir: &Path) -> Result<Resolved, Error> {
     let entries = list_dir(dir)?;
-    let files: Vec<&Entry> = entries.iter().filter(|e| !e.is_dir).collect();
+    let files: Vec<&Entry> = entries.iter().filter(|e| e.is_file).collect();
     let indexes: Vec<&Entry> = files
         .iter()
         .copied()

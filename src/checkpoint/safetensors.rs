@@ -211,6 +211,14 @@ impl SafetensorsFile {
     /// Opens and validates `path`. Touches the first 8 bytes and the header pages only.
     pub fn open(path: &Path) -> Result<Self, Error> {
         refuse_pickle(path)?;
+        // Checked before open(): opening a FIFO would block.
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() {
+            return Err(Error::Corrupt {
+                file: printable_path(path),
+                reason: "not a regular file".into(),
+            });
+        }
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let shown = || printable_path(path);

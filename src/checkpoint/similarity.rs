@@ -16,7 +16,7 @@
 //! Speed: rows are decoded straight from the mapped bytes (little-endian, any alignment) into
 //! one reusable f64 row buffer (decode and sum of squares in one sweep), the next row is
 //! prefetched, and the work is split over up to 4 threads. The inner loops live in
-//! [`super::kernels`] (AVX2+FMA when the CPU has it).
+//! `checkpoint::kernels` (AVX2+FMA when the CPU has it).
 
 use std::fmt;
 use std::ops::Range;
