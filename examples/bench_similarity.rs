@@ -55,7 +55,8 @@ fn main() -> anyhow::Result<()> {
             let info = f
                 .tensor("wpe.weight")
                 .ok_or_else(|| anyhow::anyhow!("no table"))?;
-            let view = TableView::new(f.tensor_bytes(info)?, info.dtype, n, d)
+            let bytes = f.tensor_bytes(info)?;
+            let view = TableView::new(&bytes, info.dtype, n, d)
                 .ok_or_else(|| anyhow::anyhow!("bad view"))?;
             let (_, m, _) = similarity::block_map(&view, (0, n), b);
             std::hint::black_box(m);

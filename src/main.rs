@@ -51,9 +51,13 @@ struct SimilarityArgs {
     /// Only positions A..B (half-open), e.g. 2:514 to skip RoBERTa/BART/OPT's offset rows.
     #[arg(long, value_name = "A:B", value_parser = trainwatch::export::similarity::parse_rows)]
     rows: Option<(usize, usize)>,
-    /// Blocks per side of the map (capped at the number of rows; equal to it: the full matrix).
-    #[arg(long, value_name = "B", default_value_t = trainwatch::export::similarity::DEFAULT_SIZE)]
-    size: usize,
+    /// Blocks per side of the map (capped at the number of rows; equal to it: the full
+    /// matrix). Default 64; for --png, the full matrix up to 4096 positions.
+    #[arg(long, value_name = "B")]
+    size: Option<usize>,
+    /// Also draw the map in magma with a colour bar and the similarity-vs-distance profile.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
@@ -283,11 +287,31 @@ fn gnorm(a: GnormArgs) -> ExitCode {
 }
 
 fn similarity(a: SimilarityArgs) -> ExitCode {
+    if let Some(png) = &a.png {
+        let req = trainwatch::checkpoint::SimilarityRequest {
+            path: a.path.clone().unwrap_or_default(),
+            tensor: a.tensor.clone(),
+            rows: a.rows,
+            blocks: a
+                .size
+                .unwrap_or(trainwatch::export::figure::FULL_RESOLUTION_MAX),
+            sinusoidal: a.sinusoidal,
+        };
+        let drawn = trainwatch::checkpoint::compute_similarity(&req)
+            .map_err(anyhow::Error::from)
+            .and_then(|r| trainwatch::export::figure::similarity_figure(&r, png));
+        match drawn {
+            Ok(_) => eprintln!("wrote {}", trainwatch::text::printable_path(png)),
+            Err(e) => return fail(format!("{e:#}")),
+        }
+    }
     let opts = trainwatch::export::similarity::SimilarityOptions {
         path: a.path.unwrap_or_default(),
         tensor: a.tensor,
         rows: a.rows,
-        size: a.size,
+        size: a
+            .size
+            .unwrap_or(trainwatch::export::similarity::DEFAULT_SIZE),
         json: a.json,
         list: a.list,
         sinusoidal: a.sinusoidal,

@@ -312,7 +312,8 @@ fn whisper_tables_are_exact_at_several_block_counts() {
         let info = f.tensor(name).unwrap();
         assert_eq!(info.dtype, Dtype::F16);
         let (n, d) = (info.shape[0], info.shape[1]);
-        let view = TableView::new(f.tensor_bytes(info).unwrap(), info.dtype, n, d).unwrap();
+        let bytes = f.tensor_bytes(info).unwrap();
+        let view = TableView::new(&bytes, info.dtype, n, d).unwrap();
         let cos = cosines(&decoded_rows(&view));
         let blocks: &[usize] = if n > 1000 {
             &[16, 64, n]
@@ -379,7 +380,8 @@ fn summary_line_reads_like_the_issue() {
     if let Some(d) = rep.map.summary.below_half {
         let f = checkpoint::SafetensorsFile::open(Path::new(WHISPER)).unwrap();
         let info = f.tensor("decoder.position_encodings.encodings").unwrap();
-        let view = TableView::new(f.tensor_bytes(info).unwrap(), info.dtype, 448, 384).unwrap();
+        let bytes = f.tensor_bytes(info).unwrap();
+        let view = TableView::new(&bytes, info.dtype, 448, 384).unwrap();
         let cos = cosines(&decoded_rows(&view));
         assert!(brute_profile(&cos, 0, 448, d) < 0.5);
         if d > 1 {

@@ -133,7 +133,7 @@ pub fn compute_similarity(req: &SimilarityRequest) -> Result<SimilarityReport, E
     }
     let rows = check_rows(req.rows, n, (0, n))?;
     let bytes = file.tensor_bytes(&info)?;
-    let view = TableView::new(bytes, info.dtype, n, d).ok_or_else(|| Error::Corrupt {
+    let view = TableView::new(&bytes, info.dtype, n, d).ok_or_else(|| Error::Corrupt {
         file: shown_file.clone(),
         reason: format!("tensor {} has the wrong byte length", info.display_name()),
     })?;

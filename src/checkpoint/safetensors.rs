@@ -8,12 +8,18 @@
 //! Only the header pages and the chosen tensor's pages are ever touched: the file is mapped,
 //! never read whole, and nothing is allocated from a size the file claims.
 //!
-//! Known limitation of mapping: if another process truncates the file *while* a tensor is being
-//! read, the kernel raises SIGBUS. Trainers write new checkpoints to new paths (HF:
-//! `checkpoint-<step>/`), and deleting a mapped file is harmless, so this only bites a writer
-//! that truncates in place.
+//! Mapping has one hazard: if another process truncates the file *while* a tensor is being
+//! read, the kernel raises SIGBUS and the process dies. Trainers that overwrite a checkpoint in
+//! place (`save_file` to the same path) do exactly that, so a process that must never die —
+//! the TUI, which owns the terminal — calls [`use_copying_reads`]: headers and the chosen
+//! tensor are then read with positional reads into memory (O(N·d) bytes, one extra copy), and
+//! a file that shrinks under us is an `Incomplete` error instead of a signal.
 
+use std::borrow::Cow;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use memmap2::Mmap;
 use serde_json::Value;
@@ -174,11 +180,30 @@ impl TensorInfo {
     }
 }
 
+static COPYING_READS: AtomicBool = AtomicBool::new(false);
+
+/// From now on, this process reads checkpoints with positional reads instead of mapping them
+/// (see the module documentation: no SIGBUS when a writer truncates the file in place).
+pub fn use_copying_reads() {
+    COPYING_READS.store(true, Ordering::Relaxed);
+}
+
+/// Where the bytes come from.
+#[derive(Debug)]
+enum Backing {
+    Mapped(Mmap),
+    /// The open file; the header is kept in memory, tensors are read on demand.
+    Read {
+        file: File,
+        head: Vec<u8>,
+    },
+}
+
 /// An open, validated safetensors file.
 #[derive(Debug)]
 pub struct SafetensorsFile {
     path: PathBuf,
-    mmap: Mmap,
+    backing: Backing,
     data_start: usize,
     /// Sorted by name.
     tensors: Vec<TensorInfo>,
@@ -232,18 +257,39 @@ impl SafetensorsFile {
             file: shown(),
             reason: "file too large for this platform's address space".into(),
         })?;
-        // SAFETY: the map is read-only and private to us; the bytes are only read as plain
-        // integers after bounds checks. Another process modifying the file changes what we
-        // read (handled: everything is validated) and truncating it while we read raises
-        // SIGBUS (documented at the top of this module).
-        let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        if mmap.len() != file_len {
-            return Err(Error::Incomplete {
-                file: shown(),
-                reason: "the file changed size while being opened".into(),
-            });
-        }
-        let head = &mmap[..8];
+        let backing = if COPYING_READS.load(Ordering::Relaxed) {
+            // The 8-byte length and the header (bounded by the 100 MB limit and by the file's
+            // actual length, never by what the file claims alone).
+            let mut len8 = [0u8; 8];
+            file.read_exact_at(&mut len8, 0)
+                .map_err(|e| Error::io(path, e))?;
+            let claimed = u64::from_le_bytes(len8).min(MAX_HEADER_LEN).min(len - 8);
+            let mut head = vec![0u8; 8 + claimed as usize];
+            file.read_exact_at(&mut head, 0)
+                .map_err(|_| Error::Incomplete {
+                    file: shown(),
+                    reason: "the file shrank while its header was read".into(),
+                })?;
+            Backing::Read { file, head }
+        } else {
+            // SAFETY: the map is read-only and private to us; the bytes are only read as plain
+            // integers after bounds checks. Another process modifying the file changes what we
+            // read (handled: everything is validated) and truncating it while we read raises
+            // SIGBUS (see the module documentation and `use_copying_reads`).
+            let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+            if mmap.len() != file_len {
+                return Err(Error::Incomplete {
+                    file: shown(),
+                    reason: "the file changed size while being opened".into(),
+                });
+            }
+            Backing::Mapped(mmap)
+        };
+        let bytes: &[u8] = match &backing {
+            Backing::Mapped(m) => m,
+            Backing::Read { head, .. } => head,
+        };
+        let head = &bytes[..8];
         if looks_like_pickle(head) {
             return Err(Error::Pickle {
                 file: shown(),
@@ -267,7 +313,7 @@ impl SafetensorsFile {
                 reason: format!("header length {header_len} is too short for a JSON object"),
             });
         }
-        if file_len > 8 && mmap[8] != b'{' {
+        if file_len > 8 && bytes.get(8) != Some(&b'{') {
             return Err(Error::Corrupt {
                 file: shown(),
                 reason: "no JSON header after the length (not a safetensors file?)".into(),
@@ -285,7 +331,7 @@ impl SafetensorsFile {
             });
         }
         let tensors =
-            parse_header(&mmap[8..data_start], file_len - data_start).map_err(|p| match p {
+            parse_header(&bytes[8..data_start], file_len - data_start).map_err(|p| match p {
                 HeaderProblem::Corrupt(reason) => Error::Corrupt {
                     file: shown(),
                     reason,
@@ -297,7 +343,7 @@ impl SafetensorsFile {
             })?;
         Ok(SafetensorsFile {
             path: path.to_path_buf(),
-            mmap,
+            backing,
             data_start,
             tensors,
         })
@@ -319,30 +365,41 @@ impl SafetensorsFile {
             .map(|i| &self.tensors[i])
     }
 
-    /// The tensor's bytes (validated at open). Advises the kernel to read them ahead.
-    pub fn tensor_bytes(&self, t: &TensorInfo) -> Result<&[u8], Error> {
-        let range = self
+    /// The tensor's bytes (validated at open): borrowed from the map (the kernel is advised to
+    /// read them ahead), or read into memory in copying mode.
+    pub fn tensor_bytes(&self, t: &TensorInfo) -> Result<Cow<'_, [u8]>, Error> {
+        let outside = || Error::Corrupt {
+            file: printable_path(&self.path),
+            reason: format!("tensor {} lies outside the file", t.display_name()),
+        };
+        let (b, e) = self
             .data_start
             .checked_add(t.begin)
-            .zip(self.data_start.checked_add(t.end));
-        let bytes = range.and_then(|(b, e)| self.mmap.get(b..e));
-        match bytes {
-            Some(bytes) => {
-                #[cfg(unix)]
+            .zip(self.data_start.checked_add(t.end))
+            .filter(|(b, e)| b <= e)
+            .ok_or_else(outside)?;
+        match &self.backing {
+            Backing::Mapped(mmap) => {
+                let bytes = mmap.get(b..e).ok_or_else(outside)?;
                 if !bytes.is_empty() {
                     // A hint only: failure changes nothing but speed.
-                    let _ = self.mmap.advise_range(
-                        memmap2::Advice::WillNeed,
-                        self.data_start + t.begin,
-                        bytes.len(),
-                    );
+                    let _ = mmap.advise_range(memmap2::Advice::WillNeed, b, bytes.len());
                 }
-                Ok(bytes)
+                Ok(Cow::Borrowed(bytes))
             }
-            None => Err(Error::Corrupt {
-                file: printable_path(&self.path),
-                reason: format!("tensor {} lies outside the file", t.display_name()),
-            }),
+            Backing::Read { file, .. } => {
+                // The length was validated against the file's size at open.
+                let mut buf = vec![0u8; e - b];
+                file.read_exact_at(&mut buf, b as u64)
+                    .map_err(|_| Error::Incomplete {
+                        file: printable_path(&self.path),
+                        reason: format!(
+                            "the file shrank while tensor {} was read",
+                            t.display_name()
+                        ),
+                    })?;
+                Ok(Cow::Owned(buf))
+            }
         }
     }
 }
