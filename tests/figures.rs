@@ -110,3 +110,74 @@ fn unwritable_figure_path_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent-dir/x.png"), "{err}");
 }
+
+/// A one-tensor F32 safetensors file.
+fn write_table(path: &std::path::Path, rows: usize, cols: usize, f: impl Fn(usize, usize) -> f32) {
+    let n = rows * cols * 4;
+    let mut header =
+        format!("{{\"wpe.weight\":{{\"dtype\":\"F32\",\"shape\":[{rows},{cols}],\"data_offsets\":[0,{n}]}}}}")
+            .into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    for r in 0..rows {
+        for c in 0..cols {
+            out.extend_from_slice(&f(r, c).to_le_bytes());
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn similarity_png_has_magma_colours_at_known_cells() {
+    use trainwatch::checkpoint::{compute_similarity, SimilarityRequest};
+    use trainwatch::colormap::MAGMA;
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("t.safetensors");
+    // A generated table: smooth in the position, so the map has a real structure.
+    write_table(&st, 40, 6, |r, c| {
+        ((r as f32) * 0.15 * (c as f32 + 1.0)).sin() + 0.1 * c as f32
+    });
+    let report = compute_similarity(&SimilarityRequest {
+        path: st.clone(),
+        tensor: None,
+        rows: None,
+        blocks: 40,
+        sinusoidal: None,
+    })
+    .unwrap();
+    let png = dir.path().join("sim.png");
+    let geo = trainwatch::export::figure::similarity_figure(&report, &png).unwrap();
+    assert_eq!(geo.blocks, 40, "every pair at full resolution");
+    let img = image::open(&png).unwrap().to_rgb8();
+    assert!(img.width() as i32 >= geo.x0 + geo.w && img.height() as i32 >= geo.y0 + geo.h);
+    let (lo, hi) = trainwatch::export::figure::data_range(&report.map);
+    for (i, j) in [(0, 0), (0, 39), (5, 17), (20, 20), (39, 1), (33, 12)] {
+        let v = report.map.matrix[[i, j]];
+        let want = MAGMA[(((v - lo) / (hi - lo)) * 255.0).round() as usize];
+        let (x, y) = geo.centre(i, j);
+        assert_eq!(
+            img.get_pixel(x as u32, y as u32).0,
+            want,
+            "cell ({i}, {j}) = {v}"
+        );
+    }
+
+    // The same through the binary, with the size it reports.
+    let out = Command::new(env!("CARGO_BIN_EXE_trainwatch"))
+        .arg("similarity")
+        .arg(&st)
+        .arg("--png")
+        .arg(dir.path().join("cli.png"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let img2 = image::open(dir.path().join("cli.png")).unwrap().to_rgb8();
+    assert_eq!(img2.dimensions(), img.dimensions());
+}

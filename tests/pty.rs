@@ -17,6 +17,16 @@ struct Tui {
 
 impl Tui {
     fn start(args: &[&std::ffi::OsStr], env: &[(&str, &str)], cols: u16, rows: u16) -> Tui {
+        Self::start_in(None, args, env, cols, rows)
+    }
+
+    fn start_in(
+        cwd: Option<&Path>,
+        args: &[&std::ffi::OsStr],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+    ) -> Tui {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -31,6 +41,9 @@ impl Tui {
         }
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        if let Some(d) = cwd {
+            cmd.cwd(d);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -344,4 +357,68 @@ fn a_half_written_checkpoint_keeps_the_last_map_until_complete() {
     }
     t.keys("q");
     t.assert_exits_restored();
+}
+
+#[test]
+fn demo_runs_a_simulated_job_end_to_end() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path().join("run");
+    let mut t = Tui::start_in(
+        Some(work.path()),
+        &[
+            "demo".as_ref(),
+            "--dir".as_ref(),
+            d.as_os_str(),
+            "--steps-per-sec".as_ref(),
+            "200".as_ref(),
+        ],
+        &[("COLORTERM", "truecolor")],
+        100,
+        34,
+    );
+    t.wait_for("SIMULATED DATA");
+    t.wait_for("fairseq_simple");
+    t.wait_for("clip 1 (log)");
+    t.wait_for("step 50 · gnorm");
+    t.keys("2");
+    t.wait_for("encoder.embed_positions.weight");
+    t.wait_for("F32 [130, 64]");
+    t.keys("e");
+    t.wait_for("wrote");
+    t.keys("q");
+    t.assert_exits_restored();
+    assert!(d.join("train.log").exists());
+    assert!(d
+        .join("checkpoints/checkpoint-100/model.safetensors")
+        .exists());
+    let figures: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("trainwatch-similarity")
+        })
+        .collect();
+    assert_eq!(
+        figures.len(),
+        1,
+        "e wrote the similarity figure into the working directory"
+    );
+}
+
+#[test]
+fn demo_without_dir_removes_its_temporary_directory() {
+    let mut t = Tui::start(&["demo".as_ref()], &[], 100, 30);
+    t.wait_for("SIMULATED DATA");
+    let screen = t.screen();
+    let dir = screen
+        .split_whitespace()
+        .find(|w| w.contains("trainwatch-demo-"))
+        .expect("the banner names the directory")
+        .to_string();
+    assert!(Path::new(&dir).exists(), "{dir}");
+    t.keys("q");
+    t.assert_exits_restored();
+    assert!(!Path::new(&dir).exists(), "{dir} should be removed on exit");
 }

@@ -251,3 +251,29 @@ fn nan_is_drawn_as_a_distinct_marker_without_breaking_the_range() {
     );
     assert!(row(&buf, 23).contains("1 NaN/inf"), "{}", row(&buf, 23));
 }
+
+#[test]
+fn e_writes_the_figure_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = app(
+        "megatron-104B-spikes-bigscience/iteration_lines.log",
+        ColorMode::TrueColor,
+    );
+    let p = a.export_figure(dir.path()).unwrap().unwrap();
+    assert!(
+        p.ends_with("trainwatch-gnorm-step9027.png"),
+        "{}",
+        p.display()
+    );
+    let second = a.export_figure(dir.path()).unwrap().unwrap();
+    assert!(
+        second.ends_with("trainwatch-gnorm-step9027-2.png"),
+        "never overwrites"
+    );
+    let img = image::open(&p).unwrap();
+    assert_eq!((img.width(), img.height()), (1400, 700));
+    // Tab 2 without a checkpoint: nothing to draw, no file.
+    let mut a = a;
+    a.on_action(Action::Tab2);
+    assert!(a.export_figure(dir.path()).unwrap().is_none());
+}

@@ -214,9 +214,59 @@ impl App {
             }
             Action::Tab1 => self.tab = Tab::Gnorm,
             Action::Tab2 => self.tab = Tab::Similarity,
+            Action::Export => match self.export_figure(std::path::Path::new(".")) {
+                Ok(Some(p)) => {
+                    self.note(format!("wrote {}", crate::text::printable_path(&p)), false)
+                }
+                Ok(None) => self.note("nothing to draw yet", false),
+                Err(e) => self.note(format!("figure not written: {e:#}"), true),
+            },
             _ if self.tab == Tab::Gnorm => self.chart_action(a),
             _ => self.similarity_action(a),
         }
+    }
+
+    /// Writes the current tab's figure into `dir` under a name that does not overwrite an
+    /// earlier one; `None` when there is nothing to draw yet.
+    pub fn export_figure(
+        &self,
+        dir: &std::path::Path,
+    ) -> anyhow::Result<Option<std::path::PathBuf>> {
+        use crate::export::figure;
+        let (stem, step) = match self.tab {
+            Tab::Gnorm => {
+                let s = self.model.primary();
+                if s.is_empty() {
+                    return Ok(None);
+                }
+                ("gnorm", s.step(s.len() - 1))
+            }
+            Tab::Similarity => match &self.sim.report {
+                None => return Ok(None),
+                Some(r) => ("similarity", r.title.step),
+            },
+        };
+        let base = match step {
+            Some(st) => format!("trainwatch-{stem}-step{st}"),
+            None => format!("trainwatch-{stem}"),
+        };
+        let mut path = dir.join(format!("{base}.png"));
+        let mut k = 1;
+        while path.exists() {
+            k += 1;
+            path = dir.join(format!("{base}-{k}.png"));
+        }
+        match self.tab {
+            Tab::Gnorm => {
+                figure::gnorm_figure(&self.model, &path, figure::Format::Png, (1400, 700))?
+            }
+            Tab::Similarity => {
+                if let Some(r) = &self.sim.report {
+                    figure::similarity_figure(r, &path)?;
+                }
+            }
+        }
+        Ok(Some(std::fs::canonicalize(&path).unwrap_or(path)))
     }
 
     fn similarity_action(&mut self, a: Action) {

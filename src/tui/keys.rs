@@ -25,6 +25,8 @@ pub enum Action {
     Down,
     ToggleRange,
     NextTensor,
+    /// Write the current tab's figure (PNG) to the working directory.
+    Export,
 }
 
 /// One line of the help screen: keys as shown, what they do, the tab they apply to.
@@ -121,6 +123,7 @@ pub fn action(key: KeyEvent, tab: u8) -> Option<Action> {
         KeyCode::Tab | KeyCode::BackTab => Action::NextTab,
         KeyCode::Char('1') => Action::Tab1,
         KeyCode::Char('2') => Action::Tab2,
+        KeyCode::Char('e') => Action::Export,
         KeyCode::Char('+') | KeyCode::Char('=') => Action::ZoomIn,
         KeyCode::Char('-') | KeyCode::Char('_') => Action::ZoomOut,
         KeyCode::Left => Action::ScrollLeft,
