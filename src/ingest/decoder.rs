@@ -107,6 +107,11 @@ impl LogDecoder {
         self.framer.pending_len()
     }
 
+    /// Makes room for about `records` records (a parser thread knows its block's size).
+    pub fn reserve(&mut self, records: usize) {
+        self.batch.steps.reserve(records);
+    }
+
     pub fn take_batch(&mut self) -> Batch {
         std::mem::take(&mut self.batch)
     }

@@ -63,6 +63,8 @@ pub fn read_to_end(
                 let mut format = format;
                 for (seq, block, range) in job_rx {
                     let mut d = LogDecoder::new(metric.clone(), format);
+                    // Metric lines are rarely shorter than ~100 bytes.
+                    d.reserve(range.len() / 100);
                     d.feed(&block[range]);
                     d.finish();
                     format = format.or(d.format());

@@ -149,10 +149,52 @@ pub fn parse_number(tok: &[u8]) -> Option<f64> {
     if tok.is_empty() || tok.len() > 40 {
         return None;
     }
+    if let Some(v) = plain_decimal(tok) {
+        return Some(v);
+    }
     let s = std::str::from_utf8(tok).ok()?;
-    // Reject Rust-only spellings a log never means as numbers (e.g. "infinity" is fine,
-    // but "1_000" is not a float anyway). `f64::from_str` accepts nan/inf/infinity, any case.
+    // `f64::from_str` takes scientific notation and nan/inf/infinity in any case.
     s.parse::<f64>().ok()
+}
+
+/// Fast, exact path for the common `[-]digits[.digits]` (at most 15 significant digits, at
+/// most 22 decimals): both the integer mantissa and the power of ten are exact in f64, so one
+/// IEEE division gives the correctly rounded value (Clinger's fast path), the same result as
+/// `str::parse`.
+fn plain_decimal(tok: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (neg, digits) = match tok.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, tok),
+    };
+    let mut mantissa: u64 = 0;
+    let mut count = 0usize;
+    let mut decimals = 0usize;
+    let mut seen_dot = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+                if seen_dot {
+                    decimals += 1;
+                }
+                if count > 15 {
+                    return None;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return None,
+        }
+    }
+    if count == 0 || decimals >= POW10.len() {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[decimals];
+    Some(if neg { -v } else { v })
 }
 
 /// Parses a step counter: digits, possibly written as a float (`"1"`, `3.0`) by JSON writers.
@@ -222,6 +264,50 @@ mod tests {
             parse_number(value_after(m, b"lm loss", Sep::Colon).unwrap()),
             Some(6.444662)
         );
+    }
+
+    #[test]
+    fn fast_decimals_equal_the_standard_parser() {
+        let cases = [
+            "0.489",
+            "0.1",
+            "0.3",
+            "131.281",
+            "98258.265",
+            "3273877.676",
+            "-0.74",
+            "5",
+            "0",
+            "0.000157917",
+            "1.0000000000000002",
+            "123456789012345",
+            "9007199254740993",
+            "1e-3",
+            "2.5E+01",
+            ".5",
+            "5.",
+            "-0",
+            "0.30000000000000004",
+        ];
+        for c in cases {
+            assert_eq!(
+                parse_number(c.as_bytes()).map(f64::to_bits),
+                c.parse::<f64>().ok().map(f64::to_bits),
+                "{c}"
+            );
+        }
+        // Every decimal with up to 5 digits and 0–4 decimals.
+        for m in 0..100_000u32 {
+            for d in 0..5usize {
+                let p = 10u32.pow(d as u32);
+                let s = if d == 0 {
+                    m.to_string()
+                } else {
+                    format!("{}.{:0d$}", m / p, m % p)
+                };
+                assert_eq!(parse_number(s.as_bytes()), s.parse::<f64>().ok(), "{s}");
+            }
+        }
     }
 
     #[test]
