@@ -58,6 +58,9 @@ pub struct LogDecoder {
     batch: Batch,
     overlong_seen: u64,
     clip_field_reported: bool,
+    /// The stretch being decoded (or the held partial line) contains an ESC byte: lines must
+    /// go through ANSI stripping. One search per chunk instead of one per line.
+    escapes: bool,
 }
 
 impl LogDecoder {
@@ -70,6 +73,7 @@ impl LogDecoder {
             batch: Batch::default(),
             overlong_seen: 0,
             clip_field_reported: false,
+            escapes: false,
         }
     }
 
@@ -83,6 +87,8 @@ impl LogDecoder {
 
     /// Feeds bytes; complete lines are decoded into the current batch.
     pub fn feed(&mut self, bytes: &[u8]) {
+        let held_escapes = self.escapes && self.framer.pending_len() > 0;
+        self.escapes = held_escapes || memchr::memchr(0x1b, bytes).is_some();
         let mut framer = std::mem::take(&mut self.framer);
         framer.push(bytes, |line| self.line(line));
         self.framer = framer;
@@ -124,7 +130,11 @@ impl LogDecoder {
 
     fn line(&mut self, raw: &[u8]) {
         self.batch.lines += 1;
-        let line = strip_ansi(raw);
+        let line = if self.escapes {
+            strip_ansi(raw)
+        } else {
+            std::borrow::Cow::Borrowed(raw)
+        };
         let line = &*line;
         if self.parser.is_none() {
             match detect(line, &self.metric) {
