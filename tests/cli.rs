@@ -1,17 +1,13 @@
 //! The real binary, headless: `trainwatch gnorm` output and its errors.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trainwatch"))
 }
 
-fn sample(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/samples")
-        .join(rel)
-}
+mod common;
+use common::sample;
 
 #[test]
 fn gnorm_json_has_exactly_the_documented_shape() {

@@ -1,16 +1,12 @@
 //! Figures checked as images: decoded size, and the circle pixels around each explosion's
 //! peak (not byte equality: fonts and anti-aliasing may differ between versions).
 
-use std::path::PathBuf;
 use std::process::Command;
 use trainwatch::export::figure::{explosion_pixels, EXPLOSION_RED};
 use trainwatch::ingest::{read_log, LogOptions};
 
-fn sample(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/samples")
-        .join(rel)
-}
+mod common;
+use common::sample;
 
 fn is_red(p: &image::Rgb<u8>) -> bool {
     let [r, g, b] = p.0;
@@ -111,25 +107,6 @@ fn unwritable_figure_path_is_a_clear_error() {
     assert!(err.contains("/nonexistent-dir/x.png"), "{err}");
 }
 
-/// A one-tensor F32 safetensors file.
-fn write_table(path: &std::path::Path, rows: usize, cols: usize, f: impl Fn(usize, usize) -> f32) {
-    let n = rows * cols * 4;
-    let mut header =
-        format!("{{\"wpe.weight\":{{\"dtype\":\"F32\",\"shape\":[{rows},{cols}],\"data_offsets\":[0,{n}]}}}}")
-            .into_bytes();
-    while header.len() % 8 != 0 {
-        header.push(b' ');
-    }
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&header);
-    for r in 0..rows {
-        for c in 0..cols {
-            out.extend_from_slice(&f(r, c).to_le_bytes());
-        }
-    }
-    std::fs::write(path, out).unwrap();
-}
-
 #[test]
 fn similarity_png_has_magma_colours_at_known_cells() {
     use trainwatch::checkpoint::{compute_similarity, SimilarityRequest};
@@ -137,9 +114,13 @@ fn similarity_png_has_magma_colours_at_known_cells() {
     let dir = tempfile::tempdir().unwrap();
     let st = dir.path().join("t.safetensors");
     // A generated table: smooth in the position, so the map has a real structure.
-    write_table(&st, 40, 6, |r, c| {
-        ((r as f32) * 0.15 * (c as f32 + 1.0)).sin() + 0.1 * c as f32
-    });
+    std::fs::write(
+        &st,
+        common::safetensors_f32("wpe.weight", 40, 6, |r, c| {
+            ((r as f32) * 0.15 * (c as f32 + 1.0)).sin() + 0.1 * c as f32
+        }),
+    )
+    .unwrap();
     let report = compute_similarity(&SimilarityRequest {
         path: st.clone(),
         tensor: None,
@@ -153,7 +134,7 @@ fn similarity_png_has_magma_colours_at_known_cells() {
     assert_eq!(geo.blocks, 40, "every pair at full resolution");
     let img = image::open(&png).unwrap().to_rgb8();
     assert!(img.width() as i32 >= geo.x0 + geo.w && img.height() as i32 >= geo.y0 + geo.h);
-    let (lo, hi) = trainwatch::export::figure::data_range(&report.map);
+    let (lo, hi) = report.map.colour_range();
     for (i, j) in [(0, 0), (0, 39), (5, 17), (20, 20), (39, 1), (33, 12)] {
         let v = report.map.matrix[[i, j]];
         let want = MAGMA[(((v - lo) / (hi - lo)) * 255.0).round() as usize];

@@ -2,16 +2,12 @@
 //! first and last values, and — for fidelity — the whole series compared with an independent
 //! extraction written here with plain string splitting.
 
-use std::path::PathBuf;
 use trainwatch::ingest::{read_log, LogFormat, LogOptions, MetricSpec};
 use trainwatch::model::ClipSource;
 use trainwatch::series::StepKind;
 
-fn sample(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/samples")
-        .join(rel)
-}
+mod common;
+use common::sample;
 
 fn read(rel: &str) -> trainwatch::model::LogModel {
     read_log(&LogOptions::new(sample(rel))).unwrap_or_else(|e| panic!("{rel}: {e}"))

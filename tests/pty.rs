@@ -7,6 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 struct Tui {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
@@ -279,25 +281,9 @@ fn tab_two_shows_the_checkpoint_title() {
     t.assert_exits_restored();
 }
 
-/// The bytes of a one-tensor F32 safetensors file.
-fn safetensors_bytes(name: &str, rows: usize, cols: usize, seed: u32) -> Vec<u8> {
-    let n = rows * cols * 4;
-    let mut header = format!(
-        "{{\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{rows},{cols}],\"data_offsets\":[0,{n}]}}}}"
-    )
-    .into_bytes();
-    while header.len() % 8 != 0 {
-        header.push(b' ');
-    }
-    let mut out = (header.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&header);
-    for r in 0..rows {
-        for c in 0..cols {
-            let v = ((r as f32) * 0.1 + (c as f32) * (seed as f32)).sin();
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    out
+/// A table whose rows vary smoothly with the position.
+fn wave(k: f32) -> impl Fn(usize, usize) -> f32 {
+    move |r, c| ((r as f32) * 0.1 + (c as f32) * k).sin()
 }
 
 #[test]
@@ -309,7 +295,7 @@ fn a_half_written_checkpoint_keeps_the_last_map_until_complete() {
     std::fs::create_dir_all(ckpts.join("checkpoint-100")).unwrap();
     std::fs::write(
         ckpts.join("checkpoint-100/model.safetensors"),
-        safetensors_bytes("wpe.weight", 64, 16, 1),
+        common::safetensors_f32("wpe.weight", 64, 16, wave(1.0)),
     )
     .unwrap();
     let mut t = Tui::start(
@@ -329,7 +315,7 @@ fn a_half_written_checkpoint_keeps_the_last_map_until_complete() {
     t.wait_for("step 100");
     // A new checkpoint lands, half-written.
     std::fs::create_dir_all(ckpts.join("checkpoint-200")).unwrap();
-    let full = safetensors_bytes("wpe.weight", 64, 16, 2);
+    let full = common::safetensors_f32("wpe.weight", 64, 16, wave(2.0));
     let path = ckpts.join("checkpoint-200/model.safetensors");
     std::fs::write(&path, &full[..full.len() / 2]).unwrap();
     t.wait_for("reload failed");

@@ -11,11 +11,8 @@ use trainwatch::tui::app::Tab;
 use trainwatch::tui::keys::Action;
 use trainwatch::tui::{App, ColorMode, Theme};
 
-fn sample(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/samples")
-        .join(rel)
-}
+mod common;
+use common::sample;
 
 fn app(rel: &str, mode: ColorMode) -> App {
     let model = read_log(&LogOptions::new(sample(rel))).unwrap();

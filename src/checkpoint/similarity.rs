@@ -142,6 +142,25 @@ impl SimilarityMap {
     pub fn blocks(&self) -> usize {
         self.edges.len().saturating_sub(1)
     }
+
+    /// The range a colour map spans for this map: its own finite min and max (widened when
+    /// flat; [−1, 1] when there is no finite cell).
+    pub fn colour_range(&self) -> (f64, f64) {
+        let (lo, hi) = self
+            .matrix
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        if lo > hi {
+            (-1.0, 1.0)
+        } else if hi - lo < 1e-12 {
+            (lo - 1e-3, hi + 1e-3)
+        } else {
+            (lo, hi)
+        }
+    }
 }
 
 /// `edges[k] = lo + floor(k·(hi−lo)/B)`, k = 0..=B (u128: no overflow for any usize inputs).

@@ -376,24 +376,6 @@ impl HeatGeometry {
 /// Largest map drawn at full resolution; above it, block means.
 pub const FULL_RESOLUTION_MAX: usize = 4096;
 
-/// The colour range of a map: its own finite min and max.
-pub fn data_range(m: &crate::checkpoint::SimilarityMap) -> (f64, f64) {
-    let (lo, hi) = m
-        .matrix
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-            (l.min(v), h.max(v))
-        });
-    if lo > hi {
-        (-1.0, 1.0)
-    } else if hi - lo < 1e-12 {
-        (lo - 1e-3, hi + 1e-3)
-    } else {
-        (lo, hi)
-    }
-}
-
 /// Draws the similarity figure (PNG): the map in magma with a colour bar and axes in
 /// positions, and under it the similarity-vs-distance profile. Returns where the map is.
 pub fn similarity_figure(
@@ -431,7 +413,7 @@ where
     let m = &report.map;
     let b = m.blocks().max(1);
     let t = &report.title;
-    let (lo, hi) = data_range(m);
+    let (lo, hi) = m.colour_range();
     let (rlo, rhi) = (m.rows.0 as f64, m.rows.1 as f64);
     let step = t.step.map_or(String::new(), |s| format!(" · step {s}"));
     let res = if b == m.rows.1 - m.rows.0 {

@@ -239,21 +239,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (lo, hi) = if st.fixed_range {
         (-1.0, 1.0)
     } else {
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for &v in m.matrix.iter() {
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        if lo > hi {
-            (-1.0, 1.0)
-        } else if hi - lo < 1e-9 {
-            (lo - 1e-3, hi + 1e-3)
-        } else {
-            (lo, hi)
-        }
+        m.colour_range()
     };
     let norm = |v: f64| (v - lo) / (hi - lo);
     let colour = |v: f64| -> Color {
