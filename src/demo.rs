@@ -156,7 +156,7 @@ pub fn position_table(step: u64, seed: u64) -> Vec<f32> {
             }
             let p = r.saturating_sub(OFFSET) as f64;
             // Smooth features of the position at several wavelengths.
-            let wavelength = 4.0 * (1.09f64).powi(k as i32 / 2);
+            let wavelength = 6.0 * (1.1f64).powi(k as i32 / 2);
             let phase = if k % 2 == 0 { 0.0 } else { 1.3 };
             let structured = (p / wavelength * std::f64::consts::TAU + phase).sin() * 0.02;
             out[r * DIM + k] = ((1.0 - a) * noise + a * structured) as f32;

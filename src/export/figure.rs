@@ -288,26 +288,68 @@ where
             .label(format!("NaN/inf ({})", s.nonfinite()))
             .legend(|(x, y)| Cross::new((x + 10, y), 4, NAN_MAGENTA.stroke_width(2)));
     }
-    // Every explosion circled and annotated with its step and peak.
+    // Every explosion circled and annotated with its step and peak; labels are placed where
+    // they overlap neither another label nor the plot's edge (dense runs of explosions).
     let events = explosion_marks(s, y);
     if !events.is_empty() {
         let font = (FAMILY, 14).into_font().color(&EXPLOSION_RED);
-        let right_third = x_lo + (x_hi - x_lo) * 0.7;
         chart
-            .draw_series(events.iter().map(|(x, yv, label)| {
-                // Text to the right of the circle, or to its left near the right edge.
-                let dx = if *x > right_third {
-                    -16 - 8 * label.chars().count() as i32
-                } else {
-                    16
-                };
-                EmptyElement::at((*x, *yv))
-                    + Circle::new((0, 0), 14, EXPLOSION_RED.stroke_width(3))
-                    + Text::new(label.clone(), (dx, -26), font.clone())
-            }))
+            .draw_series(
+                events
+                    .iter()
+                    .map(|(x, yv, _)| Circle::new((*x, *yv), 14, EXPLOSION_RED.stroke_width(3))),
+            )
             .map_err(e)?
             .label(format!("explosion ({})", events.len()))
             .legend(|(x, y)| Circle::new((x + 10, y), 6, EXPLOSION_RED.stroke_width(2)));
+        let (px, py) = chart.plotting_area().get_pixel_range();
+        // Circles are obstacles too.
+        let mut placed: Vec<(i32, i32, i32, i32)> = events
+            .iter()
+            .map(|(x, yv, _)| {
+                let (cx, cy) = chart.backend_coord(&(*x, *yv));
+                (cx - 16, cy - 16, cx + 16, cy + 16)
+            })
+            .collect();
+        // Highest peaks first: they get the best places.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| events[b].1.total_cmp(&events[a].1));
+        for i in order {
+            let (x, yv, label) = &events[i];
+            let (cx, cy) = chart.backend_coord(&(*x, *yv));
+            let w = 9 * label.chars().count() as i32;
+            let h = 16;
+            let candidates = [
+                (16, -34),
+                (-16 - w, -34),
+                (18, -8),
+                (-18 - w, -8),
+                (16, 14),
+                (-16 - w, 14),
+                (-w / 2, -52),
+                (-w / 2, 20),
+                (16, -70),
+                (-16 - w, -70),
+            ];
+            let fits = |(dx, dy): (i32, i32)| {
+                let r = (cx + dx, cy + dy, cx + dx + w, cy + dy + h);
+                r.0 >= px.start
+                    && r.2 <= px.end
+                    && r.1 >= py.start
+                    && r.3 <= py.end
+                    && placed
+                        .iter()
+                        .all(|p| r.2 < p.0 || r.0 > p.2 || r.3 < p.1 || r.1 > p.3)
+            };
+            let (dx, dy) = candidates
+                .iter()
+                .copied()
+                .find(|&c| fits(c))
+                .unwrap_or(candidates[0]);
+            placed.push((cx + dx, cy + dy, cx + dx + w, cy + dy + h));
+            root.draw(&Text::new(label.clone(), (cx + dx, cy + dy), font.clone()))
+                .map_err(e)?;
+        }
     }
     chart
         .configure_series_labels()

@@ -289,23 +289,8 @@ impl App {
         match ev {
             E::Waiting(why) => self.sim.waiting = Some(why),
             E::Computing(file) => self.sim.computing = Some(file),
-            E::Loaded {
-                report,
-                new_checkpoint,
-            } => {
-                let step = report.title.step;
-                let first = self.sim.report.is_none();
-                self.sim.loaded(report);
-                if !first && new_checkpoint {
-                    self.note(
-                        match step {
-                            Some(s) => format!("similarity map updated: checkpoint at step {s}"),
-                            None => "similarity map updated".to_string(),
-                        },
-                        false,
-                    );
-                }
-            }
+            // The tab's title shows the new checkpoint's step; no note needed.
+            E::Loaded { report, .. } => self.sim.loaded(report),
             E::Failed { message, retrying } => {
                 self.sim.computing = None;
                 self.sim.failure = Some((message, retrying));
