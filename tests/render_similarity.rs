@@ -221,3 +221,27 @@ fn tiny_areas_do_not_panic() {
         draw(&a, w, h);
     }
 }
+
+#[test]
+fn a_map_larger_than_the_window_is_clipped_not_a_panic() {
+    // The map was computed for a bigger window; the window shrank before the recompute.
+    let a = app(ColorMode::TrueColor, 64);
+    for (w, h) in [(40, 20), (60, 14), (30, 12), (80, 24), (24, 30)] {
+        draw(&a, w, h);
+    }
+}
+
+#[test]
+fn every_window_size_renders_both_tabs() {
+    for blocks in [1, 7, 64] {
+        let mut a = app(ColorMode::TrueColor, blocks);
+        for tab in [Action::Tab1, Action::Tab2] {
+            a.on_action(tab);
+            for w in (1..=130).step_by(9) {
+                for h in (1..=60).step_by(4) {
+                    draw(&a, w, h);
+                }
+            }
+        }
+    }
+}

@@ -252,7 +252,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
     let map_x = area.x + LEFT;
     let map_y = area.y + ABOVE;
-    let rows_term = b.div_ceil(2) as u16;
+    // The map was computed for the window at the time; if the window has shrunk since, draw
+    // what fits (a recompute for the new size is already on its way).
+    let rows_term = (b.div_ceil(2) as u16).min(area.height.saturating_sub(ABOVE + BELOW).max(1));
     for tr in 0..rows_term {
         let i_top = 2 * tr as usize;
         let i_bot = i_top + 1;
@@ -311,17 +313,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     ];
     for (tr, pos) in label_rows {
         let s = format!("{pos:>5}");
-        buf.set_string(area.x, map_y + tr as u16, s, t.axis);
+        put(buf, area, area.x, map_y + tr as u16, s, t.axis);
     }
     let xl_y = map_y + rows_term;
     if xl_y < area.y + area.height {
-        buf.set_string(map_x, xl_y, format!("{}", e[0]), t.axis);
+        put(buf, area, map_x, xl_y, format!("{}", e[0]), t.axis);
         let mid = format!("{}", e[b / 2]);
-        buf.set_string(map_x + (b / 2) as u16, xl_y, &mid, t.axis);
+        put(buf, area, map_x + (b / 2) as u16, xl_y, &mid, t.axis);
         let end = format!("{}", e[b]);
         let ex = (map_x + b as u16).saturating_sub(end.len() as u16);
         if ex > map_x + (b / 2) as u16 + mid.len() as u16 {
-            buf.set_string(ex, xl_y, end, t.axis);
+            put(buf, area, ex, xl_y, end, t.axis);
         }
     }
     // The colour bar with its range.
@@ -330,6 +332,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for tr in 0..rows_term {
             let f_top = 1.0 - (2 * tr) as f64 / (2 * rows_term as usize - 1).max(1) as f64;
             let f_bot = 1.0 - (2 * tr + 1) as f64 / (2 * rows_term as usize - 1).max(1) as f64;
+            if bar_x >= area.right() || map_y + tr >= area.bottom() {
+                continue;
+            }
             let cell = &mut buf[(bar_x, map_y + tr)];
             if no_color {
                 cell.set_char(density((f_top + f_bot) / 2.0));
@@ -342,11 +347,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let lx = bar_x + 2;
         let w = (area.x + area.width).saturating_sub(lx) as usize;
         let fmt = |v: f64| format!("{v:.2}").chars().take(w).collect::<String>();
-        buf.set_string(lx, map_y, fmt(hi), t.axis);
-        buf.set_string(lx, map_y + rows_term - 1, fmt(lo), t.axis);
+        put(buf, area, lx, map_y, fmt(hi), t.axis);
+        put(buf, area, lx, map_y + rows_term - 1, fmt(lo), t.axis);
         if rows_term > 4 {
             let range = if st.fixed_range { "fixed" } else { "data" };
-            buf.set_string(
+            put(
+                buf,
+                area,
                 lx,
                 map_y + rows_term / 2,
                 range.chars().take(w).collect::<String>(),
@@ -375,7 +382,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 "fixed [−1, 1]"
             }
         );
-        buf.set_stringn(area.x, info_y, text, area.width as usize, Style::default());
+        put(buf, area, area.x, info_y, text, Style::default());
     }
     let prof_y = info_y + 1;
     if prof_y < area.y + area.height {
@@ -383,6 +390,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if !m.zero_rows.is_empty() {
             text.push_str(&format!(" · {} zero rows excluded", m.zero_rows.len()));
         }
-        buf.set_stringn(area.x, prof_y, text, area.width as usize, t.title);
+        put(buf, area, area.x, prof_y, text, t.title);
     }
+}
+
+/// Writes `s` at (x, y) clipped to `area` (outside it: nothing).
+fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, s: impl AsRef<str>, style: Style) {
+    if y < area.y || y >= area.bottom() || x < area.x || x >= area.right() {
+        return;
+    }
+    buf.set_stringn(x, y, s, (area.right() - x) as usize, style);
 }
