@@ -274,3 +274,21 @@ fn e_writes_the_figure_and_says_where() {
     a.on_action(Action::Tab2);
     assert!(a.export_figure(dir.path()).unwrap().is_none());
 }
+
+#[test]
+fn every_window_size_with_help_zoom_and_smoothing() {
+    let mut a = app(
+        "megatron-104B-spikes-bigscience/iteration_lines.log",
+        ColorMode::TrueColor,
+    );
+    a.on_action(Action::ToggleSmooth);
+    a.on_action(Action::NextExplosion);
+    for help in [false, true] {
+        a.help = help;
+        for w in (1..=140).step_by(7) {
+            for h in (1..=50).step_by(3) {
+                draw(&a, w, h);
+            }
+        }
+    }
+}
