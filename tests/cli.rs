@@ -128,7 +128,12 @@ fn errors_name_the_file_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nothing to watch found"), "{err}");
-    for looked in ["*.log", "events.out.tfevents", "metrics.csv", "trainer_state.json"] {
+    for looked in [
+        "*.log",
+        "events.out.tfevents",
+        "metrics.csv",
+        "trainer_state.json",
+    ] {
         assert!(err.contains(looked), "{looked}: {err}");
     }
     assert_eq!(err.lines().count(), 1, "one line: {err}");

@@ -478,7 +478,9 @@ impl CsvSource {
             }
             self.partial.drain(..=last);
         }
-        out.push(Update::Batch(batch));
+        if !batch.steps.is_empty() || batch.lines > 0 || !had {
+            out.push(Update::Batch(batch));
+        }
         Ok((out, true))
     }
 
