@@ -277,23 +277,29 @@ impl TbSource {
             Err(e) => return Err(e),
         };
         let len = file.metadata()?.len();
-        if buf.len() < (4 << 20) {
-            buf.resize(4 << 20, 0);
+        let big = len - f.offset > (16 << 20);
+        let (block, threads) = if big {
+            (16 << 20, super::scan::default_threads())
+        } else {
+            (4 << 20, 1)
+        };
+        if buf.len() < block {
+            buf.resize(block, 0);
         }
-        let mut batch = Batch::default();
+        // One batch per block: big files do not pile up one huge batch before the model.
         while f.offset < len {
-            let want = ((len - f.offset) as usize).min(buf.len());
+            let want = ((len - f.offset) as usize).min(block);
             let n = file.read_at(&mut buf[..want], f.offset)?;
             if n == 0 {
                 break;
             }
             f.offset += n as u64;
-            f.dec.feed(&buf[..n]);
-            batch.extend(f.dec.take_batch());
-        }
-        if !batch.is_empty() || batch.lines > 0 {
-            batch.detected = Some(LogFormat::TensorBoard);
-            out.push(Update::Batch(batch));
+            f.dec.feed_parallel(&buf[..n], threads);
+            let mut batch = f.dec.take_batch();
+            if !batch.is_empty() || batch.lines > 0 {
+                batch.detected = Some(LogFormat::TensorBoard);
+                out.push(Update::Batch(batch));
+            }
         }
         Ok(true)
     }

@@ -42,6 +42,27 @@ fn header_ok(b: &[u8]) -> bool {
     masked_crc(len) == crc
 }
 
+/// The first offset ≥ `from` where a record starts whose header checks out and is followed by
+/// another valid header (or the end of `b`): a safe place to cut for parallel decoding.
+fn next_boundary(b: &[u8], from: usize) -> Option<usize> {
+    let mut p = from;
+    while p + 12 <= b.len() {
+        if header_ok(&b[p..]) {
+            let mut l8 = [0u8; 8];
+            l8.copy_from_slice(&b[p..p + 8]);
+            let len = u64::from_le_bytes(l8);
+            if len <= MAX_RECORD {
+                let next = p + 16 + len as usize;
+                if next == b.len() || (next + 12 <= b.len() && header_ok(&b[next..])) {
+                    return Some(p);
+                }
+            }
+        }
+        p += 1;
+    }
+    None
+}
+
 /// Which tag names the metric: the aliases, exactly or as the tag's last path component
 /// (`train/grad_norm`, `train_inner/gnorm`, `train/gnorm`).
 #[derive(Debug, Clone)]
@@ -90,6 +111,16 @@ pub struct EventDecoder {
     /// Tag names seen (for the "no metric" message), capped.
     pub seen_tags: Vec<String>,
     collect_tags: bool,
+    /// The last tag looked at and what it was (tags repeat: skip the alias comparisons).
+    last_tag: Vec<u8>,
+    last_kind: TagKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagKind {
+    Metric,
+    Loss,
+    Other,
 }
 
 impl EventDecoder {
@@ -102,6 +133,74 @@ impl EventDecoder {
             last_loss: None,
             seen_tags: Vec::new(),
             collect_tags: false,
+            last_tag: Vec::new(),
+            last_kind: TagKind::Other,
+        }
+    }
+
+    /// A fresh decoder for the same metric (a parallel chunk).
+    fn sibling(&self) -> Self {
+        EventDecoder {
+            tags: self.tags.clone(),
+            buf: Vec::new(),
+            start: 0,
+            batch: Batch::default(),
+            last_loss: None,
+            seen_tags: Vec::new(),
+            collect_tags: self.collect_tags,
+            last_tag: Vec::new(),
+            last_kind: TagKind::Other,
+        }
+    }
+
+    /// Like [`feed`](Self::feed), decoding big stretches on `threads` threads. Chunks are cut
+    /// at record boundaries found by two consecutive valid headers; results keep file order.
+    pub fn feed_parallel(&mut self, bytes: &[u8], threads: usize) {
+        const MIN_CHUNK: usize = 4 << 20;
+        if threads <= 1 || self.pending_len() > 0 || bytes.len() < 2 * MIN_CHUNK {
+            self.feed(bytes);
+            return;
+        }
+        let parts = threads.min(bytes.len() / MIN_CHUNK).max(1);
+        let mut cuts = vec![0usize];
+        for k in 1..parts {
+            let from = (bytes.len() * k / parts).max(*cuts.last().unwrap_or(&0));
+            match next_boundary(bytes, from) {
+                Some(b) if b > *cuts.last().unwrap_or(&0) => cuts.push(b),
+                _ => break,
+            }
+        }
+        let last = *cuts.last().unwrap_or(&0);
+        let results: Vec<(Batch, Vec<String>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = cuts
+                .windows(2)
+                .map(|w| {
+                    let chunk = &bytes[w[0]..w[1]];
+                    let mut d = self.sibling();
+                    scope.spawn(move || {
+                        d.feed(chunk);
+                        (d.take_batch(), d.seen_tags)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (b, tags) in results {
+            self.batch.extend(b);
+            for t in tags {
+                self.note_tag(t.as_bytes());
+            }
+        }
+        self.feed(&bytes[last..]);
+    }
+
+    fn note_tag(&mut self, tag: &[u8]) {
+        if self.seen_tags.len() < 64 && !self.seen_tags.iter().any(|s| s.as_bytes() == tag) {
+            self.seen_tags
+                .push(String::from_utf8_lossy(tag).into_owned());
         }
     }
 
@@ -238,14 +337,26 @@ impl EventDecoder {
                 _ => {}
             }
         }
-        if self.collect_tags && self.seen_tags.len() < 64 {
-            let t = String::from_utf8_lossy(tag);
-            if !self.seen_tags.iter().any(|s| *s == t) {
-                self.seen_tags.push(t.into_owned());
+        let kind = if tag == &self.last_tag[..] {
+            self.last_kind
+        } else {
+            if self.collect_tags {
+                self.note_tag(tag);
             }
-        }
-        let is_metric = self.tags.matches(tag);
-        let is_loss = !is_metric && self.tags.is_loss_tag(tag);
+            let k = if self.tags.matches(tag) {
+                TagKind::Metric
+            } else if self.tags.is_loss_tag(tag) {
+                TagKind::Loss
+            } else {
+                TagKind::Other
+            };
+            self.last_tag.clear();
+            self.last_tag.extend_from_slice(tag);
+            self.last_kind = k;
+            k
+        };
+        let is_metric = kind == TagKind::Metric;
+        let is_loss = kind == TagKind::Loss;
         if !is_metric && !is_loss {
             return;
         }
@@ -477,6 +588,31 @@ mod tests {
             );
             assert!(batch.skipped >= 1, "flip at {i}");
         }
+    }
+
+    #[test]
+    fn parallel_decoding_equals_sequential() {
+        let mut bytes = Vec::new();
+        let mut s = 0u64;
+        while bytes.len() < (12 << 20) {
+            s += 1;
+            bytes.extend(record(&scalar_event(s, "gnorm", s as f32)));
+        }
+        // Damage two records in the middle and cut the last one in half.
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        bytes[mid / 2 + 3] ^= 0x10;
+        bytes.truncate(bytes.len() - 5);
+        let mut a = EventDecoder::new(&MetricSpec::gnorm());
+        a.feed(&bytes);
+        let mut b = EventDecoder::new(&MetricSpec::gnorm());
+        b.feed_parallel(&bytes, 3);
+        assert_eq!(b.pending_len(), a.pending_len());
+        let (a, b) = (a.take_batch(), b.take_batch());
+        assert_eq!(a.steps.len(), b.steps.len());
+        assert_eq!(a.steps, b.steps);
+        assert_eq!((a.skipped, a.lines), (b.skipped, b.lines));
+        assert!(a.skipped >= 2);
     }
 
     #[test]
