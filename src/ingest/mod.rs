@@ -168,7 +168,27 @@ fn read_source(
     mut src: source::Source,
 ) -> Result<LogModel, LogError> {
     let p = printable_path(&opts.path);
-    let (updates, exists) = src.poll().map_err(|e| LogError::Io {
+    let mut model = opts.empty_model();
+    // Decode on one side, build the model on this thread as batches arrive.
+    let (tx, rx) = crossbeam_channel::bounded::<source::Update>(4);
+    let polled = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let tx = tx;
+            src.poll_each(&mut |u| {
+                let _ = tx.send(u);
+            })
+        });
+        for u in rx.iter() {
+            match u {
+                source::Update::Batch(b) => model.apply(b),
+                source::Update::Restart(_) => model.mark_restart(),
+            }
+        }
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")))
+    });
+    let exists = polled.map_err(|e| LogError::Io {
         path: p.clone(),
         source: e,
     })?;
@@ -181,13 +201,6 @@ fn read_source(
             kind: kind.describe(),
             why: crate::text::printable(&why).into_owned(),
         });
-    }
-    let mut model = opts.empty_model();
-    for u in updates {
-        match u {
-            source::Update::Batch(b) => model.apply(b),
-            source::Update::Restart(_) => model.mark_restart(),
-        }
     }
     if let Some(b) = src.finish() {
         model.apply(b);

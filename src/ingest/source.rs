@@ -133,10 +133,25 @@ impl Source {
 
     /// Reads what is new. `Ok(false)` in the second slot: the source does not exist (yet).
     pub fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+        let mut out = Vec::new();
+        let exists = self.poll_each(&mut |u| out.push(u))?;
+        Ok((out, exists))
+    }
+
+    /// Like [`poll`](Self::poll), handing each update over as soon as it is read (a big event
+    /// file is applied to the model while the rest is still being decoded). Returns whether
+    /// the source exists.
+    pub fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
         match self {
-            Source::TensorBoard(s) => s.poll(),
-            Source::TrainerState(s) => s.poll(),
-            Source::Csv(s) => s.poll(),
+            Source::TensorBoard(s) => s.poll(each),
+            Source::TrainerState(s) => s.poll().map(|(v, e)| {
+                v.into_iter().for_each(&mut *each);
+                e
+            }),
+            Source::Csv(s) => s.poll().map(|(v, e)| {
+                v.into_iter().for_each(&mut *each);
+                e
+            }),
         }
     }
 
@@ -219,8 +234,7 @@ impl TbSource {
         }
     }
 
-    fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
-        let mut out = Vec::new();
+    fn poll(&mut self, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
         let paths = if self.dir {
             event_files(&self.path)
         } else {
@@ -238,7 +252,7 @@ impl TbSource {
         }
         let mut exists = false;
         for i in 0..self.files.len() {
-            exists |= self.read_file(i, &mut out)?;
+            exists |= self.read_file(i, out)?;
         }
         for f in &mut self.files {
             for t in std::mem::take(&mut f.dec.seen_tags) {
@@ -247,10 +261,10 @@ impl TbSource {
                 }
             }
         }
-        Ok((out, exists))
+        Ok(exists)
     }
 
-    fn read_file(&mut self, i: usize, out: &mut Vec<Update>) -> io::Result<bool> {
+    fn read_file(&mut self, i: usize, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
         let earlier_open = self.files[..i].iter().any(|g| g.ident.is_some());
         let TbSource { files, buf, .. } = self;
         let f = &mut files[i];
@@ -268,7 +282,7 @@ impl TbSource {
         if let Some(r) = restart {
             f.offset = 0;
             f.dec.reset();
-            out.push(Update::Restart(r));
+            out(Update::Restart(r));
         }
         f.ident = Some(id);
         let file = match File::open(&f.path) {
@@ -277,32 +291,82 @@ impl TbSource {
             Err(e) => return Err(e),
         };
         let len = file.metadata()?.len();
-        let big = len - f.offset > (16 << 20);
-        let (block, threads) = if big {
-            (16 << 20, super::scan::default_threads())
-        } else {
-            (4 << 20, 1)
+        let mut emit = |dec: &mut tfevents::EventDecoder| {
+            let mut batch = dec.take_batch();
+            if !batch.is_empty() || batch.lines > 0 {
+                batch.detected = Some(LogFormat::TensorBoard);
+                out(Update::Batch(batch));
+            }
         };
-        if buf.len() < block {
-            buf.resize(block, 0);
+        if len.saturating_sub(f.offset) > (16 << 20) {
+            // Big: one thread reads the next block while the others decode this one.
+            f.offset = read_pipelined(&file, f.offset, len, &mut f.dec, &mut emit)?;
+            return Ok(true);
+        }
+        if buf.len() < (4 << 20) {
+            buf.resize(4 << 20, 0);
         }
         // One batch per block: big files do not pile up one huge batch before the model.
         while f.offset < len {
-            let want = ((len - f.offset) as usize).min(block);
+            let want = ((len - f.offset) as usize).min(buf.len());
             let n = file.read_at(&mut buf[..want], f.offset)?;
             if n == 0 {
                 break;
             }
             f.offset += n as u64;
-            f.dec.feed_parallel(&buf[..n], threads);
-            let mut batch = f.dec.take_batch();
-            if !batch.is_empty() || batch.lines > 0 {
-                batch.detected = Some(LogFormat::TensorBoard);
-                out.push(Update::Batch(batch));
-            }
+            f.dec.feed(&buf[..n]);
+            emit(&mut f.dec);
         }
         Ok(true)
     }
+}
+
+/// Reads `file` from `offset` to `len` in blocks on a reader thread, decoding each block on all
+/// cores as the next one is read. Returns the offset reached.
+fn read_pipelined(
+    file: &File,
+    offset: u64,
+    len: u64,
+    dec: &mut tfevents::EventDecoder,
+    emit: &mut impl FnMut(&mut tfevents::EventDecoder),
+) -> io::Result<u64> {
+    const BLOCK: usize = 8 << 20;
+    let threads = super::scan::default_threads();
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<io::Result<(Vec<u8>, usize)>>(1);
+    let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut at = offset;
+            while at < len {
+                let mut b = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
+                let want = ((len - at) as usize).min(BLOCK);
+                match file.read_at(&mut b[..want], at) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        at += n as u64;
+                        if full_tx.send(Ok((b, n))).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
+        // Owned here: dropped (unblocking the reader) whenever this closure returns.
+        let full_rx = full_rx;
+        let mut at = offset;
+        for msg in full_rx.iter() {
+            let (b, n) = msg?;
+            at += n as u64;
+            dec.feed_parallel(&b[..n], threads);
+            emit(dec);
+            let _ = free_tx.try_send(b);
+        }
+        Ok(at)
+    })
 }
 
 /// `trainer_state.json`, re-read whole when it changes; only entries beyond those already sent
