@@ -369,6 +369,33 @@ fn followed_event_file_grows_and_a_torn_record_is_waited_for() {
 }
 
 #[test]
+fn event_file_replaced_by_a_longer_copy_continues_without_a_restart() {
+    // rsync writes a temporary file and renames it over the old one: a new inode with the old
+    // bytes first. That is the same run, grown; a different file in its place is a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("events.out.tfevents.1700000000.host");
+    let all = gnorm_file(1..=6, "gnorm");
+    let head = header_record().len();
+    let rec = (all.len() - head) / 6;
+    fs::write(&p, &all[..head + 3 * rec]).unwrap();
+    let mut w = Watch::start(&p);
+    w.until("3 points", |w| w.model.steps.len() == 3);
+    let tmp = dir.path().join(".events.tmp");
+    fs::write(&tmp, &all).unwrap();
+    fs::rename(&tmp, &p).unwrap();
+    w.until("6 points", |w| w.model.steps.len() == 6);
+    w.settle();
+    assert_eq!(w.steps(), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(w.model.file_restarts, 0);
+
+    fs::write(&tmp, gnorm_file(1..=2, "gnorm")).unwrap();
+    fs::rename(&tmp, &p).unwrap();
+    w.until("the new run", |w| w.model.steps.len() == 8);
+    assert_eq!(w.steps(), vec![1, 2, 3, 4, 5, 6, 1, 2]);
+    assert_eq!(w.model.file_restarts, 1);
+}
+
+#[test]
 fn followed_event_dir_picks_up_a_new_file_as_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(

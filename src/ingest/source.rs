@@ -207,6 +207,9 @@ struct TbFile {
     path: PathBuf,
     ident: Option<(u64, u64)>,
     offset: u64,
+    /// CRC-32C of the bytes before `offset`: a replaced file (rsync) that starts with them is
+    /// the same file grown, not a new run.
+    crc: u32,
     dec: tfevents::EventDecoder,
 }
 
@@ -246,6 +249,7 @@ impl TbSource {
                     path: p,
                     ident: None,
                     offset: 0,
+                    crc: 0,
                     dec: tfevents::EventDecoder::new(&self.metric).collecting_tags(),
                 });
             }
@@ -275,12 +279,15 @@ impl TbSource {
         let restart = match f.ident {
             None if earlier_open => Some(RestartReason::NewFile),
             None => None,
-            Some(old) if old != id => Some(RestartReason::Replaced),
+            Some(old) if old != id && !same_prefix(&f.path, f.offset, f.crc)? => {
+                Some(RestartReason::Replaced)
+            }
             Some(_) if meta.len() < f.offset => Some(RestartReason::Truncated),
             Some(_) => None,
         };
         if let Some(r) = restart {
             f.offset = 0;
+            f.crc = 0;
             f.dec.reset();
             out(Update::Restart(r));
         }
@@ -300,7 +307,7 @@ impl TbSource {
         };
         if len.saturating_sub(f.offset) > (16 << 20) {
             // Big: one thread reads the next block while the others decode this one.
-            f.offset = read_pipelined(&file, f.offset, len, &mut f.dec, &mut emit)?;
+            f.offset = read_pipelined(&file, f.offset, len, &mut f.dec, &mut f.crc, &mut emit)?;
             return Ok(true);
         }
         if buf.len() < (4 << 20) {
@@ -314,11 +321,36 @@ impl TbSource {
                 break;
             }
             f.offset += n as u64;
+            f.crc = crc32c::crc32c_append(f.crc, &buf[..n]);
             f.dec.feed(&buf[..n]);
             emit(&mut f.dec);
         }
         Ok(true)
     }
+}
+
+/// Whether the file at `path` starts with the `len` bytes whose CRC-32C is `crc`.
+fn same_prefix(path: &Path, len: u64, crc: u32) -> io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() < len {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; (len as usize).clamp(1, 4 << 20)];
+    let (mut at, mut c) = (0u64, 0u32);
+    while at < len {
+        let want = ((len - at) as usize).min(buf.len());
+        let n = file.read_at(&mut buf[..want], at)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        c = crc32c::crc32c_append(c, &buf[..n]);
+        at += n as u64;
+    }
+    Ok(c == crc)
 }
 
 /// Reads `file` from `offset` to `len` in blocks on a reader thread, decoding each block on all
@@ -328,6 +360,7 @@ fn read_pipelined(
     offset: u64,
     len: u64,
     dec: &mut tfevents::EventDecoder,
+    crc: &mut u32,
     emit: &mut impl FnMut(&mut tfevents::EventDecoder),
 ) -> io::Result<u64> {
     const BLOCK: usize = 8 << 20;
@@ -361,6 +394,7 @@ fn read_pipelined(
         for msg in full_rx.iter() {
             let (b, n) = msg?;
             at += n as u64;
+            *crc = crc32c::crc32c_append(*crc, &b[..n]);
             dec.feed_parallel(&b[..n], threads);
             emit(dec);
             let _ = free_tx.try_send(b);
