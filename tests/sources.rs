@@ -706,3 +706,31 @@ w.close()
         );
     }
 }
+
+#[test]
+fn hostile_tags_and_empty_run_dirs_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("events.out.tfevents.1.evil");
+    let mut b = header_record();
+    b.extend(event(1, &[("evil\x1b]0;pwned\x07/acc", Val::Simple(1.0))]));
+    fs::write(&p, b).unwrap();
+    let out = bin().arg("gnorm").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.stderr.contains(&0x1b), "{err:?}");
+    assert!(
+        err.contains("no gradient norm") && err.contains("tags: evil"),
+        "{err}"
+    );
+    assert!(err.contains("--metric NAME"), "{err}");
+
+    // The live view on a run directory with nothing in it: the same one-line error, before
+    // any terminal set-up.
+    let empty = dir.path().join("run");
+    fs::create_dir(&empty).unwrap();
+    let out = bin().arg(&empty).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to watch found"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

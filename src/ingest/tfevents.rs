@@ -660,6 +660,37 @@ mod tests {
     }
 
     #[test]
+    fn claimed_huge_lengths_are_not_waited_for() {
+        // A header whose CRC checks out but claims 1 TB: corrupt, skipped, the next record read.
+        let len = (1u64 << 40).to_le_bytes();
+        let mut b = len.to_vec();
+        b.extend_from_slice(&masked_crc(&len).to_le_bytes());
+        b.extend(record(&scalar_event(7, "gnorm", 1.0)));
+        let mut d = EventDecoder::new(&MetricSpec::gnorm());
+        d.feed(&b);
+        assert_eq!(d.pending_len(), 0);
+        let batch = d.take_batch();
+        assert_eq!(batch.steps.len(), 1);
+        assert_eq!(batch.skipped, 1);
+        // Pseudo-random garbage of every length up to 2 KB: never a panic.
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let junk: Vec<u8> = (0..2048)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for n in (0..junk.len()).step_by(37) {
+            let mut d = EventDecoder::new(&MetricSpec::gnorm());
+            d.feed(&junk[..n]);
+            let _ = d.take_batch();
+            let _ = tensor_scalar(&junk[..n.min(64)]);
+        }
+    }
+
+    #[test]
     fn inline_crc_equals_the_crate() {
         let data: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
         for n in 0..data.len() {
