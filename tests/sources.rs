@@ -223,6 +223,13 @@ fn bad_crcs_are_skipped_counted_and_reading_goes_on() {
     let steps: Vec<u64> = points(&m).iter().map(|p| p.0).collect();
     assert_eq!(steps, vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
     assert_eq!(m.skipped_lines, 1);
+
+    // Read once while a writer is mid-record: the torn record is counted, not charted.
+    let p = dir.path().join("torn.tfevents");
+    fs::write(&p, &good[..good.len() - rec / 2]).unwrap();
+    let m = read_log(&LogOptions::new(&p)).unwrap();
+    assert_eq!(m.primary().len(), 9);
+    assert_eq!(m.skipped_lines, 1);
 }
 
 #[test]
