@@ -20,7 +20,7 @@ use trainwatch::tui::{ColorChoice, TuiOptions};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The training log to watch (it may not exist yet).
+    /// The training log to watch (it may not exist yet), or a run directory.
     #[arg(value_name = "LOG")]
     log: Option<PathBuf>,
     #[command(flatten)]
@@ -106,7 +106,7 @@ struct SeriesArgs {
 
 #[derive(Args, Debug, Clone)]
 struct WatchArgs {
-    /// The training log to watch (it may not exist yet).
+    /// The training log to watch (it may not exist yet), or a run directory.
     #[arg(value_name = "LOG")]
     log: PathBuf,
     #[command(flatten)]
@@ -128,11 +128,15 @@ struct ViewArgs {
     /// checkpoint is shown and reloaded when a new one lands).
     #[arg(long, value_name = "PATH")]
     checkpoint: Option<PathBuf>,
+    /// The log to watch when LOG is a run directory (overrides what is found in it).
+    #[arg(long = "log", value_name = "FILE")]
+    log_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 struct GnormArgs {
-    /// The training log to read.
+    /// The training log to read: a text log, an event file, trainer_state.json, metrics.csv,
+    /// or a run directory (what to read in it is found and named on stderr).
     #[arg(value_name = "LOG")]
     log: PathBuf,
     #[command(flatten)]
@@ -225,21 +229,36 @@ fn demo(a: DemoArgs) -> ExitCode {
 }
 
 fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
-    let log = match log_options(path, &a.series) {
+    // A run directory: find the log (unless --log says) and the checkpoints inside it.
+    let mut checkpoint = a.checkpoint.clone();
+    let run_dir = path.is_dir().then(|| path.clone());
+    let mut log = match log_options(a.log_file.clone().unwrap_or(path), &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    if log.path.is_dir() {
-        return fail(trainwatch::ingest::LogError::Directory {
-            path: trainwatch::text::printable_path(&log.path),
-        });
+    if let Some(dir) = &run_dir {
+        if a.log_file.is_some() {
+            if checkpoint.is_none() && trainwatch::checkpoint::resolve(dir).is_ok() {
+                checkpoint = Some(dir.clone());
+            }
+        } else {
+            match trainwatch::ingest::resolve_run_dir(&log) {
+                Ok(Some(p)) => {
+                    eprintln!("trainwatch: {}", p.describe());
+                    log.path = p.log;
+                    checkpoint = checkpoint.or(p.checkpoint);
+                }
+                Ok(None) => {}
+                Err(e) => return fail(e),
+            }
+        }
     }
     let opts = TuiOptions {
         log,
         poll: Duration::from_millis(a.poll_ms.max(10)),
         color: color_choice(a.color),
         banner: None,
-        checkpoint: a.checkpoint,
+        checkpoint,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -248,10 +267,19 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
 }
 
 fn gnorm(a: GnormArgs) -> ExitCode {
-    let opts = match log_options(a.log, &a.series) {
+    let mut opts = match log_options(a.log, &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
+    // A run directory: say what was picked in it.
+    match trainwatch::ingest::resolve_run_dir(&opts) {
+        Ok(Some(p)) => {
+            eprintln!("trainwatch: {}", p.describe());
+            opts.path = p.log;
+        }
+        Ok(None) => {}
+        Err(e) => return fail(e),
+    }
     let model = match trainwatch::ingest::read_log(&opts) {
         Ok(m) => m,
         Err(e) => return fail(e),

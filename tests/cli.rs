@@ -119,9 +119,20 @@ fn errors_name_the_file_and_exit_2() {
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 
+    // An empty run directory: one line saying what was looked for.
     let out = bin().arg("gnorm").arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to watch found"), "{err}");
+    for looked in [
+        "*.log",
+        "events.out.tfevents",
+        "metrics.csv",
+        "trainer_state.json",
+    ] {
+        assert!(err.contains(looked), "{looked}: {err}");
+    }
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
 
     let p = dir.path().join("loss_only.log");
     std::fs::write(

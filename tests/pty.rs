@@ -417,3 +417,20 @@ fn demo_without_dir_removes_its_temporary_directory() {
     t.assert_exits_restored();
     assert!(!Path::new(&dir).exists(), "{dir} should be removed on exit");
 }
+
+#[test]
+fn run_directory_opens_what_it_finds_and_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let v0 = dir.path().join("lightning_logs/version_0");
+    std::fs::create_dir_all(&v0).unwrap();
+    let csv = v0.join("metrics.csv");
+    append(&csv, "epoch,step,train/grad_norm\n0,10,0.5\n0,20,0.6\n");
+    let mut t = Tui::start(&[dir.path().as_os_str()], &[], 120, 30);
+    t.wait_for("metrics.csv");
+    t.wait_for("lightning_csv");
+    t.wait_for("step 20 · gnorm 0.6");
+    append(&csv, "0,30,0.7\n");
+    t.wait_for("step 30 · gnorm 0.7");
+    t.keys("q");
+    t.assert_exits_restored();
+}

@@ -3,6 +3,7 @@
 //! always runs too, because inotify is silent for writes made by other NFS/Lustre clients.
 
 use super::decoder::{Batch, LogDecoder};
+use super::source::{self, Source, Update};
 use super::{scan, LogOptions};
 use crate::text::printable_path;
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -25,6 +26,8 @@ pub enum RestartReason {
     Replaced,
     /// The file was deleted and a new one created.
     Recreated,
+    /// A new file appeared after the first (TensorBoard writes a new event file per run).
+    NewFile,
 }
 
 impl RestartReason {
@@ -33,6 +36,7 @@ impl RestartReason {
             RestartReason::Truncated => "log truncated",
             RestartReason::Replaced => "log replaced",
             RestartReason::Recreated => "log re-created",
+            RestartReason::NewFile => "new event file",
         }
     }
 }
@@ -75,7 +79,103 @@ pub fn spawn(
 ) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("trainwatch-follow".into())
-        .spawn(move || Follower::new(opts, poll, tx, stop).run())
+        .spawn(move || {
+            let kind = source::kind_of(&opts.path, opts.format);
+            match Source::new(kind, &opts.path, &opts.metric) {
+                Some(src) => follow_source(src, &opts.path, poll, &tx, &stop),
+                None => Follower::new(opts, poll, tx, stop).run(),
+            }
+        })
+}
+
+/// Follows a non-text source (event files, trainer state, metrics CSV) by looking at it at
+/// each file-system event or poll tick; each look reads only what is new.
+fn follow_source(
+    mut src: Source,
+    path: &Path,
+    poll: Duration,
+    tx: &Sender<IngestEvent>,
+    stop: &AtomicBool,
+) {
+    let (wake_tx, wake_rx) = bounded::<()>(1);
+    let _watcher = if path.is_dir() {
+        watch_dir(path, wake_tx)
+    } else {
+        watch_parent(path, wake_tx)
+    };
+    let mut said_waiting = false;
+    let mut following = false;
+    let mut last_error: Option<String> = None;
+    let mut parse_error: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) {
+        match src.poll() {
+            Ok((updates, exists)) => {
+                for u in updates {
+                    let ev = match u {
+                        Update::Batch(b) => IngestEvent::Batch(b),
+                        Update::Restart(r) => IngestEvent::Restart(r),
+                    };
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+                if !exists && !said_waiting {
+                    said_waiting = true;
+                    following = false;
+                    if tx.send(IngestEvent::Waiting).is_err() {
+                        return;
+                    }
+                }
+                if exists {
+                    said_waiting = false;
+                    if !following {
+                        following = true;
+                        last_error = None;
+                        if tx.send(IngestEvent::Following).is_err() {
+                            return;
+                        }
+                    }
+                }
+                // A file caught mid-write parses on the next look; one that stays unreadable
+                // is reported.
+                let err = src.error();
+                if err.is_some() && err == parse_error && err != last_error {
+                    last_error = err.clone();
+                    let msg = format!(
+                        "{}: cannot parse: {}",
+                        printable_path(path),
+                        crate::text::printable(err.as_deref().unwrap_or_default())
+                    );
+                    if tx.send(IngestEvent::Error(msg)).is_err() {
+                        return;
+                    }
+                }
+                parse_error = err;
+            }
+            Err(e) => {
+                let msg = format!("{}: {e}", printable_path(path));
+                if last_error.as_deref() != Some(&msg) {
+                    last_error = Some(msg.clone());
+                    if tx.send(IngestEvent::Error(msg)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        wait(&wake_rx, poll);
+    }
+}
+
+/// Watches a directory's own entries (new event files, appends).
+fn watch_dir(dir: &Path, wake: Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok() {
+            let _ = wake.try_send(());
+        }
+    })
+    .ok()?;
+    w.watch(dir, RecursiveMode::NonRecursive).ok()?;
+    Some(w)
 }
 
 struct Follower {

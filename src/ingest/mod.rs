@@ -3,12 +3,20 @@
 //! [`framing`] cuts bytes into lines, [`formats`] holds one parser per log format,
 //! [`decoder`] ties them together per file, [`scan`] reads existing content on all cores and
 //! [`follow`] keeps reading as the file grows, is truncated or replaced.
+//! [`source`] decides what kind a path is and reads the files that are not text logs
+//! ([`tfevents`], [`trainer_state`], [`lightning_csv`]); [`rundir`] finds what to watch in a
+//! run directory.
 
 pub mod decoder;
 pub mod follow;
 pub mod formats;
 pub mod framing;
+pub mod lightning_csv;
+pub mod rundir;
 pub mod scan;
+pub mod source;
+pub mod tfevents;
+pub mod trainer_state;
 
 pub use formats::{LogFormat, MetricRecord, MetricSpec};
 
@@ -73,6 +81,26 @@ pub enum LogError {
         lines: u64,
         hint: String,
     },
+    /// A non-text source without the metric: `where_` says what was searched.
+    #[error("{path}: {what} in {where_}; {hint}")]
+    NoMetricIn {
+        path: String,
+        what: String,
+        where_: String,
+        hint: String,
+    },
+    #[error("{path}: cannot read it as {kind}: {why} (is the file complete? pass --format to read it as another kind)")]
+    Unreadable {
+        path: String,
+        kind: &'static str,
+        why: String,
+    },
+    #[error("{path}: nothing to watch found (looked up to {depth} folders deep for a text log with {what} (*.log, *.out, *.txt, train*), TensorBoard event files (events.out.tfevents.*), metrics.csv and trainer_state.json); pass the file itself")]
+    NothingFound {
+        path: String,
+        what: String,
+        depth: usize,
+    },
 }
 
 fn open(path: &Path) -> Result<File, LogError> {
@@ -88,9 +116,28 @@ fn open(path: &Path) -> Result<File, LogError> {
     File::open(path).map_err(|e| LogError::Io { path: p, source: e })
 }
 
+/// When `opts.path` is a run directory (not a folder of event files), what to read in it.
+/// `Ok(None)`: the path is read as it is.
+pub fn resolve_run_dir(opts: &LogOptions) -> Result<Option<rundir::Picked>, LogError> {
+    if !opts.path.is_dir() || !source::event_files(&opts.path).is_empty() {
+        return Ok(None);
+    }
+    rundir::find(&opts.path, &opts.metric).map(Some)
+}
+
 /// Reads a whole log once (the headless commands). A last line without its newline is read
-/// too: the file is taken as finished.
+/// too: the file is taken as finished. A run directory is searched ([`rundir`]) and the source
+/// picked there is read; event files, trainer states and metrics CSVs are read by [`source`].
 pub fn read_log(opts: &LogOptions) -> Result<LogModel, LogError> {
+    if let Some(p) = resolve_run_dir(opts)? {
+        let mut o = opts.clone();
+        o.path = p.log;
+        return read_log(&o);
+    }
+    let kind = source::kind_of(&opts.path, opts.format);
+    if let Some(src) = source::Source::new(kind, &opts.path, &opts.metric) {
+        return read_source(opts, kind, src);
+    }
     let file = open(&opts.path)?;
     let mut model = opts.empty_model();
     let mut decoder = LogDecoder::new(opts.metric.clone(), opts.format);
@@ -111,6 +158,88 @@ pub fn read_log(opts: &LogOptions) -> Result<LogModel, LogError> {
     model.apply(decoder.take_batch());
     if model.primary().is_empty() {
         return Err(no_metric_error(opts, model.lines));
+    }
+    Ok(model)
+}
+
+fn read_source(
+    opts: &LogOptions,
+    kind: source::SourceKind,
+    mut src: source::Source,
+) -> Result<LogModel, LogError> {
+    let p = printable_path(&opts.path);
+    let mut model = opts.empty_model();
+    // Decode on one side, build the model on this thread as batches arrive.
+    let (tx, rx) = crossbeam_channel::bounded::<source::Update>(4);
+    let polled = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let tx = tx;
+            src.poll_each(&mut |u| {
+                let _ = tx.send(u);
+            })
+        });
+        for u in rx.iter() {
+            match u {
+                source::Update::Batch(b) => model.apply(b),
+                source::Update::Restart(_) => model.mark_restart(),
+            }
+        }
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")))
+    });
+    let exists = polled.map_err(|e| LogError::Io {
+        path: p.clone(),
+        source: e,
+    })?;
+    if !exists {
+        return Err(LogError::Missing { path: p });
+    }
+    if let Some(why) = src.error() {
+        return Err(LogError::Unreadable {
+            path: p,
+            kind: kind.describe(),
+            why: crate::text::printable(&why).into_owned(),
+        });
+    }
+    if let Some(b) = src.finish() {
+        model.apply(b);
+    }
+    // An event file ending in half a record (a writer mid-flush): that record is not read.
+    if src.pending() > 0 {
+        model.skipped_lines += 1;
+    }
+    if model.format.is_none() {
+        model.format = kind.format();
+    }
+    if model.primary().is_empty() {
+        let names = src.names();
+        let what = if opts.metric.is_gnorm() {
+            format!("no gradient norm ({})", formats::GNORM_ALIASES.join(", "))
+        } else {
+            format!("no metric '{}'", crate::text::printable(&opts.metric.label))
+        };
+        let (noun, unit) = match kind {
+            source::SourceKind::LightningCsv => ("columns", "rows"),
+            source::SourceKind::TrainerState => ("log_history keys", "log_history entries"),
+            _ => ("tags", "records"),
+        };
+        let hint = if names.is_empty() {
+            format!("no {noun} found at all")
+        } else {
+            let shown: Vec<String> = names
+                .iter()
+                .take(24)
+                .map(|n| crate::text::printable(n).into_owned())
+                .collect();
+            format!("{noun}: {}; chart one with --metric NAME", shown.join(", "))
+        };
+        return Err(LogError::NoMetricIn {
+            path: p,
+            what,
+            where_: format!("this {} ({} {unit})", kind.describe(), model.lines),
+            hint,
+        });
     }
     Ok(model)
 }

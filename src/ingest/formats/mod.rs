@@ -75,6 +75,12 @@ pub enum LogFormat {
     JsonLines,
     /// `key=value` pairs anywhere in the line (tqdm postfix, custom loops).
     KeyValue,
+    /// TensorBoard event files (not a line format: read by [`super::source`]).
+    TensorBoard,
+    /// Hugging Face `trainer_state.json` (not a line format).
+    HfTrainerState,
+    /// Lightning `metrics.csv` (not a line format).
+    LightningCsv,
 }
 
 impl LogFormat {
@@ -89,6 +95,18 @@ impl LogFormat {
         LogFormat::KeyValue,
     ];
 
+    /// The sources that are not text logs (chosen with `--format` too).
+    pub const SOURCES: [LogFormat; 3] = [
+        LogFormat::TensorBoard,
+        LogFormat::HfTrainerState,
+        LogFormat::LightningCsv,
+    ];
+
+    /// Whether this is a line format of a text log.
+    pub fn is_text(self) -> bool {
+        !LogFormat::SOURCES.contains(&self)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             LogFormat::FairseqSimple => "fairseq_simple",
@@ -99,6 +117,9 @@ impl LogFormat {
             LogFormat::Torchtitan => "torchtitan",
             LogFormat::JsonLines => "jsonl",
             LogFormat::KeyValue => "key_value",
+            LogFormat::TensorBoard => "tensorboard",
+            LogFormat::HfTrainerState => "hf_trainer_state",
+            LogFormat::LightningCsv => "lightning_csv",
         }
     }
 
@@ -117,11 +138,11 @@ impl fmt::Display for LogFormat {
 impl FromStr for LogFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        LogFormat::ALL
-            .into_iter()
+        let all = LogFormat::ALL.into_iter().chain(LogFormat::SOURCES);
+        all.clone()
             .find(|f| f.name() == s || f.name().replace('_', "-") == s)
             .ok_or_else(|| {
-                let names: Vec<_> = LogFormat::ALL.iter().map(|f| f.name()).collect();
+                let names: Vec<_> = all.map(|f| f.name()).collect();
                 format!("unknown format '{s}' (known: {})", names.join(", "))
             })
     }
@@ -249,6 +270,10 @@ impl LineParser {
             LogFormat::Torchtitan => torchtitan::parse(self, line),
             LogFormat::JsonLines => jsonl::parse(self, line),
             LogFormat::KeyValue => keyvalue::parse(self, line),
+            // Not line formats: their files never reach a line parser.
+            LogFormat::TensorBoard | LogFormat::HfTrainerState | LogFormat::LightningCsv => {
+                Parsed::Nothing
+            }
         }
     }
 

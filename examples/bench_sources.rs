@@ -1,0 +1,189 @@
+//! Reading a TensorBoard event file against `grep -c` on a text log of the same record count,
+//! measured in the same run:
+//!
+//! - `events.out.tfevents.*`: N events, each one `train/grad_norm` scalar (`simple_value`),
+//!   framed as TFRecord with both CRCs (trainwatch verifies them);
+//! - `train.log`: N short `key=value` lines `step=N loss=… gnorm=… lr=…` (short lines make
+//!   grep's job the smallest: the strictest baseline).
+//!
+//! Run: `cargo build --release && cargo run --release --example bench_sources [-- --records N --dir DIR]`.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use trainwatch::ingest::tfevents::masked_crc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: u64 = args
+        .iter()
+        .position(|a| a == "--records")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let bin = trainwatch_bin();
+    println!("trainwatch binary: {}", bin.display());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // --dir DIR: write the files there and keep them (for profiling).
+    let dir = args
+        .iter()
+        .position(|a| a == "--dir")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let events = dir.join("events.out.tfevents.1700000000.bench.1.0");
+    let text = dir.join("train.log");
+    let eb = write_events(&events, n);
+    let tb = write_text(&text, n);
+    println!(
+        "{n} records: event file {:.1} MB, text log {:.1} MB",
+        eb as f64 / 1e6,
+        tb as f64 / 1e6
+    );
+    for p in [&events, &text] {
+        let _ = Command::new("cat").arg(p).stdout(Stdio::null()).status();
+    }
+    let grep = best_of(5, || {
+        // Output to a pipe: GNU grep stops at the first match when writing to /dev/null.
+        let out = Command::new("grep")
+            .args(["-c", "gnorm"])
+            .arg(&text)
+            .output()
+            .expect("grep");
+        assert!(out.status.success());
+    });
+    let tw_events = best_of(5, || {
+        let out = Command::new(&bin)
+            .arg("gnorm")
+            .arg(&events)
+            .output()
+            .expect("trainwatch");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.contains(&format!("{n} gnorm")), "{s}");
+    });
+    // Framing, CRCs and decoding only: a tag no record has (exit 2, nothing charted).
+    let tw_decode = best_of(5, || {
+        let out = Command::new(&bin)
+            .args(["gnorm", "--metric", "no_such_tag"])
+            .arg(&events)
+            .output()
+            .expect("trainwatch");
+        assert_eq!(out.status.code(), Some(2));
+    });
+    let tw_text = best_of(5, || {
+        let out = Command::new(&bin)
+            .arg("gnorm")
+            .arg(&text)
+            .output()
+            .expect("trainwatch");
+        assert!(out.status.success());
+    });
+    println!("\n== whole-file read, {n} records (best of 5) ==");
+    println!("grep -c gnorm train.log            {grep:>8.3} s");
+    println!("trainwatch gnorm events.out…       {tw_events:>8.3} s");
+    println!("  of which decoding (no tag matches) {tw_decode:>8.3} s");
+    println!("trainwatch gnorm train.log         {tw_text:>8.3} s");
+    println!(
+        "events / grep: {:.2}×  ({:.0} MB/s, {:.1} M records/s)",
+        tw_events / grep,
+        eb as f64 / 1e6 / tw_events,
+        n as f64 / 1e6 / tw_events
+    );
+}
+
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn write_events(path: &Path, n: u64) -> u64 {
+    let f = std::fs::File::create(path).expect("create");
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    let mut total = 0u64;
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let tag = b"train/grad_norm";
+    for step in 1..=n {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let v = 0.4 + (rng % 1000) as f32 / 3000.0;
+        let mut val = vec![0x0a, tag.len() as u8];
+        val.extend_from_slice(tag);
+        val.push(0x15);
+        val.extend_from_slice(&v.to_le_bytes());
+        let mut summ = vec![0x0a];
+        varint(val.len() as u64, &mut summ);
+        summ.extend(val);
+        let mut ev = vec![0x09];
+        ev.extend_from_slice(&(1.7e9 + step as f64).to_le_bytes());
+        ev.push(0x10);
+        varint(step, &mut ev);
+        ev.push(0x2a);
+        varint(summ.len() as u64, &mut ev);
+        ev.extend(summ);
+        let len = (ev.len() as u64).to_le_bytes();
+        w.write_all(&len).expect("write");
+        w.write_all(&masked_crc(&len).to_le_bytes()).expect("write");
+        w.write_all(&ev).expect("write");
+        w.write_all(&masked_crc(&ev).to_le_bytes()).expect("write");
+        total += 16 + ev.len() as u64;
+    }
+    w.flush().expect("flush");
+    total
+}
+
+fn write_text(path: &Path, n: u64) -> u64 {
+    let f = std::fs::File::create(path).expect("create");
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    let mut total = 0u64;
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    for step in 1..=n {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let v = 0.4 + (rng % 1000) as f64 / 3000.0;
+        let line = format!("step={step} loss=1.702 gnorm={v:.4} lr=2e-05\n");
+        w.write_all(line.as_bytes()).expect("write");
+        total += line.len() as u64;
+    }
+    w.flush().expect("flush");
+    total
+}
+
+fn trainwatch_bin() -> PathBuf {
+    // target/<profile>/examples/bench_sources → target/<profile>/trainwatch
+    let exe = std::env::current_exe().expect("current exe");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("trainwatch"))
+        .expect("binary path");
+    if !bin.exists() {
+        eprintln!("build the binary first: cargo build --release");
+        std::process::exit(2);
+    }
+    bin
+}
+
+fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}

@@ -1,0 +1,605 @@
+//! What kind of source a path is, and the non-text sources read by polling: TensorBoard event
+//! files (one file, or a directory of them read in order), `trainer_state.json` and
+//! `metrics.csv`. Every source yields the same [`Batch`]es as a text log, so the model, the
+//! views and `gnorm --json` do not know which one was read.
+
+use super::decoder::Batch;
+use super::follow::RestartReason;
+use super::formats::{LogFormat, MetricSpec};
+use super::{lightning_csv, tfevents, trainer_state};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// The kinds of file trainwatch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// A text log (every [`LogFormat`] that is line-based).
+    TextLog,
+    /// A TensorBoard event file, or a directory holding event files.
+    TensorBoard,
+    /// Hugging Face `trainer_state.json`.
+    TrainerState,
+    /// Lightning `metrics.csv`.
+    LightningCsv,
+}
+
+impl SourceKind {
+    pub fn format(self) -> Option<LogFormat> {
+        match self {
+            SourceKind::TextLog => None,
+            SourceKind::TensorBoard => Some(LogFormat::TensorBoard),
+            SourceKind::TrainerState => Some(LogFormat::HfTrainerState),
+            SourceKind::LightningCsv => Some(LogFormat::LightningCsv),
+        }
+    }
+
+    pub fn from_format(f: LogFormat) -> SourceKind {
+        match f {
+            LogFormat::TensorBoard => SourceKind::TensorBoard,
+            LogFormat::HfTrainerState => SourceKind::TrainerState,
+            LogFormat::LightningCsv => SourceKind::LightningCsv,
+            _ => SourceKind::TextLog,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SourceKind::TextLog => "text log",
+            SourceKind::TensorBoard => "TensorBoard event files",
+            SourceKind::TrainerState => "HF trainer_state.json",
+            SourceKind::LightningCsv => "Lightning metrics.csv",
+        }
+    }
+}
+
+/// Decides the kind of `path` from its name and first bytes (a missing file: from its name).
+/// A directory is TensorBoard when it directly holds event files. `forced`: the `--format`
+/// flag.
+pub fn kind_of(path: &Path, forced: Option<LogFormat>) -> SourceKind {
+    if let Some(f) = forced {
+        return SourceKind::from_format(f);
+    }
+    if path.is_dir() {
+        return if event_files(path).is_empty() {
+            SourceKind::TextLog
+        } else {
+            SourceKind::TensorBoard
+        };
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut head = vec![0u8; 64 << 10];
+    let n = File::open(path)
+        .and_then(|f| f.read_at(&mut head, 0))
+        .unwrap_or(0);
+    head.truncate(n);
+    if tfevents::looks_like_event_file(&name, &head) {
+        SourceKind::TensorBoard
+    } else if trainer_state::looks_like(&name, &head) {
+        SourceKind::TrainerState
+    } else if lightning_csv::looks_like(&name, &head) {
+        SourceKind::LightningCsv
+    } else {
+        SourceKind::TextLog
+    }
+}
+
+/// The event files directly in `dir`, ordered by the timestamp in their names (then name).
+pub fn event_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(u64, String, PathBuf)> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_file = e.file_type().map(|t| t.is_file()).unwrap_or(false);
+            (is_file && name.contains("tfevents"))
+                .then(|| (tfevents::name_timestamp(&name).unwrap_or(0), name, e.path()))
+        })
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, _, p)| p).collect()
+}
+
+/// What a poll of a non-text source found, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    Batch(Batch),
+    Restart(RestartReason),
+}
+
+/// A non-text source, read by looking at it again (each look reads only what is new).
+#[derive(Debug)]
+pub enum Source {
+    TensorBoard(TbSource),
+    TrainerState(StateSource),
+    Csv(CsvSource),
+}
+
+impl Source {
+    pub fn new(kind: SourceKind, path: &Path, metric: &MetricSpec) -> Option<Source> {
+        match kind {
+            SourceKind::TextLog => None,
+            SourceKind::TensorBoard => Some(Source::TensorBoard(TbSource::new(path, metric))),
+            SourceKind::TrainerState => Some(Source::TrainerState(StateSource::new(path, metric))),
+            SourceKind::LightningCsv => Some(Source::Csv(CsvSource::new(path, metric))),
+        }
+    }
+
+    /// Reads what is new. `Ok(false)` in the second slot: the source does not exist (yet).
+    pub fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+        let mut out = Vec::new();
+        let exists = self.poll_each(&mut |u| out.push(u))?;
+        Ok((out, exists))
+    }
+
+    /// Like [`poll`](Self::poll), handing each update over as soon as it is read (a big event
+    /// file is applied to the model while the rest is still being decoded). Returns whether
+    /// the source exists.
+    pub fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        match self {
+            Source::TensorBoard(s) => s.poll(each),
+            Source::TrainerState(s) => s.poll().map(|(v, e)| {
+                v.into_iter().for_each(&mut *each);
+                e
+            }),
+            Source::Csv(s) => s.poll().map(|(v, e)| {
+                v.into_iter().for_each(&mut *each);
+                e
+            }),
+        }
+    }
+
+    /// Metric names the source holds (tags, keys, columns), for the "no metric" message.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Source::TensorBoard(s) => s.tags.clone(),
+            Source::TrainerState(s) => s.keys.clone(),
+            Source::Csv(s) => s.cols.as_ref().map(|c| c.names.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Bytes still waiting to complete a record (a torn record at the end of an event file).
+    pub fn pending(&self) -> usize {
+        match self {
+            Source::TensorBoard(s) => s.files.iter().map(|f| f.dec.pending_len()).sum(),
+            _ => 0,
+        }
+    }
+
+    /// Why the last look could not parse the file (whole-file sources only).
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Source::TrainerState(s) => s.last_error.clone(),
+            _ => None,
+        }
+    }
+
+    /// Reads what is left as complete (a one-shot read of a finished file).
+    pub fn finish(&mut self) -> Option<Batch> {
+        match self {
+            Source::Csv(s) => Some(s.finish()),
+            _ => None,
+        }
+    }
+}
+
+fn ident(m: &std::fs::Metadata) -> (u64, u64) {
+    (m.dev(), m.ino())
+}
+
+fn stat(path: &Path) -> io::Result<Option<std::fs::Metadata>> {
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One event file being read.
+#[derive(Debug)]
+struct TbFile {
+    path: PathBuf,
+    ident: Option<(u64, u64)>,
+    offset: u64,
+    /// CRC-32C of the bytes before `offset`: a replaced file (rsync) that starts with them is
+    /// the same file grown, not a new run.
+    crc: u32,
+    dec: tfevents::EventDecoder,
+}
+
+/// One event file, or a directory of them (a restart writes a new file: each file after the
+/// first starts a new run).
+#[derive(Debug)]
+pub struct TbSource {
+    path: PathBuf,
+    dir: bool,
+    metric: MetricSpec,
+    files: Vec<TbFile>,
+    tags: Vec<String>,
+    buf: Vec<u8>,
+}
+
+impl TbSource {
+    fn new(path: &Path, metric: &MetricSpec) -> Self {
+        TbSource {
+            path: path.to_path_buf(),
+            dir: path.is_dir(),
+            metric: metric.clone(),
+            files: Vec::new(),
+            tags: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn poll(&mut self, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        let paths = if self.dir {
+            event_files(&self.path)
+        } else {
+            vec![self.path.clone()]
+        };
+        for p in paths {
+            if !self.files.iter().any(|f| f.path == p) {
+                self.files.push(TbFile {
+                    path: p,
+                    ident: None,
+                    offset: 0,
+                    crc: 0,
+                    dec: tfevents::EventDecoder::new(&self.metric).collecting_tags(),
+                });
+            }
+        }
+        let mut exists = false;
+        for i in 0..self.files.len() {
+            exists |= self.read_file(i, out)?;
+        }
+        for f in &mut self.files {
+            for t in std::mem::take(&mut f.dec.seen_tags) {
+                if self.tags.len() < 64 && !self.tags.contains(&t) {
+                    self.tags.push(t);
+                }
+            }
+        }
+        Ok(exists)
+    }
+
+    fn read_file(&mut self, i: usize, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        let earlier_open = self.files[..i].iter().any(|g| g.ident.is_some());
+        let TbSource { files, buf, .. } = self;
+        let f = &mut files[i];
+        let Some(meta) = stat(&f.path)? else {
+            return Ok(false);
+        };
+        let id = ident(&meta);
+        let restart = match f.ident {
+            None if earlier_open => Some(RestartReason::NewFile),
+            None => None,
+            Some(old) if old != id && !same_prefix(&f.path, f.offset, f.crc)? => {
+                Some(RestartReason::Replaced)
+            }
+            Some(_) if meta.len() < f.offset => Some(RestartReason::Truncated),
+            Some(_) => None,
+        };
+        if let Some(r) = restart {
+            f.offset = 0;
+            f.crc = 0;
+            f.dec.reset();
+            out(Update::Restart(r));
+        }
+        f.ident = Some(id);
+        let file = match File::open(&f.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata()?.len();
+        let mut emit = |dec: &mut tfevents::EventDecoder| {
+            let mut batch = dec.take_batch();
+            if !batch.is_empty() || batch.lines > 0 {
+                batch.detected = Some(LogFormat::TensorBoard);
+                out(Update::Batch(batch));
+            }
+        };
+        if len.saturating_sub(f.offset) > (16 << 20) {
+            // Big: one thread reads the next block while the others decode this one.
+            f.offset = read_pipelined(&file, f.offset, len, &mut f.dec, &mut f.crc, &mut emit)?;
+            return Ok(true);
+        }
+        if buf.len() < (4 << 20) {
+            buf.resize(4 << 20, 0);
+        }
+        // One batch per block: big files do not pile up one huge batch before the model.
+        while f.offset < len {
+            let want = ((len - f.offset) as usize).min(buf.len());
+            let n = file.read_at(&mut buf[..want], f.offset)?;
+            if n == 0 {
+                break;
+            }
+            f.offset += n as u64;
+            f.crc = crc32c::crc32c_append(f.crc, &buf[..n]);
+            f.dec.feed(&buf[..n]);
+            emit(&mut f.dec);
+        }
+        Ok(true)
+    }
+}
+
+/// Whether the file at `path` starts with the `len` bytes whose CRC-32C is `crc`.
+fn same_prefix(path: &Path, len: u64, crc: u32) -> io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if file.metadata()?.len() < len {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; (len as usize).clamp(1, 4 << 20)];
+    let (mut at, mut c) = (0u64, 0u32);
+    while at < len {
+        let want = ((len - at) as usize).min(buf.len());
+        let n = file.read_at(&mut buf[..want], at)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        c = crc32c::crc32c_append(c, &buf[..n]);
+        at += n as u64;
+    }
+    Ok(c == crc)
+}
+
+/// Reads `file` from `offset` to `len` in blocks on a reader thread, decoding each block on all
+/// cores as the next one is read. Returns the offset reached.
+fn read_pipelined(
+    file: &File,
+    offset: u64,
+    len: u64,
+    dec: &mut tfevents::EventDecoder,
+    crc: &mut u32,
+    emit: &mut impl FnMut(&mut tfevents::EventDecoder),
+) -> io::Result<u64> {
+    const BLOCK: usize = 8 << 20;
+    let threads = super::scan::default_threads();
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<io::Result<(Vec<u8>, usize)>>(1);
+    let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut at = offset;
+            while at < len {
+                let mut b = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
+                let want = ((len - at) as usize).min(BLOCK);
+                match file.read_at(&mut b[..want], at) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        at += n as u64;
+                        if full_tx.send(Ok((b, n))).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
+        // Owned here: dropped (unblocking the reader) whenever this closure returns.
+        let full_rx = full_rx;
+        let mut at = offset;
+        for msg in full_rx.iter() {
+            let (b, n) = msg?;
+            at += n as u64;
+            *crc = crc32c::crc32c_append(*crc, &b[..n]);
+            dec.feed_parallel(&b[..n], threads);
+            emit(dec);
+            let _ = free_tx.try_send(b);
+        }
+        Ok(at)
+    })
+}
+
+/// `trainer_state.json`, re-read whole when it changes; only entries beyond those already sent
+/// are sent when the earlier ones are unchanged, else everything again after a restart.
+#[derive(Debug)]
+pub struct StateSource {
+    path: PathBuf,
+    metric: MetricSpec,
+    seen: Option<(u64, u64, u64, i64, i64)>,
+    sent: Vec<(Option<u64>, u64)>,
+    keys: Vec<String>,
+    /// Why the last read could not be parsed (a write caught half-way is retried).
+    pub last_error: Option<String>,
+}
+
+impl StateSource {
+    fn new(path: &Path, metric: &MetricSpec) -> Self {
+        StateSource {
+            path: path.to_path_buf(),
+            metric: metric.clone(),
+            seen: None,
+            sent: Vec::new(),
+            keys: Vec::new(),
+            last_error: None,
+        }
+    }
+
+    fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+        let Some(meta) = stat(&self.path)? else {
+            return Ok((Vec::new(), false));
+        };
+        let sig = (
+            meta.dev(),
+            meta.ino(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        );
+        if self.seen == Some(sig) {
+            return Ok((Vec::new(), true));
+        }
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), false)),
+            Err(e) => return Err(e),
+        };
+        let parsed = match trainer_state::parse(&bytes, &self.metric) {
+            Ok(p) => p,
+            Err(e) => {
+                // Probably caught mid-write: look again next time.
+                self.last_error = Some(e);
+                return Ok((Vec::new(), true));
+            }
+        };
+        self.last_error = None;
+        self.seen = Some(sig);
+        self.keys = parsed.keys;
+        let now: Vec<(Option<u64>, u64)> = parsed
+            .records
+            .iter()
+            .map(|r| (r.step, r.value.to_bits()))
+            .collect();
+        let mut out = Vec::new();
+        let keep = if now.len() >= self.sent.len() && now[..self.sent.len()] == self.sent[..] {
+            self.sent.len()
+        } else {
+            out.push(Update::Restart(RestartReason::Truncated));
+            0
+        };
+        let first = self.sent.is_empty() && keep == 0 && out.is_empty();
+        let batch = Batch {
+            steps: parsed.records[keep..].to_vec(),
+            skipped: if keep == 0 { parsed.skipped } else { 0 },
+            detected: Some(LogFormat::HfTrainerState),
+            lines: if first || keep == 0 {
+                parsed.entries
+            } else {
+                0
+            },
+            ..Batch::default()
+        };
+        self.sent = now;
+        out.push(Update::Batch(batch));
+        Ok((out, true))
+    }
+}
+
+/// `metrics.csv`: new complete rows are read from where the last look stopped; a changed
+/// header (the logger rewrote the file with a new column) or a shrink starts over.
+#[derive(Debug)]
+pub struct CsvSource {
+    path: PathBuf,
+    metric: MetricSpec,
+    ident: Option<(u64, u64)>,
+    header: Vec<u8>,
+    cols: Option<lightning_csv::Columns>,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl CsvSource {
+    fn new(path: &Path, metric: &MetricSpec) -> Self {
+        CsvSource {
+            path: path.to_path_buf(),
+            metric: metric.clone(),
+            ident: None,
+            header: Vec::new(),
+            cols: None,
+            offset: 0,
+            partial: Vec::new(),
+        }
+    }
+
+    fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+        let Some(meta) = stat(&self.path)? else {
+            return Ok((Vec::new(), false));
+        };
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), false)),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata()?.len();
+        let mut out = Vec::new();
+        let had = self.ident.is_some();
+        let replaced = self.ident.is_some_and(|i| i != ident(&meta));
+        // The header as it is now (up to its newline; none yet: wait).
+        let mut head = vec![0u8; (len as usize).min(1 << 20)];
+        let n = file.read_at(&mut head, 0)?;
+        head.truncate(n);
+        let Some(nl) = memchr::memchr(b'\n', &head) else {
+            return Ok((out, true));
+        };
+        let header = &head[..nl];
+        let rewritten = had && (replaced || header != &self.header[..] || len < self.offset);
+        if rewritten {
+            out.push(Update::Restart(if replaced {
+                RestartReason::Replaced
+            } else {
+                RestartReason::Truncated
+            }));
+        }
+        if !had || rewritten {
+            self.header = header.to_vec();
+            self.cols = Some(lightning_csv::Columns::from_header(header, &self.metric));
+            self.offset = nl as u64 + 1;
+            self.partial.clear();
+        }
+        self.ident = Some(ident(&meta));
+        let Some(cols) = &self.cols else {
+            return Ok((out, true));
+        };
+        let mut batch = Batch {
+            detected: Some(LogFormat::LightningCsv),
+            ..Batch::default()
+        };
+        let mut buf = vec![0u8; 1 << 20];
+        while self.offset < len {
+            let want = ((len - self.offset) as usize).min(buf.len());
+            let n = file.read_at(&mut buf[..want], self.offset)?;
+            if n == 0 {
+                break;
+            }
+            self.offset += n as u64;
+            self.partial.extend_from_slice(&buf[..n]);
+            let Some(last) = memchr::memrchr(b'\n', &self.partial) else {
+                continue;
+            };
+            for line in self.partial[..last].split(|&b| b == b'\n') {
+                if line.is_empty() || line == b"\r" {
+                    continue;
+                }
+                batch.lines += 1;
+                match cols.record(line) {
+                    Ok(Some(r)) => batch.steps.push(r),
+                    Ok(None) => {}
+                    Err(_) => batch.skipped += 1,
+                }
+            }
+            self.partial.drain(..=last);
+        }
+        if !batch.steps.is_empty() || batch.lines > 0 || !had {
+            out.push(Update::Batch(batch));
+        }
+        Ok((out, true))
+    }
+
+    /// The last row without its newline, read as complete (the file is taken as finished).
+    pub fn finish(&mut self) -> Batch {
+        let mut b = Batch::default();
+        let line = std::mem::take(&mut self.partial);
+        if let (Some(cols), false) = (&self.cols, line.is_empty()) {
+            b.lines += 1;
+            match cols.record(&line) {
+                Ok(Some(r)) => b.steps.push(r),
+                Ok(None) => {}
+                Err(_) => b.skipped += 1,
+            }
+        }
+        b
+    }
+}
