@@ -148,14 +148,30 @@ impl<'a> State<'a> {
                 self.said_following = false;
             }
             IngestEvent::Reading { .. } => {}
-            IngestEvent::Batch(b) => {
+            IngestEvent::Batch(mut b) => {
+                // The batch's settings (clip, format, counts) first, as `LogModel::apply`
+                // does, then its records one by one: an explosion is reported as it stood
+                // when it opened, whatever the batching.
+                let steps = std::mem::take(&mut b.steps);
+                let aggregates = std::mem::take(&mut b.aggregates);
                 self.model.apply(b);
                 self.printer
                     .print_series(&self.model.steps, &mut self.steps_done, out)?;
-                // Epoch summaries only while the log has no per-step lines (as the views do).
-                if self.model.steps.is_empty() {
+                for r in steps {
+                    self.model.steps.push(r.step, r.value, r.loss, r.frame);
                     self.printer
-                        .print_series(&self.model.epochs, &mut self.epochs_done, out)?;
+                        .print_series(&self.model.steps, &mut self.steps_done, out)?;
+                }
+                for r in aggregates {
+                    self.model.epochs.push(r.step, r.value, r.loss, None);
+                    // Epoch summaries only while the log has no per-step lines (as the views).
+                    if self.model.steps.is_empty() {
+                        self.printer.print_series(
+                            &self.model.epochs,
+                            &mut self.epochs_done,
+                            out,
+                        )?;
+                    }
                 }
             }
             IngestEvent::Following => {
