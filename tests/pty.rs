@@ -422,3 +422,36 @@ fn demo_without_dir_removes_its_temporary_directory() {
     t.assert_exits_restored();
     assert!(!Path::new(&dir).exists(), "{dir} should be removed on exit");
 }
+
+// ---- hostile checkpoint (issue 6) --------------------------------------------------------------
+
+/// A tensor name carrying OSC title/clipboard writes and a screen clear (JSON-escaped in the
+/// header, so the parsed name holds the raw control characters).
+const EVIL_TENSOR: &str =
+    r"evil\u001b]52;c;ZXZpbA==\u0007\u001b]0;pwned\u0007\u001b[2J\u009b2J.wpe.weight";
+
+#[test]
+fn hostile_tensor_name_in_tab_two_never_reaches_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\n");
+    let ckpt = dir.path().join("model.safetensors");
+    std::fs::write(&ckpt, safetensors_bytes(EVIL_TENSOR, 16, 8, 3)).unwrap();
+    let mut t = Tui::start(
+        &[log.as_os_str(), "--checkpoint".as_ref(), ckpt.as_os_str()],
+        &[],
+        120,
+        34,
+    );
+    t.wait_for("step 1");
+    t.keys("2");
+    t.wait_for("wpe.weight");
+    t.wait_for("[16, 8]");
+    t.keys("q");
+    t.assert_exits_restored();
+    let raw = t.raw.lock().unwrap().clone();
+    let has = |n: &[u8]| raw.windows(n.len()).any(|w| w == n);
+    assert!(!has(b"\x1b]52"), "clipboard escape passed through");
+    assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
+    assert!(!has("\u{9b}".as_bytes()), "C1 CSI passed through");
+}
