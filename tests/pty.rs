@@ -455,3 +455,38 @@ fn hostile_tensor_name_in_tab_two_never_reaches_the_terminal() {
     assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
     assert!(!has("\u{9b}".as_bytes()), "C1 CSI passed through");
 }
+
+// ---- large files (issue 6) ---------------------------------------------------------------------
+
+/// A multi-GB log (default 8 GiB; `TRAINWATCH_BIG_GIB` to change): real lines, a sparse middle
+/// (one huge line of NULs, skipped), real lines. The history read shows its progress bar and
+/// `q` quits while it is still running. Sparse, so it costs no disk; still a few seconds of
+/// reading, hence ignored by default:
+/// `cargo test --test pty -- --ignored big_log`.
+#[test]
+#[ignore]
+fn big_log_shows_progress_and_q_quits_during_the_history_read() {
+    let gib: u64 = std::env::var("TRAINWATCH_BIG_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.log");
+    let head: String = (1..=2000)
+        .map(|s| format!("step={s} gnorm=0.5\n"))
+        .collect();
+    append(&log, &head);
+    let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    f.set_len(gib << 30).unwrap();
+    drop(f);
+    append(&log, "\nstep=2001 gnorm=0.5\n");
+    let mut t = Tui::start(&[log.as_os_str()], &[], 100, 30);
+    t.wait_for("reading the log's history");
+    t.keys("q");
+    // Exits within the harness's deadline, long before the whole file could be read.
+    t.assert_exits_restored();
+    assert!(
+        !t.screen().contains("step 2001"),
+        "the read finished before q was handled: the file is too small to test this"
+    );
+}
