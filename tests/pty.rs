@@ -490,3 +490,35 @@ fn big_log_shows_progress_and_q_quits_during_the_history_read() {
         "the read finished before q was handled: the file is too small to test this"
     );
 }
+
+/// Truncation and replacement under the TUI: a note on screen each time, and the point count
+/// exact (the old run's points stay, the new run's are added once).
+#[test]
+fn truncation_and_replacement_are_noted_on_screen_with_exact_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(
+        &log,
+        "step=1 gnorm=0.5\nstep=2 gnorm=0.5\nstep=3 gnorm=0.5\n",
+    );
+    let mut t = Tui::start(
+        &[log.as_os_str(), "--poll-ms".as_ref(), "50".as_ref()],
+        &[],
+        120,
+        30,
+    );
+    t.wait_for("3 pts");
+    std::fs::write(&log, "").unwrap();
+    append(&log, "step=1 gnorm=0.25\nstep=2 gnorm=0.25\n");
+    t.wait_for("log truncated");
+    t.wait_for("step 2 · gnorm 0.25 · 5 pts");
+    let tmp = dir.path().join("train.log.new");
+    append(&tmp, "step=1 gnorm=0.75\nstep=2 gnorm=0.75\n");
+    std::fs::rename(&tmp, &log).unwrap();
+    t.wait_for("log replaced");
+    t.wait_for("step 2 · gnorm 0.75 · 7 pts");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(t.screen().contains("7 pts"), "{}", t.screen());
+    t.keys("q");
+    t.assert_exits_restored();
+}
