@@ -16,7 +16,7 @@ use crate::ingest::LogOptions;
 use crate::model::LogModel;
 use crate::series::{ExplosionEvent, Series};
 use crate::text::printable_path;
-use crossbeam_channel::{unbounded, RecvTimeoutError};
+use crossbeam_channel::{bounded, RecvTimeoutError};
 use std::io::{self, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,10 +33,14 @@ pub struct FollowOptions {
     pub alert_cmd: Option<String>,
 }
 
-/// Sets `stop` on SIGINT, SIGTERM and SIGHUP (the SSH link drops).
+/// Sets `stop` on SIGINT, SIGTERM and SIGHUP (the SSH link drops). A second signal ends the
+/// process at once (exit 128 + signal), for when the first cannot be acted on: stdout blocked
+/// by a reader that stopped reading.
 pub fn stop_on_signals(stop: &Arc<AtomicBool>) -> io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     for sig in [SIGINT, SIGTERM, SIGHUP] {
+        // Registered first, so it sees the flag as the previous signal left it.
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone())?;
         signal_hook::flag::register(sig, stop.clone())?;
     }
     Ok(())
@@ -50,7 +54,9 @@ pub fn run_follow(
     err: &mut dyn Write,
     stop: Arc<AtomicBool>,
 ) -> io::Result<LogModel> {
-    let (tx, rx) = unbounded();
+    // Bounded: when stdout stalls (a paused pipe reader), the follower waits instead of
+    // queueing the log in memory.
+    let (tx, rx) = bounded(8);
     let follower_stop = Arc::new(AtomicBool::new(false));
     let handle = follow::spawn(opts.log.clone(), opts.poll, tx, follower_stop.clone())?;
     let mut state = State::new(opts);
@@ -59,8 +65,8 @@ pub fn run_follow(
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(ev) => {
                     state.on_event(ev, out, err)?;
-                    // Take whatever else is queued before flushing once.
-                    while let Ok(ev) = rx.try_recv() {
+                    // Take some of whatever else is queued before flushing once.
+                    for ev in rx.try_iter().take(64) {
                         state.on_event(ev, out, err)?;
                         if stop.load(Ordering::Relaxed) {
                             break;
