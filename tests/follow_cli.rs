@@ -580,7 +580,26 @@ fn a_second_sigterm_ends_it_even_when_stdout_is_blocked() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait until the main thread really sits in a pipe write (the kernel's wait channel).
+    let wchan = format!("/proc/{0}/task/{0}/wchan", child.id());
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let w = fs::read_to_string(&wchan).unwrap_or_default();
+        if w.contains("pipe_write") {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            // Some kernels hide the wait channel ("0"): nothing to test there.
+            assert!(
+                w.is_empty() || w == "0",
+                "never blocked in a pipe write: {w}"
+            );
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let kill = |sig: &str| {
         Command::new("kill")
             .args([sig, &child.id().to_string()])
