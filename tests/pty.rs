@@ -522,3 +522,51 @@ fn truncation_and_replacement_are_noted_on_screen_with_exact_counts() {
     t.keys("q");
     t.assert_exits_restored();
 }
+
+/// A run directory whose newest checkpoint is deleted: tab 2 falls back to the previous one,
+/// and when none is left keeps the last map and says so.
+#[test]
+fn deleting_the_newest_checkpoint_falls_back_then_keeps_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\n");
+    let run = dir.path().join("run");
+    for (step, rows) in [(100, 16), (200, 24)] {
+        let d = run.join(format!("checkpoint-{step}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("model.safetensors"),
+            safetensors_bytes("wpe.weight", rows, 8, step),
+        )
+        .unwrap();
+    }
+    let mut t = Tui::start(
+        &[
+            log.as_os_str(),
+            "--checkpoint".as_ref(),
+            run.as_os_str(),
+            "--poll-ms".as_ref(),
+            "50".as_ref(),
+        ],
+        &[],
+        120,
+        34,
+    );
+    t.wait_for("step 1");
+    t.keys("2");
+    t.wait_for("[24, 8]");
+    std::fs::remove_dir_all(run.join("checkpoint-200")).unwrap();
+    t.wait_for("[16, 8]");
+    std::fs::remove_dir_all(run.join("checkpoint-100")).unwrap();
+    // The note ends "…; keeping the last map", past the edge of a 120-column screen.
+    t.wait_for("reload failed");
+    t.wait_for("no checkpoint found");
+    assert!(t.screen().contains("F32 [16, 8]"), "{}", t.screen());
+    assert!(
+        t.screen().contains("adjacent"),
+        "the map is kept: {}",
+        t.screen()
+    );
+    t.keys("q");
+    t.assert_exits_restored();
+}
