@@ -236,18 +236,25 @@ pub fn line_seeds() -> Vec<Vec<u8>> {
     out
 }
 
-pub fn run_lines(input: &[u8]) {
+/// Returns whether some parser read a record from the line.
+pub fn run_lines(input: &[u8]) -> bool {
+    let mut read = false;
     let specs = [MetricSpec::gnorm(), MetricSpec::named("loss")];
     for spec in &specs {
         let _ = detect(input, spec);
         let _ = spec.may_match(input);
         for f in LogFormat::ALL {
             let p = LineParser::new(f, spec.clone());
-            let _ = p.parse(input);
+            read |= matches!(
+                p.parse(input),
+                trainwatch::ingest::formats::Parsed::Step(_)
+                    | trainwatch::ingest::formats::Parsed::Aggregate(_)
+            );
             let _ = p.has_clip_field(input);
         }
     }
     let _ = clip_declaration(input);
+    read
 }
 
 /// Cuts `input` at random points.
@@ -262,7 +269,8 @@ fn chunks<'a>(input: &'a [u8], rng: &mut Rng) -> Vec<&'a [u8]> {
     out
 }
 
-pub fn run_framing(input: &[u8], rng: &mut Rng) {
+/// Returns whether the input held more than one line.
+pub fn run_framing(input: &[u8], rng: &mut Rng) -> bool {
     let mut whole = Vec::new();
     let mut f = LineFramer::new();
     f.push(input, |l| whole.push(l.to_vec()));
@@ -282,9 +290,11 @@ pub fn run_framing(input: &[u8], rng: &mut Rng) {
     let s = strip_ansi(input);
     assert!(!s.contains(&0x1b), "ESC left after strip_ansi");
     assert!(s.len() <= input.len());
+    whole.len() > 1
 }
 
-pub fn run_decoder(input: &[u8], rng: &mut Rng) {
+/// Returns whether the decoder found records.
+pub fn run_decoder(input: &[u8], rng: &mut Rng) -> bool {
     let decode = |parts: &[&[u8]]| {
         let mut d = LogDecoder::new(MetricSpec::gnorm(), None);
         for p in parts {
@@ -304,6 +314,7 @@ pub fn run_decoder(input: &[u8], rng: &mut Rng) {
     d.finish();
     model.apply(d.take_batch());
     let _ = model.primary().events();
+    !model.primary().is_empty()
 }
 
 // ---- safetensors ------------------------------------------------------------------------------
@@ -418,13 +429,14 @@ pub fn mutate_safetensors(seed: &[u8], rng: &mut Rng, others: &[Vec<u8>]) -> Vec
     out
 }
 
-pub fn run_safetensors(input: &[u8], path: &Path) {
+/// Returns whether the mutated file opened (its header passed validation).
+pub fn run_safetensors(input: &[u8], path: &Path) -> bool {
     use trainwatch::checkpoint::{compute_similarity, SafetensorsFile, SimilarityRequest};
     if std::fs::write(path, input).is_err() {
-        return;
+        return false;
     }
     let Ok(f) = SafetensorsFile::open(path) else {
-        return;
+        return false;
     };
     for t in f.tensors() {
         let _ = t.display_name();
@@ -442,6 +454,7 @@ pub fn run_safetensors(input: &[u8], path: &Path) {
     if let Ok(r) = compute_similarity(&req) {
         assert!(!r.title.tensor.chars().any(|c| c.is_control()));
     }
+    true
 }
 
 // ---- driver -----------------------------------------------------------------------------------
@@ -449,6 +462,8 @@ pub fn run_safetensors(input: &[u8], path: &Path) {
 pub struct Outcome {
     pub executions: u64,
     pub crashes: u64,
+    /// Inputs the target accepted (a record read, a file opened, several lines).
+    pub accepted: u64,
     pub seconds: f64,
 }
 
@@ -466,6 +481,7 @@ pub fn fuzz(target: &str, executions: u64, seed: u64, crash_dir: &Path) -> Outco
     ));
     let started = Instant::now();
     let mut crashes = 0;
+    let mut accepted = 0;
     for n in 0..executions {
         let input = match target {
             "safetensors" => {
@@ -490,6 +506,9 @@ pub fn fuzz(target: &str, executions: u64, seed: u64, crash_dir: &Path) -> Outco
             "safetensors" => run_safetensors(&input, &st_path),
             other => panic!("unknown target {other}"),
         }));
+        if let Ok(true) = r {
+            accepted += 1;
+        }
         if r.is_err() {
             crashes += 1;
             let _ = std::fs::create_dir_all(crash_dir);
@@ -505,6 +524,7 @@ pub fn fuzz(target: &str, executions: u64, seed: u64, crash_dir: &Path) -> Outco
     Outcome {
         executions,
         crashes,
+        accepted,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -533,10 +553,11 @@ fn main() {
     for t in targets {
         let o = fuzz(t, n, seed, Path::new("fuzz-crashes"));
         println!(
-            "{t}: {} executions in {:.1} s ({:.0}/s), {} crashes",
+            "{t}: {} executions in {:.1} s ({:.0}/s), {} accepted, {} crashes",
             o.executions,
             o.seconds,
             o.executions as f64 / o.seconds.max(1e-9),
+            o.accepted,
             o.crashes
         );
         failed |= o.crashes > 0;
