@@ -91,15 +91,17 @@ pub fn run_follow(
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(state.model),
         Err(e) => return Err(e),
     }
-    if opts.jsonl {
-        write_summary(&state.model, err)?;
-        err.flush()?;
+    let summary = if opts.jsonl {
+        write_summary(&state.model, err).and_then(|()| err.flush())
     } else {
-        writeln!(out)?;
-        write_summary(&state.model, out)?;
-        out.flush()?;
+        writeln!(out)
+            .and_then(|()| write_summary(&state.model, out))
+            .and_then(|()| out.flush())
+    };
+    match summary {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(state.model),
     }
-    Ok(state.model)
 }
 
 struct State<'a> {
@@ -119,7 +121,7 @@ impl<'a> State<'a> {
             opts,
             printer: Printer {
                 opts,
-                metric: model.metric.clone(),
+                metric: crate::text::printable(&model.metric).into_owned(),
                 children: Vec::new(),
                 ryu: ryu::Buffer::new(),
             },
