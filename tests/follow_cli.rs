@@ -619,3 +619,42 @@ fn a_second_sigterm_ends_it_even_when_stdout_is_blocked() {
     };
     assert_eq!(status.code(), Some(128 + 15), "{status}");
 }
+
+#[test]
+fn human_mode_says_explosions_and_restarts_in_plain_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let log = log_in(&d);
+    append(&log, lines(1, 10, 0.5));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trainwatch"))
+        .arg("gnorm")
+        .arg(&log)
+        .args(["--follow", "--poll-ms", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut next = || {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        l
+    };
+    for s in 1..=10 {
+        assert_eq!(next(), format!("step {s}  gnorm 0.5\n"));
+    }
+    append(&log, "step=11 gnorm=40\n");
+    assert_eq!(next(), "step 11  gnorm 40\n");
+    assert_eq!(
+        next(),
+        "!! EXPLOSION at step 11: gnorm 40 (80.0× the median before it)\n"
+    );
+    fs::write(&log, "").unwrap();
+    append(&log, "step=1 gnorm=0.25\n");
+    assert_eq!(
+        next(),
+        "-- log truncated: reading it from the start as a new run --\n"
+    );
+    assert_eq!(next(), "step 1  gnorm 0.25\n");
+    let _ = child.kill();
+    let _ = child.wait();
+}
