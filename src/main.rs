@@ -264,13 +264,13 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
 }
 
 fn gnorm(a: GnormArgs) -> ExitCode {
-    let opts = match log_options(a.log.clone(), &a.series) {
+    if a.follow {
+        return follow(a);
+    }
+    let opts = match log_options(a.log, &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    if a.follow {
-        return follow(opts, a);
-    }
     let model = match trainwatch::ingest::read_log(&opts) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -305,7 +305,11 @@ fn gnorm(a: GnormArgs) -> ExitCode {
     }
 }
 
-fn follow(log: LogOptions, a: GnormArgs) -> ExitCode {
+fn follow(a: GnormArgs) -> ExitCode {
+    let log = match log_options(a.log, &a.series) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
     if log.path.is_dir() {
         return fail(trainwatch::ingest::LogError::Directory {
             path: trainwatch::text::printable_path(&log.path),
