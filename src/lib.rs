@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod colormap;
 pub mod demo;
 pub mod export;
+pub mod headless;
 pub mod ingest;
 pub mod model;
 pub mod series;

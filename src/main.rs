@@ -156,6 +156,22 @@ struct GnormArgs {
     /// Figure height in pixels.
     #[arg(long, value_name = "H", default_value_t = 700)]
     height: u32,
+    // --- follow mode (src/headless.rs) ---
+    /// Keep following the log (like tail -F) and print each point as it arrives, the existing
+    /// ones first; Ctrl-C/SIGTERM/SIGHUP end it with the summary.
+    #[arg(long, conflicts_with_all = ["json", "png", "svg"])]
+    follow: bool,
+    /// With --follow: one JSON object per line (points, explosions, restarts); the summary
+    /// goes to stderr.
+    #[arg(long, requires = "follow")]
+    jsonl: bool,
+    /// With --follow: run CMD through `sh -c` for each explosion, with TRAINWATCH_STEP,
+    /// TRAINWATCH_PEAK and TRAINWATCH_FILE in its environment.
+    #[arg(long, value_name = "CMD", requires = "follow")]
+    alert_cmd: Option<String>,
+    /// With --follow: poll interval in milliseconds (polling runs beside inotify).
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "follow")]
+    poll_ms: u64,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -267,6 +283,9 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
 }
 
 fn gnorm(a: GnormArgs) -> ExitCode {
+    if a.follow {
+        return follow(a);
+    }
     let mut opts = match log_options(a.log, &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
@@ -310,6 +329,39 @@ fn gnorm(a: GnormArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not an error worth a message.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn follow(a: GnormArgs) -> ExitCode {
+    let mut log = match log_options(a.log, &a.series) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    // A run directory: follow what is picked in it, and say so.
+    match trainwatch::ingest::resolve_run_dir(&log) {
+        Ok(Some(p)) => {
+            eprintln!("trainwatch: {}", p.describe());
+            log.path = p.log;
+        }
+        Ok(None) => {}
+        Err(e) => return fail(e),
+    }
+    let opts = trainwatch::headless::FollowOptions {
+        log,
+        poll: Duration::from_millis(a.poll_ms.max(10)),
+        jsonl: a.jsonl,
+        alert_cmd: a.alert_cmd,
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Err(e) = trainwatch::headless::stop_on_signals(&stop) {
+        return fail(format!("cannot install signal handlers: {e}"));
+    }
+    // Buffered: run_follow flushes after each batch, so no line waits.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut err = std::io::stderr().lock();
+    match trainwatch::headless::run_follow(&opts, &mut out, &mut err, stop) {
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

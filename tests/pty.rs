@@ -434,3 +434,155 @@ fn run_directory_opens_what_it_finds_and_follows_it() {
     t.keys("q");
     t.assert_exits_restored();
 }
+
+// ---- hostile checkpoint (issue 6) --------------------------------------------------------------
+
+/// A tensor name carrying OSC title/clipboard writes and a screen clear (JSON-escaped in the
+/// header, so the parsed name holds the raw control characters).
+const EVIL_TENSOR: &str =
+    r"evil\u001b]52;c;ZXZpbA==\u0007\u001b]0;pwned\u0007\u001b[2J\u009b2J.wpe.weight";
+
+#[test]
+fn hostile_tensor_name_in_tab_two_never_reaches_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\n");
+    let ckpt = dir.path().join("model.safetensors");
+    std::fs::write(
+        &ckpt,
+        common::safetensors_f32(EVIL_TENSOR, 16, 8, wave(3.0)),
+    )
+    .unwrap();
+    let mut t = Tui::start(
+        &[log.as_os_str(), "--checkpoint".as_ref(), ckpt.as_os_str()],
+        &[],
+        120,
+        34,
+    );
+    t.wait_for("step 1");
+    t.keys("2");
+    t.wait_for("wpe.weight");
+    t.wait_for("[16, 8]");
+    t.keys("q");
+    t.assert_exits_restored();
+    let raw = t.raw.lock().unwrap().clone();
+    let has = |n: &[u8]| raw.windows(n.len()).any(|w| w == n);
+    assert!(!has(b"\x1b]52"), "clipboard escape passed through");
+    assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
+    assert!(!has("\u{9b}".as_bytes()), "C1 CSI passed through");
+}
+
+// ---- large files (issue 6) ---------------------------------------------------------------------
+
+/// A multi-GB log (default 8 GiB; `TRAINWATCH_BIG_GIB` to change): real lines, a sparse middle
+/// (one huge line of NULs, skipped), real lines. The history read shows its progress bar and
+/// `q` quits while it is still running. Sparse, so it costs no disk; still a few seconds of
+/// reading, hence ignored by default:
+/// `cargo test --test pty -- --ignored big_log`.
+#[test]
+#[ignore]
+fn big_log_shows_progress_and_q_quits_during_the_history_read() {
+    let gib: u64 = std::env::var("TRAINWATCH_BIG_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.log");
+    let head: String = (1..=2000)
+        .map(|s| format!("step={s} gnorm=0.5\n"))
+        .collect();
+    append(&log, &head);
+    let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    f.set_len(gib << 30).unwrap();
+    drop(f);
+    append(&log, "\nstep=2001 gnorm=0.5\n");
+    let mut t = Tui::start(&[log.as_os_str()], &[], 100, 30);
+    t.wait_for("reading the log's history");
+    t.keys("q");
+    // Exits within the harness's deadline, long before the whole file could be read.
+    t.assert_exits_restored();
+    assert!(
+        !t.screen().contains("step 2001"),
+        "the read finished before q was handled: the file is too small to test this"
+    );
+}
+
+/// Truncation and replacement under the TUI: a note on screen each time, and the point count
+/// exact (the old run's points stay, the new run's are added once).
+#[test]
+fn truncation_and_replacement_are_noted_on_screen_with_exact_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(
+        &log,
+        "step=1 gnorm=0.5\nstep=2 gnorm=0.5\nstep=3 gnorm=0.5\n",
+    );
+    let mut t = Tui::start(
+        &[log.as_os_str(), "--poll-ms".as_ref(), "50".as_ref()],
+        &[],
+        120,
+        30,
+    );
+    t.wait_for("3 pts");
+    std::fs::write(&log, "").unwrap();
+    append(&log, "step=1 gnorm=0.25\nstep=2 gnorm=0.25\n");
+    t.wait_for("log truncated");
+    t.wait_for("step 2 · gnorm 0.25 · 5 pts");
+    let tmp = dir.path().join("train.log.new");
+    append(&tmp, "step=1 gnorm=0.75\nstep=2 gnorm=0.75\n");
+    std::fs::rename(&tmp, &log).unwrap();
+    t.wait_for("log replaced");
+    t.wait_for("step 2 · gnorm 0.75 · 7 pts");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(t.screen().contains("7 pts"), "{}", t.screen());
+    t.keys("q");
+    t.assert_exits_restored();
+}
+
+/// A run directory whose newest checkpoint is deleted: tab 2 falls back to the previous one,
+/// and when none is left keeps the last map and says so.
+#[test]
+fn deleting_the_newest_checkpoint_falls_back_then_keeps_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("train.log");
+    append(&log, "step=1 gnorm=0.5\n");
+    let run = dir.path().join("run");
+    for (step, rows) in [(100, 16), (200, 24)] {
+        let d = run.join(format!("checkpoint-{step}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("model.safetensors"),
+            common::safetensors_f32("wpe.weight", rows, 8, wave(step as f32)),
+        )
+        .unwrap();
+    }
+    let mut t = Tui::start(
+        &[
+            log.as_os_str(),
+            "--checkpoint".as_ref(),
+            run.as_os_str(),
+            "--poll-ms".as_ref(),
+            "50".as_ref(),
+        ],
+        &[],
+        120,
+        34,
+    );
+    t.wait_for("step 1");
+    t.keys("2");
+    t.wait_for("[24, 8]");
+    std::fs::remove_dir_all(run.join("checkpoint-200")).unwrap();
+    t.wait_for("[16, 8]");
+    std::fs::remove_dir_all(run.join("checkpoint-100")).unwrap();
+    // The note ends "…; keeping the last map", past the edge of a 120-column screen.
+    t.wait_for("reload failed");
+    t.wait_for("no checkpoint found");
+    assert!(t.screen().contains("F32 [16, 8]"), "{}", t.screen());
+    assert!(
+        t.screen().contains("adjacent"),
+        "the map is kept: {}",
+        t.screen()
+    );
+    t.keys("q");
+    t.assert_exits_restored();
+}

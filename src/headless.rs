@@ -1,0 +1,321 @@
+//! `trainwatch gnorm LOG --follow`: the live follower without a screen. Every point is printed
+//! as it arrives (the existing content first, so the count is complete), then each new one,
+//! with a line when an explosion opens and when the log restarts. `--alert-cmd` runs a shell
+//! command per explosion, with the facts in its environment (never in the command text).
+//!
+//! Output: human lines by default, or (`jsonl`) exactly one JSON object per line:
+//! `{"step":S,"value":V|null}`, `{"event":"explosion","start":S,"peak_step":S,"peak":V|null}`,
+//! `{"event":"restart"}`. Output is flushed after each batch of records, so no line waits in
+//! a buffer (pipes see it at once). Notes (waiting, errors) go to stderr. When `stop` is set
+//! (SIGINT/SIGTERM/SIGHUP) the summary is written — to stdout in human mode, to stderr with
+//! `--jsonl` so that stdout stays pure JSON lines — and the run ends normally.
+
+use crate::export::gnorm::{fmt_value, write_summary};
+use crate::ingest::follow::{self, IngestEvent};
+use crate::ingest::LogOptions;
+use crate::model::LogModel;
+use crate::series::{ExplosionEvent, Series};
+use crate::text::printable_path;
+use crossbeam_channel::{bounded, RecvTimeoutError};
+use std::io::{self, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What `--follow` was asked to do.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    pub log: LogOptions,
+    pub poll: Duration,
+    pub jsonl: bool,
+    /// Run through `sh -c` for each explosion.
+    pub alert_cmd: Option<String>,
+}
+
+/// Sets `stop` on SIGINT, SIGTERM and SIGHUP (the SSH link drops). A second signal ends the
+/// process at once (exit 128 + signal), for when the first cannot be acted on: stdout blocked
+/// by a reader that stopped reading.
+pub fn stop_on_signals(stop: &Arc<AtomicBool>) -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        // Registered first, so it sees the flag as the previous signal left it.
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, stop.clone())?;
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    Ok(())
+}
+
+/// Follows until `stop` is set (or stdout is closed), then writes the summary. Returns the
+/// model built.
+pub fn run_follow(
+    opts: &FollowOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    stop: Arc<AtomicBool>,
+) -> io::Result<LogModel> {
+    // Bounded: when stdout stalls (a paused pipe reader), the follower waits instead of
+    // queueing the log in memory.
+    let (tx, rx) = bounded(8);
+    let follower_stop = Arc::new(AtomicBool::new(false));
+    let handle = follow::spawn(opts.log.clone(), opts.poll, tx, follower_stop.clone())?;
+    let mut state = State::new(opts);
+    let result = (|| -> io::Result<()> {
+        while !stop.load(Ordering::Relaxed) {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(ev) => {
+                    state.on_event(ev, out, err)?;
+                    // Take some of whatever else is queued before flushing once.
+                    for ev in rx.try_iter().take(64) {
+                        state.on_event(ev, out, err)?;
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                    out.flush()?;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            state.reap();
+        }
+        Ok(())
+    })();
+    follower_stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    let _ = handle.join();
+    state.reap();
+    match result {
+        Ok(()) => {}
+        // stdout closed (`| head`): stop quietly, as a pipe reader expects.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(state.model),
+        Err(e) => return Err(e),
+    }
+    let summary = if opts.jsonl {
+        write_summary(&state.model, err).and_then(|()| err.flush())
+    } else {
+        writeln!(out)
+            .and_then(|()| write_summary(&state.model, out))
+            .and_then(|()| out.flush())
+    };
+    match summary {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(state.model),
+    }
+}
+
+struct State<'a> {
+    opts: &'a FollowOptions,
+    model: LogModel,
+    /// Points of `model.steps` / `model.epochs` already printed, and events reported.
+    steps_done: (usize, usize),
+    epochs_done: (usize, usize),
+    said_following: bool,
+    printer: Printer<'a>,
+}
+
+impl<'a> State<'a> {
+    fn new(opts: &'a FollowOptions) -> Self {
+        let model = opts.log.empty_model();
+        State {
+            opts,
+            printer: Printer {
+                opts,
+                metric: crate::text::printable(&model.metric).into_owned(),
+                children: Vec::new(),
+                ryu: ryu::Buffer::new(),
+            },
+            model,
+            steps_done: (0, 0),
+            epochs_done: (0, 0),
+            said_following: false,
+        }
+    }
+
+    fn path(&self) -> String {
+        printable_path(&self.opts.log.path)
+    }
+
+    fn reap(&mut self) {
+        self.printer.reap();
+    }
+
+    fn on_event(
+        &mut self,
+        ev: IngestEvent,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> io::Result<()> {
+        match ev {
+            IngestEvent::Waiting => {
+                writeln!(
+                    err,
+                    "trainwatch: {}: does not exist (yet); waiting for it",
+                    self.path()
+                )?;
+                self.said_following = false;
+            }
+            IngestEvent::Reading { .. } => {}
+            IngestEvent::Batch(mut b) => {
+                // The batch's settings (clip, format, counts) first, as `LogModel::apply`
+                // does, then its records one by one: an explosion is reported as it stood
+                // when it opened, whatever the batching.
+                let steps = std::mem::take(&mut b.steps);
+                let aggregates = std::mem::take(&mut b.aggregates);
+                self.model.apply(b);
+                self.printer
+                    .print_series(&self.model.steps, &mut self.steps_done, out)?;
+                for r in steps {
+                    self.model.steps.push(r.step, r.value, r.loss, r.frame);
+                    self.printer
+                        .print_series(&self.model.steps, &mut self.steps_done, out)?;
+                }
+                for r in aggregates {
+                    self.model.epochs.push(r.step, r.value, r.loss, None);
+                    // Epoch summaries only while the log has no per-step lines (as the views).
+                    if self.model.steps.is_empty() {
+                        self.printer.print_series(
+                            &self.model.epochs,
+                            &mut self.epochs_done,
+                            out,
+                        )?;
+                    }
+                }
+            }
+            IngestEvent::Following => {
+                if !self.said_following {
+                    self.said_following = true;
+                    writeln!(err, "trainwatch: following {}", self.path())?;
+                }
+            }
+            IngestEvent::Restart(r) => {
+                self.model.mark_restart();
+                if self.opts.jsonl {
+                    out.write_all(b"{\"event\":\"restart\"}\n")?;
+                } else {
+                    writeln!(
+                        out,
+                        "-- {}: reading it from the start as a new run --",
+                        r.describe()
+                    )?;
+                }
+            }
+            IngestEvent::Error(e) => writeln!(err, "trainwatch: {e}")?,
+        }
+        Ok(())
+    }
+}
+
+struct Printer<'a> {
+    opts: &'a FollowOptions,
+    metric: String,
+    children: Vec<Child>,
+    ryu: ryu::Buffer,
+}
+
+impl Printer<'_> {
+    /// Prints the points of `s` after `done.0`, each explosion right after the point that
+    /// opened it; `done` = (points printed, events reported).
+    fn print_series(
+        &mut self,
+        s: &Series,
+        done: &mut (usize, usize),
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let events = s.events();
+        // A clip change re-runs detection: the events may have been rebuilt.
+        let mut next_event = done.1.min(events.len());
+        for i in done.0..s.len() {
+            let (Some(step), Some(value)) = (s.step(i), s.value(i)) else {
+                continue;
+            };
+            self.point(step, value, out)?;
+            while let Some(e) = events.get(next_event).filter(|e| e.start <= i) {
+                self.explosion(s, e, out)?;
+                next_event += 1;
+            }
+        }
+        // Events that opened on points printed earlier (after a re-detection).
+        while let Some(e) = events.get(next_event) {
+            self.explosion(s, e, out)?;
+            next_event += 1;
+        }
+        *done = (s.len(), next_event);
+        Ok(())
+    }
+
+    fn point(&mut self, step: u64, value: f64, out: &mut dyn Write) -> io::Result<()> {
+        if self.opts.jsonl {
+            let v = if value.is_finite() {
+                self.ryu.format_finite(value)
+            } else {
+                "null"
+            };
+            writeln!(out, "{{\"step\":{step},\"value\":{v}}}")
+        } else {
+            writeln!(out, "step {step}  {} {}", self.metric, fmt_value(value))
+        }
+    }
+
+    fn explosion(&mut self, s: &Series, e: &ExplosionEvent, out: &mut dyn Write) -> io::Result<()> {
+        let start = s.step(e.start).unwrap_or(0);
+        let peak_step = s.step(e.peak).unwrap_or(start);
+        let peak = e.peak_value;
+        if self.opts.jsonl {
+            let p = if peak.is_finite() {
+                self.ryu.format_finite(peak)
+            } else {
+                "null"
+            };
+            writeln!(
+                out,
+                "{{\"event\":\"explosion\",\"start\":{start},\"peak_step\":{peak_step},\"peak\":{p}}}"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "!! EXPLOSION at step {start}: {} {} ({:.1}× the median before it)",
+                self.metric,
+                fmt_value(peak),
+                e.factor
+            )?;
+        }
+        self.alert(peak_step, peak);
+        Ok(())
+    }
+    /// Starts the alert command without waiting for it; it is reaped later.
+    fn alert(&mut self, step: u64, peak: f64) {
+        let Some(cmd) = &self.opts.alert_cmd else {
+            return;
+        };
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(cmd)
+            .env("TRAINWATCH_STEP", step.to_string())
+            .env("TRAINWATCH_PEAK", fmt_value(peak))
+            .env("TRAINWATCH_FILE", &self.opts.log.path)
+            .stdin(Stdio::null());
+        // The command's output must not mix into the JSON lines on stdout.
+        if let Ok(fd) = std::os::fd::AsFd::as_fd(&io::stderr()).try_clone_to_owned() {
+            c.stdout(Stdio::from(fd));
+        }
+        match c.spawn() {
+            Ok(child) => self.children.push(child),
+            Err(e) => eprintln!("trainwatch: --alert-cmd: cannot start sh: {e}"),
+        }
+    }
+
+    /// Collects finished alert commands, reporting failures.
+    fn reap(&mut self) {
+        self.children.retain_mut(|c| match c.try_wait() {
+            Ok(Some(status)) => {
+                if !status.success() {
+                    eprintln!("trainwatch: --alert-cmd exited with {status}");
+                }
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        });
+    }
+}
