@@ -212,19 +212,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ..area
     };
     if let Some((f, retrying)) = &st.failure {
-        Line::styled(
-            format!(
-                "reload failed: {}{}",
-                printable(f),
-                if *retrying {
-                    ", retrying (the last good map stays)"
-                } else {
-                    ""
-                }
-            ),
-            t.warn,
-        )
-        .render(note_area, buf);
+        // What happened first, the long file-specific reason last: narrow windows cut the end.
+        let head = if *retrying {
+            "reload failed, retrying; the last good map stays: "
+        } else {
+            "reload failed; the last good map stays: "
+        };
+        Line::styled(format!("{head}{}", printable(f)), t.warn).render(note_area, buf);
     } else if st.computing.is_some() {
         Line::styled("computing…", t.dim).render(note_area, buf);
     } else if !st.zoom.is_empty() {
