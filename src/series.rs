@@ -154,12 +154,18 @@ pub struct Series {
     clip: Option<f64>,
     params: ExplosionParams,
     window: std::collections::VecDeque<f64>,
+    /// The window's minimum in O(1): a monotonic queue of (sequence number, value) over the
+    /// finite values pushed; a point is an explosion candidate only above k × this minimum.
+    window_min: std::collections::VecDeque<(u64, f64)>,
+    /// Finite values pushed into the window so far.
+    window_seq: u64,
     scratch: Vec<f64>,
     events: Vec<ExplosionEvent>,
     above: usize,
     nonfinite: usize,
     last_frame: Option<(u64, u64)>,
     pending_restart: bool,
+    last_step: Option<u64>,
 }
 
 impl Series {
@@ -177,12 +183,15 @@ impl Series {
                 window: params.window.max(1),
             },
             window: Default::default(),
+            window_min: Default::default(),
+            window_seq: 0,
             scratch: Vec::new(),
             events: Vec::new(),
             above: 0,
             nonfinite: 0,
             last_frame: None,
             pending_restart: false,
+            last_step: None,
         }
     }
 
@@ -276,7 +285,7 @@ impl Series {
             StepKind::Index
         });
         let i = self.len();
-        let prev = i.checked_sub(1).and_then(|p| self.steps.get(p));
+        let prev = self.last_step;
         let step = match kind {
             StepKind::Index => i as u64 + 1,
             StepKind::Step => step.or(prev).unwrap_or(0),
@@ -288,11 +297,12 @@ impl Series {
             }
             self.pending_restart = false;
         }
+        self.last_step = Some(step);
         self.steps.push(step);
         self.values.push(value);
         self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
         self.flags.push(0);
-        self.classify(i);
+        self.classify(i, value);
         true
     }
 
@@ -304,17 +314,20 @@ impl Series {
         }
         self.clip = clip;
         self.window.clear();
+        self.window_min.clear();
+        self.window_seq = 0;
         self.events.clear();
         self.above = 0;
         self.nonfinite = 0;
         for i in 0..self.len() {
             self.flags.set(i, 0);
-            self.classify(i);
+            if let Some(v) = self.values.get(i) {
+                self.classify(i, v);
+            }
         }
     }
 
-    fn classify(&mut self, i: usize) {
-        let Some(v) = self.values.get(i) else { return };
+    fn classify(&mut self, i: usize, v: f64) {
         if !v.is_finite() {
             self.nonfinite += 1;
             return;
@@ -328,7 +341,7 @@ impl Series {
         let candidate = self.clip.is_none() || above;
         if candidate && self.window.len() >= MIN_HISTORY.min(self.params.window) {
             // Cheap rejection first: the median is at least the minimum.
-            let min = self.window.iter().copied().fold(f64::INFINITY, f64::min);
+            let min = self.window_min.front().map_or(f64::INFINITY, |m| m.1);
             if v > self.params.factor * min {
                 let median = self.median();
                 if v > self.params.factor * median {
@@ -344,6 +357,16 @@ impl Series {
             self.window.pop_front();
         }
         self.window.push_back(v);
+        let seq = self.window_seq;
+        self.window_seq += 1;
+        while self.window_min.back().is_some_and(|b| b.1 >= v) {
+            self.window_min.pop_back();
+        }
+        self.window_min.push_back((seq, v));
+        let oldest = (seq + 1).saturating_sub(self.params.window as u64);
+        while self.window_min.front().is_some_and(|f| f.0 < oldest) {
+            self.window_min.pop_front();
+        }
     }
 
     fn median(&mut self) -> f64 {
@@ -553,6 +576,62 @@ mod tests {
         s.mark_restart();
         s.push(Some(3), 1.0, None, None);
         assert_eq!(s.restarts(), &[3, 5]);
+    }
+
+    #[test]
+    fn detection_matches_a_brute_force_reference() {
+        // The fast path (sliding minimum) must flag exactly the points the rule flags.
+        let mut rng = 0x9E3779B97F4A7C15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % 10_000) as f64 / 1000.0
+        };
+        let values: Vec<f64> = (0..3000)
+            .map(|i| {
+                let v = next();
+                if i % 97 == 0 {
+                    v * 20.0
+                } else if i % 211 == 0 {
+                    f64::NAN
+                } else {
+                    v
+                }
+            })
+            .collect();
+        for clip in [None, Some(2.0), Some(8.0)] {
+            let s = series(&values, clip);
+            let p = ExplosionParams::default();
+            let mut window: Vec<f64> = Vec::new();
+            for (i, &v) in values.iter().enumerate() {
+                if !v.is_finite() {
+                    continue;
+                }
+                let above = clip.is_some_and(|c| v > c);
+                let mut want = false;
+                if (clip.is_none() || above) && window.len() >= MIN_HISTORY {
+                    let mut w = window.clone();
+                    w.sort_by(f64::total_cmp);
+                    let n = w.len();
+                    let median = if n % 2 == 1 {
+                        w[n / 2]
+                    } else {
+                        (w[n / 2 - 1] + w[n / 2]) / 2.0
+                    };
+                    want = v > p.factor * median;
+                }
+                assert_eq!(
+                    s.flags(i) & FLAG_EXPLOSION != 0,
+                    want,
+                    "point {i} (clip {clip:?})"
+                );
+                window.push(v);
+                if window.len() > p.window {
+                    window.remove(0);
+                }
+            }
+        }
     }
 
     #[test]
