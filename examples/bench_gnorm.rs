@@ -7,7 +7,7 @@
 //! 3. idle CPU of the TUI with nothing changing;
 //! 4. memory with 10 M points in the series.
 //!
-//! Run: `cargo run --release --example bench_gnorm [-- --lines N --skip-tui]`.
+//! Run: `cargo run --release --example bench_gnorm [-- --lines N --skip-tui | --only-tui]`.
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +24,14 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(4_000_000);
     let skip_tui = args.iter().any(|a| a == "--skip-tui");
+    let only_tui = args.iter().any(|a| a == "--only-tui");
     let bin = trainwatch_bin();
     println!("trainwatch binary: {}", bin.display());
     let dir = tempfile::tempdir().expect("temp dir");
+    if only_tui {
+        tui_figures(&bin, dir.path());
+        return;
+    }
 
     // 1. Throughput.
     let big = dir.path().join("big.log");
@@ -212,8 +217,8 @@ fn tui_figures(bin: &Path, dir: &Path) {
     std::fs::write(&log, "Namespace(clip_norm=1.0)\nstep=1 gnorm=0.5\n").expect("write");
     let pair = native_pty_system()
         .openpty(PtySize {
-            rows: 24,
-            cols: 80,
+            rows: 30,
+            cols: 120,
             pixel_width: 0,
             pixel_height: 0,
         })
@@ -225,7 +230,7 @@ fn tui_figures(bin: &Path, dir: &Path) {
     drop(pair.slave);
     let mut reader = pair.master.try_clone_reader().expect("reader");
     let mut writer = pair.master.take_writer().expect("writer");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(30, 120, 0)));
     let p = parser.clone();
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
