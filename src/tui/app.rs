@@ -1,5 +1,5 @@
 //! The TUI's state, in one place, and how events and keys change it. Rendering is a pure
-//! function of this state (see [`super::render`]).
+//! function of this state (see `tui::render`).
 
 use super::keys::Action;
 use super::theme::Theme;
