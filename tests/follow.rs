@@ -2,75 +2,12 @@
 //! line. Each test drives a real file and checks the model built from the events: nothing
 //! lost, nothing counted twice.
 
-use crossbeam_channel::{unbounded, Receiver};
+mod common;
+use common::Watch;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use trainwatch::ingest::follow::{self, IngestEvent, RestartReason};
-use trainwatch::ingest::LogOptions;
-use trainwatch::model::LogModel;
-
-struct Watch {
-    rx: Receiver<IngestEvent>,
-    model: LogModel,
-    events: Vec<IngestEvent>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Watch {
-    fn start(path: &Path) -> Self {
-        let opts = LogOptions::new(path);
-        let model = opts.empty_model();
-        let (tx, rx) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        follow::spawn(opts, Duration::from_millis(40), tx, stop.clone()).unwrap();
-        Watch {
-            rx,
-            model,
-            events: Vec::new(),
-            stop,
-        }
-    }
-
-    /// Applies events until `cond` holds (or fails after 10 s).
-    fn until(&mut self, what: &str, cond: impl Fn(&Watch) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !cond(self) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out waiting for {what}; events: {:?}",
-                self.events
-            );
-            if let Ok(ev) = self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
-                match &ev {
-                    IngestEvent::Batch(b) => self.model.apply(b.clone()),
-                    IngestEvent::Restart(_) => self.model.mark_restart(),
-                    _ => {}
-                }
-                self.events.push(ev);
-            }
-        }
-    }
-
-    fn steps(&self) -> Vec<u64> {
-        self.model.steps.points().map(|p| p.0).collect()
-    }
-
-    fn settle(&mut self) {
-        let until = Instant::now() + Duration::from_millis(300);
-        self.until("settling", move |_| Instant::now() >= until);
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
+use trainwatch::ingest::follow::{IngestEvent, RestartReason};
 
 fn append(path: &Path, s: &str) {
     let mut f = OpenOptions::new()

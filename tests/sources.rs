@@ -2,15 +2,13 @@
 //! framing (a tiny encoder below), HF `trainer_state.json` and Lightning `metrics.csv` (the
 //! real samples in `../shared/samples/`), and run directories.
 
-use crossbeam_channel::{unbounded, Receiver};
+mod common;
+use common::Watch;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use trainwatch::ingest::follow::{self, IngestEvent};
+use trainwatch::ingest::follow::IngestEvent;
 use trainwatch::ingest::tfevents::masked_crc;
 use trainwatch::ingest::{read_log, LogError, LogFormat, LogOptions, MetricSpec};
 use trainwatch::model::{ClipSource, LogModel};
@@ -274,64 +272,6 @@ fn several_event_files_in_a_dir_are_read_in_timestamp_order_with_a_restart() {
 }
 
 // ---- following ----
-
-struct Watch {
-    rx: Receiver<IngestEvent>,
-    model: LogModel,
-    events: Vec<IngestEvent>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Watch {
-    fn start(path: &Path) -> Self {
-        let opts = LogOptions::new(path);
-        let model = opts.empty_model();
-        let (tx, rx) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
-        follow::spawn(opts, Duration::from_millis(30), tx, stop.clone()).unwrap();
-        Watch {
-            rx,
-            model,
-            events: Vec::new(),
-            stop,
-        }
-    }
-
-    fn until(&mut self, what: &str, cond: impl Fn(&Watch) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !cond(self) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "timed out waiting for {what}; events: {:?}",
-                self.events
-            );
-            if let Ok(ev) = self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
-                match &ev {
-                    IngestEvent::Batch(b) => self.model.apply(b.clone()),
-                    IngestEvent::Restart(_) => self.model.mark_restart(),
-                    _ => {}
-                }
-                self.events.push(ev);
-            }
-        }
-    }
-
-    fn settle(&mut self) {
-        let until = Instant::now() + Duration::from_millis(250);
-        self.until("settling", move |_| Instant::now() >= until);
-    }
-
-    fn steps(&self) -> Vec<u64> {
-        self.model.steps.points().map(|p| p.0).collect()
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
 
 fn append(path: &Path, b: &[u8]) {
     let mut f = OpenOptions::new()

@@ -35,3 +35,74 @@ pub fn safetensors_f32(
     }
     out
 }
+
+/// A follower on one path, with the model built from its events, for tests that drive a real
+/// file and check what was read.
+pub struct Watch {
+    pub rx: crossbeam_channel::Receiver<trainwatch::ingest::follow::IngestEvent>,
+    pub model: trainwatch::model::LogModel,
+    pub events: Vec<trainwatch::ingest::follow::IngestEvent>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watch {
+    pub fn start(path: &std::path::Path) -> Self {
+        let opts = trainwatch::ingest::LogOptions::new(path);
+        let model = opts.empty_model();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        trainwatch::ingest::follow::spawn(
+            opts,
+            std::time::Duration::from_millis(40),
+            tx,
+            stop.clone(),
+        )
+        .unwrap();
+        Watch {
+            rx,
+            model,
+            events: Vec::new(),
+            stop,
+        }
+    }
+
+    /// Applies events until `cond` holds (or fails after 10 s).
+    pub fn until(&mut self, what: &str, cond: impl Fn(&Watch) -> bool) {
+        use std::time::{Duration, Instant};
+        use trainwatch::ingest::follow::IngestEvent;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cond(self) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; steps {:?}; events: {:?}",
+                self.steps(),
+                self.events
+            );
+            if let Ok(ev) = self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
+                match &ev {
+                    IngestEvent::Batch(b) => self.model.apply(b.clone()),
+                    IngestEvent::Restart(_) => self.model.mark_restart(),
+                    _ => {}
+                }
+                self.events.push(ev);
+            }
+        }
+    }
+
+    /// Keeps applying events for a while (to see that nothing more arrives).
+    pub fn settle(&mut self) {
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(300);
+        self.until("settling", move |_| std::time::Instant::now() >= until);
+    }
+
+    pub fn steps(&self) -> Vec<u64> {
+        self.model.steps.points().map(|p| p.0).collect()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
