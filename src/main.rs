@@ -254,15 +254,14 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
     };
     if let Some(dir) = &run_dir {
         if a.log_file.is_some() {
-            if checkpoint.is_none() && trainwatch::checkpoint::resolve(dir).is_ok() {
-                checkpoint = Some(dir.clone());
-            }
+            checkpoint = checkpoint.or_else(|| Some(dir.clone()));
         } else {
             match trainwatch::ingest::resolve_run_dir(&log) {
                 Ok(Some(p)) => {
                     eprintln!("trainwatch: {}", p.describe());
                     log.path = p.log;
-                    checkpoint = checkpoint.or(p.checkpoint);
+                    // Tab 2 watches the run directory even before its first checkpoint lands.
+                    checkpoint = checkpoint.or(p.checkpoint).or_else(|| Some(dir.clone()));
                 }
                 Ok(None) => {}
                 Err(e) => return fail(e),

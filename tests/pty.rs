@@ -586,3 +586,32 @@ fn deleting_the_newest_checkpoint_falls_back_then_keeps_the_map() {
     t.keys("q");
     t.assert_exits_restored();
 }
+
+#[test]
+fn a_run_directory_shows_its_first_checkpoint_when_it_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    append(
+        &dir.path().join("train.log"),
+        "step=1 gnorm=0.5\nstep=2 gnorm=0.6\n",
+    );
+    let mut t = Tui::start(
+        &[dir.path().as_os_str(), "--poll-ms".as_ref(), "100".as_ref()],
+        &[],
+        100,
+        34,
+    );
+    t.wait_for("step 2 · gnorm 0.6");
+    t.keys("2");
+    t.wait_for("waiting for a checkpoint");
+    let ck = dir.path().join("checkpoint-50");
+    std::fs::create_dir_all(&ck).unwrap();
+    std::fs::write(
+        ck.join("model.safetensors"),
+        common::safetensors_f32("wpe.weight", 32, 8, wave(1.5)),
+    )
+    .unwrap();
+    t.wait_for("wpe.weight");
+    t.wait_for("step 50");
+    t.keys("q");
+    t.assert_exits_restored();
+}
