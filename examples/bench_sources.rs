@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-use trainwatch::ingest::tfevents::masked_crc;
+use trainwatch::ingest::tfevents::encode::{record, scalar_event};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -97,49 +97,20 @@ fn main() {
     );
 }
 
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
 fn write_events(path: &Path, n: u64) -> u64 {
     let f = std::fs::File::create(path).expect("create");
     let mut w = BufWriter::with_capacity(1 << 20, f);
     let mut total = 0u64;
     let mut rng = 0x2545F4914F6CDD1Du64;
-    let tag = b"train/grad_norm";
+    let tag = "train/grad_norm";
     for step in 1..=n {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let v = 0.4 + (rng % 1000) as f32 / 3000.0;
-        let mut val = vec![0x0a, tag.len() as u8];
-        val.extend_from_slice(tag);
-        val.push(0x15);
-        val.extend_from_slice(&v.to_le_bytes());
-        let mut summ = vec![0x0a];
-        varint(val.len() as u64, &mut summ);
-        summ.extend(val);
-        let mut ev = vec![0x09];
-        ev.extend_from_slice(&(1.7e9 + step as f64).to_le_bytes());
-        ev.push(0x10);
-        varint(step, &mut ev);
-        ev.push(0x2a);
-        varint(summ.len() as u64, &mut ev);
-        ev.extend(summ);
-        let len = (ev.len() as u64).to_le_bytes();
-        w.write_all(&len).expect("write");
-        w.write_all(&masked_crc(&len).to_le_bytes()).expect("write");
-        w.write_all(&ev).expect("write");
-        w.write_all(&masked_crc(&ev).to_le_bytes()).expect("write");
-        total += 16 + ev.len() as u64;
+        let rec = record(&scalar_event(1.7e9 + step as f64, step, tag, v));
+        w.write_all(&rec).expect("write");
+        total += rec.len() as u64;
     }
     w.flush().expect("flush");
     total

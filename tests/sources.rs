@@ -9,23 +9,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use trainwatch::ingest::follow::IngestEvent;
-use trainwatch::ingest::tfevents::masked_crc;
+use trainwatch::ingest::tfevents::encode::{record, varint};
 use trainwatch::ingest::{read_log, LogError, LogFormat, LogOptions, MetricSpec};
 use trainwatch::model::{ClipSource, LogModel};
 
 // ---- a minimal event-file writer (TFRecord framing + the protobuf fields we read) ----
-
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
 
 fn key(field: u32, wire: u32, out: &mut Vec<u8>) {
     varint(u64::from(field << 3 | wire), out);
@@ -35,16 +23,6 @@ fn bytes_field(field: u32, b: &[u8], out: &mut Vec<u8>) {
     key(field, 2, out);
     varint(b.len() as u64, out);
     out.extend_from_slice(b);
-}
-
-fn record(payload: &[u8]) -> Vec<u8> {
-    let mut r = Vec::new();
-    let len = (payload.len() as u64).to_le_bytes();
-    r.extend_from_slice(&len);
-    r.extend_from_slice(&masked_crc(&len).to_le_bytes());
-    r.extend_from_slice(payload);
-    r.extend_from_slice(&masked_crc(payload).to_le_bytes());
-    r
 }
 
 /// What a Summary.Value carries.

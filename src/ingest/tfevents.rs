@@ -561,11 +561,13 @@ pub fn name_timestamp(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Writing event files: the inverse of the decoder, for tests, benchmarks and tools that need
+/// a real event file without TensorFlow.
+pub mod encode {
+    use super::masked_crc;
 
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
+    /// A protobuf varint.
+    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
         loop {
             let b = (v & 0x7f) as u8;
             v >>= 7;
@@ -577,9 +579,10 @@ mod tests {
         }
     }
 
-    fn record(payload: &[u8]) -> Vec<u8> {
-        let mut r = Vec::new();
+    /// One TFRecord: length, masked CRC-32C of the length, payload, masked CRC-32C of it.
+    pub fn record(payload: &[u8]) -> Vec<u8> {
         let len = (payload.len() as u64).to_le_bytes();
+        let mut r = Vec::with_capacity(payload.len() + 16);
         r.extend_from_slice(&len);
         r.extend_from_slice(&masked_crc(&len).to_le_bytes());
         r.extend_from_slice(payload);
@@ -587,23 +590,34 @@ mod tests {
         r
     }
 
-    fn scalar_event(step: u64, tag: &str, v: f32) -> Vec<u8> {
+    /// An `Event{wall_time, step, summary{value{tag, simple_value}}}` payload.
+    pub fn scalar_event(wall_time: f64, step: u64, tag: &str, value: f32) -> Vec<u8> {
         let mut val = vec![0x0a];
         varint(tag.len() as u64, &mut val);
         val.extend_from_slice(tag.as_bytes());
         val.push(0x15);
-        val.extend_from_slice(&v.to_le_bytes());
-        let mut summ = vec![0x0a];
-        varint(val.len() as u64, &mut summ);
-        summ.extend(val);
+        val.extend_from_slice(&value.to_le_bytes());
+        let mut summary = vec![0x0a];
+        varint(val.len() as u64, &mut summary);
+        summary.extend(val);
         let mut ev = vec![0x09];
-        ev.extend_from_slice(&1.5f64.to_le_bytes());
+        ev.extend_from_slice(&wall_time.to_le_bytes());
         ev.push(0x10);
         varint(step, &mut ev);
         ev.push(0x2a);
-        varint(summ.len() as u64, &mut ev);
-        ev.extend(summ);
+        varint(summary.len() as u64, &mut ev);
+        ev.extend(summary);
         ev
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use encode::record;
+
+    fn scalar_event(step: u64, tag: &str, v: f32) -> Vec<u8> {
+        encode::scalar_event(1.5, step, tag, v)
     }
 
     #[test]
