@@ -10,10 +10,14 @@
 //! Run: `cargo run --release --example bench_gnorm [-- --lines N --skip-tui | --only-tui]`.
 
 use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{best_of, trainwatch_bin};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -128,31 +132,6 @@ fn main() {
     }
     // 2 and 3: the TUI in a pseudo-terminal.
     tui_figures(&bin, dir.path());
-}
-
-fn trainwatch_bin() -> PathBuf {
-    // target/<profile>/examples/bench_gnorm → target/<profile>/trainwatch
-    let exe = std::env::current_exe().expect("current exe");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|p| p.join("trainwatch"))
-        .expect("binary path");
-    if !bin.exists() {
-        eprintln!("build the binary first: cargo build --release");
-        std::process::exit(2);
-    }
-    bin
-}
-
-fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 /// A fairseq `simple` log: header with the Namespace, then train_inner lines with epoch-end

@@ -11,8 +11,11 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 use trainwatch::ingest::tfevents::encode::{record, scalar_event};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{best_of, trainwatch_bin};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -132,29 +135,4 @@ fn write_text(path: &Path, n: u64) -> u64 {
     }
     w.flush().expect("flush");
     total
-}
-
-fn trainwatch_bin() -> PathBuf {
-    // target/<profile>/examples/bench_sources → target/<profile>/trainwatch
-    let exe = std::env::current_exe().expect("current exe");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|p| p.join("trainwatch"))
-        .expect("binary path");
-    if !bin.exists() {
-        eprintln!("build the binary first: cargo build --release");
-        std::process::exit(2);
-    }
-    bin
-}
-
-fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
 }

@@ -11,7 +11,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,9 @@ struct Seen {
     out_of_sequence: Vec<String>,
 }
 
+#[path = "support/mod.rs"]
+mod support;
+
 fn rss_kib(pid: u32, field: &str) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -46,18 +49,6 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRAINWATCH_BIN") {
-        return p.into();
-    }
-    let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/examples/soak → target/<profile>/trainwatch
-    exe.parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("trainwatch"))
-        .unwrap_or_else(|| "trainwatch".into())
 }
 
 /// Appends `n` lines, steps `first..first+n`, in random bursts with short pauses.
@@ -116,7 +107,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let log = dir.path().join("train.log");
     fs::write(&log, "").expect("create the log");
-    let bin = binary();
+    let bin = support::trainwatch_bin();
     println!("soak: {total} lines, binary {}", bin.display());
 
     let started = Instant::now();

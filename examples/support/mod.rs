@@ -1,0 +1,36 @@
+//! Helpers shared by the benchmark and soak examples (not an example itself).
+#![allow(dead_code)] // each example uses a subset
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The `trainwatch` binary built beside this example (`target/<profile>/trainwatch`), or
+/// `$TRAINWATCH_BIN`. Exits with a hint when it is not built.
+pub fn trainwatch_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRAINWATCH_BIN") {
+        return p.into();
+    }
+    let bin = std::env::current_exe().ok().and_then(|exe| {
+        exe.parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("trainwatch"))
+    });
+    match bin {
+        Some(b) if b.exists() => b,
+        _ => {
+            eprintln!("build the binary first: cargo build --release");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The fastest of `n` runs of `f`, in seconds (the least disturbed by a noisy machine).
+pub fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
