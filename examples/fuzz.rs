@@ -308,11 +308,13 @@ pub fn run_decoder(input: &[u8], rng: &mut Rng) -> bool {
     let whole = decode(&[input]);
     let cut = decode(&chunks(input, rng));
     assert_eq!(whole, cut, "records depend on how the bytes were cut");
-    let mut model = trainwatch::ingest::LogOptions::new("fuzz").empty_model();
+    let mut model = trainwatch::run::RunData::empty(&trainwatch::ingest::SourceSpec::new("fuzz"));
     let mut d = LogDecoder::new(MetricSpec::gnorm(), None);
     d.feed(input);
     d.finish();
-    model.apply(d.take_batch());
+    model.apply(trainwatch::ingest::follow::IngestEvent::Batch(
+        d.take_batch(),
+    ));
     let _ = model.primary().events();
     !model.primary().is_empty()
 }

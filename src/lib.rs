@@ -9,11 +9,12 @@
 
 pub mod checkpoint;
 pub mod colormap;
+pub mod core;
 pub mod demo;
 pub mod export;
 pub mod headless;
 pub mod ingest;
-pub mod model;
+pub mod run;
 pub mod series;
 pub mod text;
 pub mod tui;

@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use trainwatch::ingest::{LogFormat, LogOptions, MetricSpec};
+use trainwatch::ingest::{LogFormat, MetricSpec, SourceSpec};
 use trainwatch::series::ExplosionParams;
 use trainwatch::tui::{ColorChoice, TuiOptions};
 
@@ -187,7 +187,7 @@ fn parse_format(s: &str) -> Result<LogFormat, String> {
     s.parse()
 }
 
-fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
+fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<SourceSpec, String> {
     if let Some(c) = a.clip {
         if !c.is_finite() || c < 0.0 {
             return Err(format!(
@@ -201,7 +201,7 @@ fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
     if a.spike_window == 0 {
         return Err("--spike-window must be at least 1".into());
     }
-    let mut o = LogOptions::new(path);
+    let mut o = SourceSpec::new(path);
     o.metric = a
         .metric
         .as_deref()
@@ -298,7 +298,7 @@ fn gnorm(a: GnormArgs) -> ExitCode {
         Ok(None) => {}
         Err(e) => return fail(e),
     }
-    let model = match trainwatch::ingest::read_log(&opts) {
+    let model = match trainwatch::run::read_once(&opts) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };

@@ -1,7 +1,7 @@
 //! `trainwatch gnorm`: the series as JSON, or as a summary a person reads (and pastes under a
 //! figure).
 
-use crate::model::LogModel;
+use crate::run::RunData;
 use crate::series::{ExplosionEvent, Series};
 use crate::text::printable;
 use serde::Serialize;
@@ -26,7 +26,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// Writes the `--json` object. Points are streamed, so millions of them need no extra memory.
-pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_json(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     let s = model.primary();
     let (clip, from) = model.clip();
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
@@ -36,7 +36,7 @@ pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         ",\"format\":{}",
         js(model.format.map(|f| f.name()).unwrap_or("unknown"))?
     )?;
-    write!(w, ",\"metric\":{}", js(&model.metric)?)?;
+    write!(w, ",\"metric\":{}", js(&model.metric.label)?)?;
     write!(w, ",\"step_kind\":{}", js(s.step_kind().name())?)?;
     write!(
         w,
@@ -74,7 +74,7 @@ pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         })
         .collect();
     write!(w, ",\"explosions\":{}", js(&explosions)?)?;
-    write!(w, ",\"skipped_lines\":{}", model.skipped_lines)?;
+    write!(w, ",\"skipped_lines\":{}", model.skipped_records)?;
     write!(w, ",\"restarts\":{}", model.restarts())?;
     write!(w, ",\"per_epoch\":{}", model.per_epoch())?;
     w.write_all(b"}\n")?;
@@ -148,7 +148,7 @@ pub fn ranked(s: &Series) -> Vec<ExplosionEvent> {
 }
 
 /// The human summary, ending with the ranked explosion report.
-pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     let s = model.primary();
     let (clip, from) = model.clip();
     let path = printable(&model.source.to_string_lossy()).into_owned();
@@ -175,7 +175,7 @@ pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         out,
         "  points      {} {} ({} {first} … {last}{})",
         s.len(),
-        model.metric,
+        model.metric.label,
         kind.axis_label(),
         if kind == crate::series::StepKind::Index {
             "; the log prints no step number"
@@ -193,7 +193,7 @@ pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         "  above clip  {} ({pct:.1}%)   non-finite {}   skipped lines {}   restarts {}",
         s.above_clip(),
         s.nonfinite(),
-        model.skipped_lines,
+        model.skipped_records,
         model.restarts()
     )?;
     if let Some((lo, hi)) = s.value_range(0..s.len()) {
@@ -242,10 +242,10 @@ pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn from_words(from: crate::model::ClipSource) -> &'static str {
+fn from_words(from: crate::run::ClipSource) -> &'static str {
     match from {
-        crate::model::ClipSource::Flag => "--clip",
-        crate::model::ClipSource::Log => "the log",
-        crate::model::ClipSource::Default => "default: none in the log",
+        crate::run::ClipSource::Flag => "--clip",
+        crate::run::ClipSource::Log => "the log",
+        crate::run::ClipSource::Default => "default: none in the log",
     }
 }

@@ -2,52 +2,9 @@
 //! parsing and clip declarations, in one place shared by the one-shot reader and the follower.
 
 use super::formats::clip::clip_declaration;
-use super::formats::{detect, LineParser, LogFormat, MetricRecord, MetricSpec, Parsed};
+use super::formats::{detect, LineParser, LogFormat, MetricSpec, Parsed};
 use super::framing::{strip_ansi, LineFramer};
-
-/// What a stretch of a log contributed, in file order.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Batch {
-    pub steps: Vec<MetricRecord>,
-    pub aggregates: Vec<MetricRecord>,
-    /// The last clipping threshold the stretch declared.
-    pub clip_declared: Option<f64>,
-    /// Whether the first step record carried fairseq's `clip` field (None: not known here).
-    pub clip_field: Option<bool>,
-    /// Lines that named the metric but could not be read, plus lines over the length cap.
-    pub skipped: u64,
-    /// The format, when it was detected in this stretch.
-    pub detected: Option<LogFormat>,
-    pub lines: u64,
-}
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-            && self.aggregates.is_empty()
-            && self.clip_declared.is_none()
-            && self.clip_field.is_none()
-            && self.skipped == 0
-            && self.detected.is_none()
-    }
-
-    /// Appends `later` (which comes after `self` in the file).
-    pub fn extend(&mut self, later: Batch) {
-        self.steps.extend(later.steps);
-        self.aggregates.extend(later.aggregates);
-        if later.clip_declared.is_some() {
-            self.clip_declared = later.clip_declared;
-        }
-        if self.clip_field.is_none() {
-            self.clip_field = later.clip_field;
-        }
-        self.skipped += later.skipped;
-        if self.detected.is_none() {
-            self.detected = later.detected;
-        }
-        self.lines += later.lines;
-    }
-}
+pub use crate::core::Batch;
 
 /// Stateful decoder for one file.
 #[derive(Debug)]
@@ -69,8 +26,8 @@ impl LogDecoder {
         LogDecoder {
             framer: LineFramer::new(),
             parser: format.map(|f| LineParser::new(f, metric.clone())),
+            batch: Batch::with_columns(metric.columns()),
             metric,
-            batch: Batch::default(),
             overlong_seen: 0,
             clip_field_reported: false,
             escapes: false,
@@ -119,7 +76,8 @@ impl LogDecoder {
     }
 
     pub fn take_batch(&mut self) -> Batch {
-        std::mem::take(&mut self.batch)
+        let next = self.batch.empty_like();
+        std::mem::replace(&mut self.batch, next)
     }
 
     fn sync_overlong(&mut self) {

@@ -5,7 +5,7 @@
 use super::decoder::LogDecoder;
 use super::formats::MetricSpec;
 use super::source::{event_files, SourceKind};
-use super::{lightning_csv, LogError};
+use super::{lightning_csv, SourceError};
 use crate::text::printable_path;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -193,7 +193,7 @@ fn state_rank(p: &Path, t: SystemTime) -> (u64, SystemTime) {
 }
 
 /// Finds what to watch in `dir`.
-pub fn find(dir: &Path, metric: &MetricSpec) -> Result<Picked, LogError> {
+pub fn find(dir: &Path, metric: &MetricSpec) -> Result<Picked, SourceError> {
     let mut found = walk(dir);
     let checkpoint = crate::checkpoint::resolve(dir)
         .ok()
@@ -259,7 +259,7 @@ pub fn find(dir: &Path, metric: &MetricSpec) -> Result<Picked, LogError> {
     if let Some((_, p)) = found.states.first() {
         return Ok(pick(p.clone(), SourceKind::TrainerState, false));
     }
-    Err(LogError::NothingFound {
+    Err(SourceError::NothingFound {
         path: printable_path(dir),
         what: metric_words(metric),
         depth: MAX_DEPTH,

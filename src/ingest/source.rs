@@ -108,6 +108,7 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
 
 /// What a poll of a non-text source found, in order.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per poll, never stored in bulk
 pub enum Update {
     Batch(Batch),
     Restart(RestartReason),
@@ -461,7 +462,7 @@ impl StateSource {
         let now: Vec<(Option<u64>, u64)> = parsed
             .records
             .iter()
-            .map(|r| (r.step, r.value.to_bits()))
+            .map(|r| (r.step, r.value().to_bits()))
             .collect();
         let mut out = Vec::new();
         let keep = if now.len() >= self.sent.len() && now[..self.sent.len()] == self.sent[..] {
@@ -471,8 +472,10 @@ impl StateSource {
             0
         };
         let first = self.sent.is_empty() && keep == 0 && out.is_empty();
+        let mut steps = crate::core::Records::new(self.metric.columns());
+        parsed.records[keep..].iter().for_each(|r| steps.push(*r));
         let batch = Batch {
-            steps: parsed.records[keep..].to_vec(),
+            steps,
             skipped: if keep == 0 { parsed.skipped } else { 0 },
             detected: Some(LogFormat::HfTrainerState),
             lines: if first || keep == 0 {
@@ -555,7 +558,7 @@ impl CsvSource {
         };
         let mut batch = Batch {
             detected: Some(LogFormat::LightningCsv),
-            ..Batch::default()
+            ..Batch::with_columns(self.metric.columns())
         };
         let mut buf = vec![0u8; 1 << 20];
         while self.offset < len {
@@ -590,7 +593,7 @@ impl CsvSource {
 
     /// The last row without its newline, read as complete (the file is taken as finished).
     pub fn finish(&mut self) -> Batch {
-        let mut b = Batch::default();
+        let mut b = Batch::with_columns(self.metric.columns());
         let line = std::mem::take(&mut self.partial);
         if let (Some(cols), false) = (&self.cols, line.is_empty()) {
             b.lines += 1;

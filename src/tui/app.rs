@@ -4,7 +4,7 @@
 use super::keys::Action;
 use super::theme::Theme;
 use crate::ingest::follow::IngestEvent;
-use crate::model::LogModel;
+use crate::run::RunData;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -105,7 +105,7 @@ pub struct Status {
 }
 
 pub struct App {
-    pub model: LogModel,
+    pub model: RunData,
     /// Tab 2's state.
     pub sim: super::similarity_tab::SimState,
     pub tab: Tab,
@@ -121,7 +121,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(model: LogModel, theme: Theme) -> Self {
+    pub fn new(model: RunData, theme: Theme) -> Self {
         App {
             model,
             sim: Default::default(),
@@ -167,11 +167,9 @@ impl App {
                 self.status.waiting = false;
                 self.status.reading = (done < total).then_some((done, total));
             }
-            IngestEvent::Batch(b) => {
+            ev @ IngestEvent::Batch(_) => {
                 self.status.waiting = false;
-                let had = self.model.primary().len();
-                self.model.apply(b);
-                if self.model.primary().len() != had {
+                if self.model.apply(ev).points > 0 {
                     self.status.last_data = Some(self.now);
                 }
             }
@@ -181,8 +179,8 @@ impl App {
                 self.status.following = true;
                 self.status.error = None;
             }
-            IngestEvent::Restart(r) => {
-                self.model.mark_restart();
+            ev @ IngestEvent::Restart(r) => {
+                self.model.apply(ev);
                 self.note(
                     format!("{} — reading it from the start as a new run", r.describe()),
                     true,

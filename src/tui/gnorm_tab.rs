@@ -152,10 +152,10 @@ fn empty_message(app: &App, area: Rect, buf: &mut Buffer) {
         format!(
             "no {} values in {path} yet ({} lines read).\n\nWaiting for lines such as `gnorm=0.48`, `'grad_norm': 2.87` or `grad norm: 1.3`; \
              run `trainwatch gnorm {path}` to see which metrics the file has, and --metric NAME to chart one.",
-            app.model.metric, app.model.lines
+            app.model.metric.label, app.model.lines
         )
     } else {
-        format!("no {} values yet.", app.model.metric)
+        format!("no {} values yet.", app.model.metric.label)
     };
     Paragraph::new(text)
         .wrap(Wrap { trim: false })

@@ -15,7 +15,7 @@ pub use app::App;
 pub use theme::{ColorChoice, ColorMode, Theme};
 
 use crate::ingest::follow::{self, IngestEvent};
-use crate::ingest::LogOptions;
+use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
 use crossterm::event::Event;
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 /// Everything the TUI needs to start.
 #[derive(Debug, Clone)]
 pub struct TuiOptions {
-    pub log: LogOptions,
+    pub log: SourceSpec,
     pub poll: Duration,
     pub color: ColorChoice,
     /// A line shown under the tabs, e.g. "SIMULATED DATA" for the demo.
@@ -89,7 +89,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     follow::spawn(opts.log.clone(), opts.poll, ingest_tx, stop.clone())
         .context("starting the log follower")?;
 
-    let mut app = App::new(opts.log.empty_model(), Theme::new(mode));
+    let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
     app.banner = opts.banner.clone();
     app.sim.path = opts.checkpoint.clone();
     let (ckpt_tx, ckpt_rx) = unbounded();

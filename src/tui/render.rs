@@ -99,9 +99,9 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("  {format}"), t.axis),
         Span::styled(format!("  {clip}"), t.threshold),
     ];
-    if m.metric != "gnorm" {
+    if m.metric.role != crate::core::Role::GradNorm {
         spans.push(Span::styled(
-            format!("  metric {}", printable(&m.metric)),
+            format!("  metric {}", printable(&m.metric.label)),
             t.axis,
         ));
     }
@@ -140,7 +140,7 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
         parts.push(Span::raw(format!(
             "{kind} {}{sep}{} {}",
             s.step(last).unwrap_or(0),
-            m.metric,
+            m.metric.label,
             fmt_value(s.value(last).unwrap_or(f64::NAN))
         )));
         let pct = 100.0 * s.above_clip() as f64 / s.len() as f64;
@@ -167,7 +167,7 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
     }
     parts.push(Span::raw(format!(
         "{sep}{} {}",
-        m.skipped_lines,
+        m.skipped_records,
         if compact { "skip" } else { "skipped" }
     )));
     if m.restarts() > 0 {
