@@ -59,7 +59,7 @@ pub fn spawn(
         .name("trainwatch-follow".into())
         .spawn(move || {
             let kind = source::kind_of(&opts.path, opts.format);
-            match Source::new(kind, &opts.path, &opts.metric) {
+            match kind.open(&opts.path, &opts.metric) {
                 Some(src) => follow_source(src, &opts.path, poll, &tx, &stop),
                 None => Follower::new(opts, poll, tx, stop).run(),
             }
@@ -69,7 +69,7 @@ pub fn spawn(
 /// Follows a non-text source (event files, trainer state, metrics CSV) by looking at it at
 /// each file-system event or poll tick; each look reads only what is new.
 fn follow_source(
-    mut src: Source,
+    mut src: Box<dyn Source>,
     path: &Path,
     poll: Duration,
     tx: &Sender<IngestEvent>,

@@ -20,7 +20,7 @@ pub fn read_once(opts: &SourceSpec) -> Result<RunData, SourceError> {
         return read_once(&o);
     }
     let kind = source::kind_of(&opts.path, opts.format);
-    if let Some(src) = source::Source::new(kind, &opts.path, &opts.metric) {
+    if let Some(src) = kind.open(&opts.path, &opts.metric) {
         return read_source(opts, kind, src);
     }
     let file = open(&opts.path)?;
@@ -52,7 +52,7 @@ pub fn read_once(opts: &SourceSpec) -> Result<RunData, SourceError> {
 fn read_source(
     opts: &SourceSpec,
     kind: source::SourceKind,
-    mut src: source::Source,
+    mut src: Box<dyn source::Source>,
 ) -> Result<RunData, SourceError> {
     let p = printable_path(&opts.path);
     let mut model = RunData::empty(opts);
@@ -106,11 +106,7 @@ fn read_source(
         } else {
             format!("no metric '{}'", crate::text::printable(&opts.metric.label))
         };
-        let (noun, unit) = match kind {
-            source::SourceKind::LightningCsv => ("columns", "rows"),
-            source::SourceKind::TrainerState => ("log_history keys", "log_history entries"),
-            _ => ("tags", "records"),
-        };
+        let (noun, unit) = kind.source_type().nouns;
         let hint = if names.is_empty() {
             format!("no {noun} found at all")
         } else {
