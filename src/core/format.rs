@@ -19,6 +19,18 @@ pub enum LogFormat {
     Megatron,
     /// torchtitan: `step: 10  loss: 7.1  grad_norm: 1.3` (ANSI-coloured).
     Torchtitan,
+    /// build-nanogpt, nanoGPT forks, modded-nanogpt: `step N | loss: v | … | norm: v | …`,
+    /// `step N/M | key v | …`, `step:N/M key:v …`.
+    Nanogpt,
+    /// llm.c: `step N/M | loss v (+nanz)| norm v (+nanz)| …` and `main.log`'s `s:N trl:v norm:v`.
+    Llmc,
+    /// OLMo: a `[step=N/M,epoch=E]` header owning the indented `key=value` lines under it.
+    Olmo,
+    /// MMDetection 2.x / mmengine: `Epoch(train) [e][i/n] … grad_norm: x`, `Epoch [e][i/n]\t…`,
+    /// and their `.log.json` lines (`"mode": "train"`).
+    Mmengine,
+    /// `key: value` pairs anywhere in a line (torchtune `Step N | loss:v lr:v`, custom loops).
+    KeyColon,
     /// One JSON object per line with any of the aliases.
     JsonLines,
     /// `key=value` pairs anywhere in the line (tqdm postfix, custom loops).
@@ -32,15 +44,20 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    pub const ALL: [LogFormat; 8] = [
+    pub const ALL: [LogFormat; 13] = [
         LogFormat::FairseqSimple,
         LogFormat::FairseqJson,
         LogFormat::FairseqLegacy,
         LogFormat::HfTrainer,
         LogFormat::Megatron,
         LogFormat::Torchtitan,
+        LogFormat::Nanogpt,
+        LogFormat::Llmc,
+        LogFormat::Olmo,
+        LogFormat::Mmengine,
         LogFormat::JsonLines,
         LogFormat::KeyValue,
+        LogFormat::KeyColon,
     ];
 
     /// The sources that are not text logs (chosen with `--format` too).
@@ -63,12 +80,29 @@ impl LogFormat {
             LogFormat::HfTrainer => "hf_trainer",
             LogFormat::Megatron => "megatron",
             LogFormat::Torchtitan => "torchtitan",
+            LogFormat::Nanogpt => "nanogpt",
+            LogFormat::Llmc => "llmc",
+            LogFormat::Olmo => "olmo",
+            LogFormat::Mmengine => "mmengine",
+            LogFormat::KeyColon => "key_colon",
             LogFormat::JsonLines => "jsonl",
             LogFormat::KeyValue => "key_value",
             LogFormat::TensorBoard => "tensorboard",
             LogFormat::HfTrainerState => "hf_trainer_state",
             LogFormat::LightningCsv => "lightning_csv",
         }
+    }
+
+    /// Whether one record spans several lines, so the lines cannot be parsed in independent
+    /// chunks (OLMo: a header line, then the record's metrics).
+    pub fn spans_lines(self) -> bool {
+        matches!(self, LogFormat::Olmo)
+    }
+
+    /// The name the framework prints the gradient norm under when it is not one of the usual
+    /// aliases (nanoGPT and llm.c print `clip_grad_norm_`'s return value as `norm`).
+    pub fn gnorm_name(self) -> Option<&'static str> {
+        matches!(self, LogFormat::Nanogpt | LogFormat::Llmc).then_some("norm")
     }
 
     /// Whether this framework prints a `clip` field only when clipping is on (fairseq).

@@ -182,6 +182,10 @@ pub struct Batch {
     pub detected: Option<LogFormat>,
     /// Lines (or records, for binary sources) read.
     pub lines: u64,
+    /// Steps skipped for mixed-precision overflow, as the source's notes report them.
+    pub overflows: u64,
+    /// The loss scale the last overflow note set.
+    pub loss_scale: Option<f64>,
 }
 
 impl Batch {
@@ -201,6 +205,7 @@ impl Batch {
             && self.clip_field.is_none()
             && self.skipped == 0
             && self.detected.is_none()
+            && self.overflows == 0
     }
 
     /// Appends `later` (which comes after `self` in the source).
@@ -218,6 +223,10 @@ impl Batch {
             self.detected = later.detected;
         }
         self.lines += later.lines;
+        self.overflows += later.overflows;
+        if later.loss_scale.is_some() {
+            self.loss_scale = later.loss_scale;
+        }
     }
 
     /// A copy with the same columns and no records (a decoder's next batch).

@@ -2,7 +2,9 @@
 //! parsing and clip declarations, in one place shared by the one-shot reader and the follower.
 
 use super::formats::clip::clip_declaration;
-use super::formats::{detect, LineParser, LogFormat, MetricSpec, Parsed};
+use super::formats::{
+    detect_after, olmo_header, overflow, LineParser, LogFormat, MetricSpec, Parsed,
+};
 use super::framing::{strip_ansi, LineFramer};
 pub use crate::core::Batch;
 
@@ -18,6 +20,10 @@ pub struct LogDecoder {
     /// The stretch being decoded (or the held partial line) contains an ESC byte: lines must
     /// go through ANSI stripping. One search per chunk instead of one per line.
     escapes: bool,
+    /// The same for overflow notes.
+    overflow_notes: bool,
+    /// The step of the last header line, for formats whose records span lines (OLMo).
+    header_step: Option<u64>,
 }
 
 impl LogDecoder {
@@ -31,6 +37,8 @@ impl LogDecoder {
             overlong_seen: 0,
             clip_field_reported: false,
             escapes: false,
+            overflow_notes: false,
+            header_step: None,
         }
     }
 
@@ -46,6 +54,8 @@ impl LogDecoder {
     pub fn feed(&mut self, bytes: &[u8]) {
         let held_escapes = self.escapes && self.framer.pending_len() > 0;
         self.escapes = held_escapes || memchr::memchr(0x1b, bytes).is_some();
+        let held_notes = self.overflow_notes && self.framer.pending_len() > 0;
+        self.overflow_notes = held_notes || overflow::may_occur(bytes);
         let mut framer = std::mem::take(&mut self.framer);
         framer.push(bytes, |line| self.line(line));
         self.framer = framer;
@@ -94,8 +104,18 @@ impl LogDecoder {
             std::borrow::Cow::Borrowed(raw)
         };
         let line = &*line;
+        if self.overflow_notes {
+            if let Some(o) = overflow::note(line) {
+                self.batch.overflows += o.skipped;
+                self.batch.loss_scale = o.loss_scale.or(self.batch.loss_scale);
+            }
+        }
         if self.parser.is_none() {
-            match detect(line, &self.metric) {
+            if let Some(step) = olmo_header(line) {
+                self.header_step = Some(step);
+                return;
+            }
+            match detect_after(line, &self.metric, self.header_step.is_some()) {
                 Some(f) => {
                     self.parser = Some(LineParser::new(f, self.metric.clone()));
                     self.batch.detected = Some(f);
@@ -108,15 +128,19 @@ impl LogDecoder {
         }
         let Some(parser) = &self.parser else { return };
         match parser.parse(line) {
-            Parsed::Step(r) => {
+            Parsed::Step(mut r) => {
                 if !self.clip_field_reported && parser.format.logs_clip_field() {
                     self.clip_field_reported = true;
                     self.batch.clip_field = Some(parser.has_clip_field(line));
+                }
+                if parser.format.spans_lines() {
+                    r.step = r.step.or(self.header_step);
                 }
                 self.batch.steps.push(r);
             }
             Parsed::Aggregate(r) => self.batch.aggregates.push(r),
             Parsed::Malformed => self.batch.skipped += 1,
+            Parsed::Header(step) => self.header_step = Some(step),
             // Only lines that are not records can declare the threshold (config dumps).
             Parsed::Nothing => self.clip_check(line),
         }

@@ -343,7 +343,8 @@ impl EventDecoder {
     }
 
     fn event(&mut self, ev: &[u8]) {
-        let mut step: Option<i64> = None;
+        // proto3: a step of 0 is not on the wire.
+        let mut step: Option<i64> = Some(0);
         let mut summaries: [Option<&[u8]>; 2] = [None, None];
         let mut extra_summaries = false;
         for f in Fields::new(ev) {

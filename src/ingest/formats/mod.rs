@@ -10,8 +10,13 @@ pub mod discover;
 mod fairseq;
 mod hf;
 mod jsonl;
+mod keycolon;
 mod keyvalue;
 mod megatron;
+mod mmengine;
+mod nanogpt;
+mod olmo;
+pub mod overflow;
 pub mod syntax;
 mod torchtitan;
 
@@ -45,6 +50,8 @@ pub enum Parsed {
     Aggregate(Record),
     /// The line names the metric but its value could not be read: counted as skipped.
     Malformed,
+    /// A header naming the step of the records on the lines after it (OLMo).
+    Header(u64),
     /// Not a metric line.
     Nothing,
 }
@@ -60,23 +67,35 @@ pub struct MetricSpec {
     finders: Vec<memmem::Finder<'static>>,
 }
 
-/// The names frameworks give the gradient norm.
-pub const GNORM_ALIASES: [&str; 6] = [
+/// The names frameworks give the gradient norm (matched whole, or as the last component of a
+/// `/` path: `train_inner/gnorm`). nanoGPT and llm.c also print it as `norm`
+/// ([`LogFormat::gnorm_name`]): only in those formats is `norm` the gradient norm.
+pub const GNORM_ALIASES: [&str; 11] = [
     "gnorm",
     "grad_norm",
     "grad norm",
     "gradient_norm",
     "total_norm",
     "train/grad_norm",
+    "optim/total_grad_norm",
+    "total_grad_norm",
+    "grad_norm/total",
+    "global_grad_norm",
+    "grad_l2_norm",
 ];
 /// The names frameworks give the step counter, in order of preference.
-pub const STEP_ALIASES: [&str; 5] = [
+pub const STEP_ALIASES: [&str; 6] = [
     "num_updates",
     "global_step",
     "iteration",
     "step",
     "train/global_step",
+    "current_steps",
 ];
+/// The step in the formats of whole-key fields (llm.c's `main.log` prints `s:N`).
+const FIELD_STEPS: [&str; 2] = ["step", "s"];
+/// The loss in the formats of whole-key fields (llm.c's `main.log`: `trl`).
+const FIELD_LOSSES: [&str; 3] = ["loss", "trl", "train loss"];
 const LOSS_ALIASES: [&str; 3] = ["loss", "lm loss", "train/loss"];
 
 impl MetricSpec {
@@ -161,12 +180,25 @@ pub struct LineParser {
     clip_key: syntax::Key,
     /// Whether the loss is read into [`LOSS_COLUMN`] (not when it is the charted metric).
     reads_loss: bool,
+    /// The metric's names in the formats of whole-key fields (nanoGPT, llm.c): its aliases,
+    /// plus `norm` for the gradient norm.
+    field_aliases: Vec<syntax::Key>,
+    field_steps: Vec<syntax::Key>,
+    field_losses: Vec<syntax::Key>,
 }
 
 impl LineParser {
     pub fn new(format: LogFormat, metric: MetricSpec) -> Self {
         let train_prefixed = metric.prefixed("train_");
+        let mut field_aliases = metric.aliases.clone();
+        if let (Some(name), true) = (format.gnorm_name(), metric.is_gnorm()) {
+            field_aliases.push(syntax::Key::new(name));
+        }
+        let keys = |names: &[&str]| names.iter().map(|s| syntax::Key::new(s)).collect();
         LineParser {
+            field_aliases,
+            field_steps: keys(&FIELD_STEPS),
+            field_losses: keys(&FIELD_LOSSES),
             format,
             steps: STEP_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
             losses: LOSS_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
@@ -188,6 +220,10 @@ impl LineParser {
             LogFormat::HfTrainer => hf::parse(self, line),
             LogFormat::Megatron => megatron::parse(self, line),
             LogFormat::Torchtitan => torchtitan::parse(self, line),
+            LogFormat::Nanogpt | LogFormat::Llmc => nanogpt::parse(self, line),
+            LogFormat::Olmo => olmo::parse(self, line),
+            LogFormat::Mmengine => mmengine::parse(self, line),
+            LogFormat::KeyColon => keycolon::parse(self, line),
             LogFormat::JsonLines => jsonl::parse(self, line),
             LogFormat::KeyValue => keyvalue::parse(self, line),
             // Not line formats: their files never reach a line parser.
@@ -234,9 +270,20 @@ fn to_parsed(r: Option<Option<Record>>, aggregate: bool) -> Parsed {
 }
 
 /// Guesses the format from a line that may carry the metric; `None` when the line does not
-/// yield a record in any format.
+/// yield a record in any format. `after_olmo_header`: an OLMo step header came before it.
 pub fn detect(line: &[u8], metric: &MetricSpec) -> Option<LogFormat> {
-    if !metric.may_match(line) {
+    detect_after(line, metric, false)
+}
+
+/// [`detect`], told whether an OLMo step header (`[step=N/M,…]`) came before the line.
+pub fn detect_after(
+    line: &[u8],
+    metric: &MetricSpec,
+    after_olmo_header: bool,
+) -> Option<LogFormat> {
+    // nanoGPT and llm.c print the gradient norm as `norm`, which the pre-filter does not know.
+    let fields = nanogpt::is_record_line(line, LogFormat::Llmc);
+    if !metric.may_match(line) && !(fields && metric.is_gnorm()) {
         return None;
     }
     let has = |needle: &[u8]| memmem::find(line, needle).is_some();
@@ -254,15 +301,29 @@ pub fn detect(line: &[u8], metric: &MetricSpec) -> Option<LogFormat> {
     if has(b"{'") {
         order.push(LogFormat::HfTrainer);
     }
+    if mmengine::is_train_line(line) {
+        order.push(LogFormat::Mmengine);
+    }
     if has(b"{\"") {
         order.push(LogFormat::JsonLines);
     }
     if has(b"| epoch ") || has(b"num_updates") {
         order.push(LogFormat::FairseqLegacy);
     }
+    if fields {
+        order.push(if nanogpt::looks_like_llmc(line) {
+            LogFormat::Llmc
+        } else {
+            LogFormat::Nanogpt
+        });
+    }
+    if after_olmo_header {
+        order.push(LogFormat::Olmo);
+    }
     order.extend([
         LogFormat::Torchtitan,
         LogFormat::KeyValue,
+        LogFormat::KeyColon,
         LogFormat::JsonLines,
     ]);
     order.into_iter().find(|&f| {
@@ -271,6 +332,11 @@ pub fn detect(line: &[u8], metric: &MetricSpec) -> Option<LogFormat> {
             Parsed::Step(_) | Parsed::Aggregate(_)
         )
     })
+}
+
+/// The step an OLMo header line names, for the decoder to carry to the lines below it.
+pub fn olmo_header(line: &[u8]) -> Option<u64> {
+    olmo::header_step(line)
 }
 
 #[cfg(test)]
