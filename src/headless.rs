@@ -10,10 +10,11 @@
 //! (SIGINT/SIGTERM/SIGHUP) the summary is written — to stdout in human mode, to stderr with
 //! `--jsonl` so that stdout stays pure JSON lines — and the run ends normally.
 
-use crate::export::gnorm::{fmt_value, write_summary};
+use crate::export::gnorm::write_summary;
 use crate::ingest::follow::{self, IngestEvent};
 use crate::ingest::LogOptions;
 use crate::model::LogModel;
+use crate::numfmt::fmt_value;
 use crate::series::{ExplosionEvent, Series};
 use crate::text::printable_path;
 use crossbeam_channel::{bounded, RecvTimeoutError};

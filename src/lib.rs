@@ -6,6 +6,8 @@
 //! - [`series`]/[`model`] store the records and find clipping and explosions;
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
 //! - [`tui`] and [`export`] show them.
+//!
+//! At the bottom, used by all: [`numfmt`] (numbers as people read them), [`text`].
 
 pub mod checkpoint;
 pub mod colormap;
@@ -14,6 +16,7 @@ pub mod export;
 pub mod headless;
 pub mod ingest;
 pub mod model;
+pub mod numfmt;
 pub mod series;
 pub mod text;
 pub mod tui;
