@@ -4,15 +4,14 @@
 //! [`decoder`] ties them together per file, [`scan`] reads existing content on all cores and
 //! [`follow`] keeps reading as the file grows, is truncated or replaced.
 //! [`source`] decides what kind a path is and reads the files that are not text logs
-//! ([`tfevents`], [`trainer_state`], [`lightning_csv`]); [`rundir`] finds what to watch in a
-//! run directory.
+//! ([`tfevents`], [`trainer_state`], [`lightning_csv`]). Which file of a run folder to read
+//! is decided above, in [`crate::discovery`].
 
 pub mod decoder;
 pub mod follow;
 pub mod formats;
 pub mod framing;
 pub mod lightning_csv;
-pub mod rundir;
 pub mod scan;
 pub mod source;
 pub mod tfevents;
@@ -95,12 +94,6 @@ pub enum LogError {
         kind: &'static str,
         why: String,
     },
-    #[error("{path}: nothing to watch found (looked up to {depth} folders deep for a text log with {what} (*.log, *.out, *.txt, train*), TensorBoard event files (events.out.tfevents.*), metrics.csv and trainer_state.json); pass the file itself")]
-    NothingFound {
-        path: String,
-        what: String,
-        depth: usize,
-    },
 }
 
 fn open(path: &Path) -> Result<File, LogError> {
@@ -116,24 +109,11 @@ fn open(path: &Path) -> Result<File, LogError> {
     File::open(path).map_err(|e| LogError::Io { path: p, source: e })
 }
 
-/// When `opts.path` is a run directory (not a folder of event files), what to read in it.
-/// `Ok(None)`: the path is read as it is.
-pub fn resolve_run_dir(opts: &LogOptions) -> Result<Option<rundir::Picked>, LogError> {
-    if !opts.path.is_dir() || !source::event_files(&opts.path).is_empty() {
-        return Ok(None);
-    }
-    rundir::find(&opts.path, &opts.metric).map(Some)
-}
-
 /// Reads a whole log once (the headless commands). A last line without its newline is read
-/// too: the file is taken as finished. A run directory is searched ([`rundir`]) and the source
-/// picked there is read; event files, trainer states and metrics CSVs are read by [`source`].
+/// too: the file is taken as finished. Event files (or a folder of them), trainer states and
+/// metrics CSVs are read by [`source`]. A run folder is not searched here: pass the source
+/// [`crate::discovery::discover`] chose in it.
 pub fn read_log(opts: &LogOptions) -> Result<LogModel, LogError> {
-    if let Some(p) = resolve_run_dir(opts)? {
-        let mut o = opts.clone();
-        o.path = p.log;
-        return read_log(&o);
-    }
     let kind = source::kind_of(&opts.path, opts.format);
     if let Some(src) = source::Source::new(kind, &opts.path, &opts.metric) {
         return read_source(opts, kind, src);
