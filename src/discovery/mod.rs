@@ -191,3 +191,6 @@ impl Run {
         Some(s)
     }
 }
+
+#[cfg(test)]
+mod tests;
