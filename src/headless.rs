@@ -10,9 +10,10 @@
 //! (SIGINT/SIGTERM/SIGHUP) the summary is written — to stdout in human mode, to stderr with
 //! `--jsonl` so that stdout stays pure JSON lines — and the run ends normally.
 
-use crate::export::gnorm::{fmt_value, write_summary};
+use crate::export::gnorm::write_summary;
 use crate::ingest::follow::{self, IngestEvent};
 use crate::ingest::SourceSpec;
+use crate::numfmt::fmt_value;
 use crate::run::RunData;
 use crate::run::{Change, SeriesId};
 use crate::series::{ExplosionEvent, Series};

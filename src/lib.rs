@@ -6,14 +6,21 @@
 //! - [`series`]/[`model`] store the records and find clipping and explosions;
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
 //! - [`tui`] and [`export`] show them.
+//!
+//! [`discovery`] (above ingest and checkpoint) turns what the user named into runs: the
+//! sources to read and the checkpoints to follow. At the bottom, used by all: [`fswalk`] (the
+//! one bounded directory walker), [`numfmt`] (numbers as people read them), [`text`].
 
 pub mod checkpoint;
 pub mod colormap;
 pub mod core;
 pub mod demo;
+pub mod discovery;
 pub mod export;
+pub mod fswalk;
 pub mod headless;
 pub mod ingest;
+pub mod numfmt;
 pub mod run;
 pub mod series;
 pub mod text;

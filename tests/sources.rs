@@ -514,15 +514,22 @@ fn run_directory_picks_in_order_and_says_so() {
         )
         .unwrap();
     }
-    let pick = |run: &Path| trainwatch::ingest::rundir::find(run, &MetricSpec::gnorm()).unwrap();
-    let p = pick(run);
-    assert_eq!(p.log, run.join("checkpoint-1000/trainer_state.json"));
+    let pick = |run: &Path| {
+        let req = trainwatch::discovery::Request::new(run, &MetricSpec::gnorm());
+        let manifest = trainwatch::discovery::discover(&req).unwrap();
+        assert_eq!(manifest.runs.len(), 1);
+        let run = manifest.runs[0].clone();
+        let src = run.found_source().unwrap().clone();
+        (src, run)
+    };
+    let (p, _) = pick(run);
+    assert_eq!(p.path, run.join("checkpoint-1000/trainer_state.json"));
 
     // A metrics.csv with the metric beats it.
     fs::create_dir_all(run.join("lightning_logs/version_0")).unwrap();
     let csv = run.join("lightning_logs/version_0/metrics.csv");
     fs::write(&csv, "step,grad_norm\n1,0.5\n").unwrap();
-    assert_eq!(pick(run).log, csv);
+    assert_eq!(pick(run).0.path, csv);
 
     // Event files beat it (several in one folder: the folder).
     let tb = run.join("runs/Nov26/train_inner");
@@ -545,12 +552,12 @@ fn run_directory_picks_in_order_and_says_so() {
         gnorm_file(1..=2, "loss_only"),
     )
     .unwrap();
-    assert_eq!(pick(run).log, tb);
+    assert_eq!(pick(run).0.path, tb);
 
     // A text log without gradient norms is passed over; one with them wins.
     fs::write(run.join("stdout.log"), "epoch 1 loss=3.0\n").unwrap();
     assert_eq!(
-        pick(run).kind,
+        pick(run).0.kind,
         trainwatch::ingest::source::SourceKind::TensorBoard
     );
     fs::write(
@@ -558,10 +565,10 @@ fn run_directory_picks_in_order_and_says_so() {
         "step=1 gnorm=0.5\nstep=2 gnorm=0.6\n",
     )
     .unwrap();
-    let p = pick(run);
-    assert_eq!(p.log, run.join("train.out"));
-    assert!(p.has_metric);
-    assert_eq!(p.checkpoint, None, "no safetensors in the run");
+    let (p, found) = pick(run);
+    assert_eq!(p.path, run.join("train.out"));
+    assert_eq!(p.has_metric, Some(true));
+    assert_eq!(found.checkpoints.found, vec![], "no safetensors in the run");
 
     // The CLI says what it picked, on stderr; the JSON names the file read.
     let out = bin().args(["gnorm", "--json"]).arg(run).output().unwrap();

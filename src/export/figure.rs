@@ -2,7 +2,7 @@
 //! fresh machine without system fonts: gnorm against step with the clip line, above-clip points
 //! highlighted and every explosion circled and annotated.
 
-use crate::export::gnorm::{fmt_axis, fmt_value};
+use crate::numfmt::{fmt_axis, fmt_value};
 use crate::run::RunData;
 use crate::series::{Series, FLAG_ABOVE};
 use crate::text::printable_path;

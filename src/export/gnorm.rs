@@ -1,6 +1,7 @@
 //! `trainwatch gnorm`: the series as JSON, or as a summary a person reads (and pastes under a
 //! figure).
 
+use crate::numfmt::fmt_value;
 use crate::run::RunData;
 use crate::series::{ExplosionEvent, Series};
 use crate::text::printable;
@@ -83,57 +84,6 @@ pub fn write_json(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
 
 fn js<T: Serialize + ?Sized>(v: &T) -> io::Result<String> {
     serde_json::to_string(v).map_err(io::Error::other)
-}
-
-/// A number the way a person reads it: 4 significant digits, scientific when huge or tiny.
-pub fn fmt_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        format!("{v:.3e}")
-    } else {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" {
-            "0".into()
-        } else {
-            s.to_string()
-        }
-    }
-}
-
-/// An axis label: three significant digits.
-pub fn fmt_axis(v: f64) -> String {
-    if !v.is_finite() {
-        return fmt_value(v);
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        // 1.00e8 → 1e8, 3.20e6 → 3.2e6
-        let s = format!("{v:.2e}");
-        return match s.split_once('e') {
-            Some((m, e)) if m.contains('.') => {
-                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
-            }
-            _ => s,
-        };
-    }
-    let decimals = if a == 0.0 {
-        0
-    } else {
-        (2 - a.log10().floor() as i32).clamp(0, 6) as usize
-    };
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 /// Events ranked by how far they rose over their baseline (then by peak).

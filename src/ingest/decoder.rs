@@ -54,8 +54,16 @@ impl LogDecoder {
     pub fn feed(&mut self, bytes: &[u8]) {
         let held_escapes = self.escapes && self.framer.pending_len() > 0;
         self.escapes = held_escapes || memchr::memchr(0x1b, bytes).is_some();
-        let held_notes = self.overflow_notes && self.framer.pending_len() > 0;
-        self.overflow_notes = held_notes || overflow::may_occur(bytes);
+        // A note may be split between the held partial line and this chunk's first line.
+        let held = self.framer.pending();
+        let joined = !held.is_empty() && {
+            let first = memchr::memchr2(b'\n', b'\r', bytes).unwrap_or(bytes.len());
+            let mut line = Vec::with_capacity(held.len() + first);
+            line.extend_from_slice(held);
+            line.extend_from_slice(&bytes[..first]);
+            overflow::may_occur(&line)
+        };
+        self.overflow_notes = joined || overflow::may_occur(bytes);
         let mut framer = std::mem::take(&mut self.framer);
         framer.push(bytes, |line| self.line(line));
         self.framer = framer;

@@ -21,6 +21,7 @@ pub use crate::core::RestartReason;
 
 /// What the follower tells its consumer, in order.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one event per batch through a bounded channel
 pub enum IngestEvent {
     /// The log does not exist (yet, or any more): waiting for it.
     Waiting,

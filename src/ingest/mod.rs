@@ -1,18 +1,17 @@
-//! Sources: log files → [`MetricRecord`]s.
+//! Sources: files → [`crate::core::Batch`]es of records.
 //!
 //! [`framing`] cuts bytes into lines, [`formats`] holds one parser per log format,
 //! [`decoder`] ties them together per file, [`scan`] reads existing content on all cores and
 //! [`follow`] keeps reading as the file grows, is truncated or replaced.
 //! [`source`] decides what kind a path is and reads the files that are not text logs
-//! ([`tfevents`], [`trainer_state`], [`lightning_csv`]); [`rundir`] finds what to watch in a
-//! run directory.
+//! ([`tfevents`], [`trainer_state`], [`lightning_csv`]). Which file of a run folder to read
+//! is decided above, in [`crate::discovery`].
 
 pub mod decoder;
 pub mod follow;
 pub mod formats;
 pub mod framing;
 pub mod lightning_csv;
-pub mod rundir;
 pub mod scan;
 pub mod source;
 pub mod tfevents;
@@ -83,12 +82,6 @@ pub enum SourceError {
         kind: &'static str,
         why: String,
     },
-    #[error("{path}: nothing to watch found (looked up to {depth} folders deep for a text log with {what} (*.log, *.out, *.txt, train*), TensorBoard event files (events.out.tfevents.*), metrics.csv and trainer_state.json); pass the file itself")]
-    NothingFound {
-        path: String,
-        what: String,
-        depth: usize,
-    },
 }
 
 pub fn open(path: &Path) -> Result<File, SourceError> {
@@ -102,15 +95,6 @@ pub fn open(path: &Path) -> Result<File, SourceError> {
         Ok(_) => {}
     }
     File::open(path).map_err(|e| SourceError::Io { path: p, source: e })
-}
-
-/// When `opts.path` is a run directory (not a folder of event files), what to read in it.
-/// `Ok(None)`: the path is read as it is.
-pub fn resolve_run_dir(opts: &SourceSpec) -> Result<Option<rundir::Picked>, SourceError> {
-    if !opts.path.is_dir() || !source::event_files(&opts.path).is_empty() {
-        return Ok(None);
-    }
-    rundir::find(&opts.path, &opts.metric).map(Some)
 }
 
 /// The "nothing to chart" error, listing the metric names the file does have.

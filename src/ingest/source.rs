@@ -181,16 +181,21 @@ pub fn kind_of(path: &Path, forced: Option<LogFormat>) -> SourceKind {
 
 /// The event files directly in `dir`, ordered by the timestamp in their names (then name).
 pub fn event_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
+    let walk = crate::fswalk::Walk {
+        follow_links: false,
+        ..crate::fswalk::Walk::listing()
     };
-    let mut v: Vec<(u64, String, PathBuf)> = rd
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let is_file = e.file_type().map(|t| t.is_file()).unwrap_or(false);
-            (is_file && name.contains("tfevents"))
-                .then(|| (tfevents::name_timestamp(&name).unwrap_or(0), name, e.path()))
+    let mut v: Vec<(u64, String, PathBuf)> = walk
+        .entries(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.kind == crate::fswalk::EntryKind::File && e.name.contains("tfevents"))
+        .map(|e| {
+            (
+                tfevents::name_timestamp(&e.name).unwrap_or(0),
+                e.name,
+                e.path,
+            )
         })
         .collect();
     v.sort();

@@ -4,21 +4,15 @@
 use super::RunData;
 use crate::ingest::decoder::LogDecoder;
 use crate::ingest::follow::IngestEvent;
-use crate::ingest::{
-    formats, no_metric_error, open, resolve_run_dir, scan, source, SourceError, SourceSpec,
-};
+use crate::ingest::{formats, no_metric_error, open, scan, source, SourceError, SourceSpec};
 use crate::text::printable_path;
 use std::sync::atomic::AtomicBool;
 
-/// Reads a whole log once (the headless commands). A last line without its newline is read
-/// too: the file is taken as finished. A run directory is searched ([`rundir`]) and the source
-/// picked there is read; event files, trainer states and metrics CSVs are read by [`source`].
+/// Reads a whole source once (the headless commands). A last line without its newline is read
+/// too: the file is taken as finished. Event files (or a folder of them), trainer states and
+/// metrics CSVs are read through their [`source::Source`]. A run folder is not searched here:
+/// pass the source [`crate::discovery::discover`] chose in it.
 pub fn read_once(opts: &SourceSpec) -> Result<RunData, SourceError> {
-    if let Some(p) = resolve_run_dir(opts)? {
-        let mut o = opts.clone();
-        o.path = p.log;
-        return read_once(&o);
-    }
     let kind = source::kind_of(&opts.path, opts.format);
     if let Some(src) = kind.open(&opts.path, &opts.metric) {
         return read_source(opts, kind, src);

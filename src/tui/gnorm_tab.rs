@@ -2,7 +2,7 @@
 //! clip threshold and explosion events marked, the threshold drawn as a line.
 
 use super::app::App;
-use crate::export::gnorm::{fmt_axis, fmt_value};
+use crate::numfmt::{fmt_axis, fmt_value};
 use crate::series::{Column, Series, FLAG_ABOVE, FLAG_EXPLOSION};
 use crate::text::printable_path;
 use crate::tui::theme::ColorMode;

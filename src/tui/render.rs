@@ -3,7 +3,7 @@
 
 use super::app::{App, Tab};
 use super::{gnorm_tab, help, similarity_tab};
-use crate::export::gnorm::fmt_value;
+use crate::numfmt::fmt_value;
 use crate::text::{printable, printable_path};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};

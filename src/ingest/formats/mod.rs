@@ -283,7 +283,7 @@ pub fn detect_after(
 ) -> Option<LogFormat> {
     // nanoGPT and llm.c print the gradient norm as `norm`, which the pre-filter does not know.
     let fields = nanogpt::is_record_line(line, LogFormat::Llmc);
-    if !metric.may_match(line) && !(fields && metric.is_gnorm()) {
+    if !(metric.may_match(line) || fields && metric.is_gnorm()) {
         return None;
     }
     let has = |needle: &[u8]| memmem::find(line, needle).is_some();
