@@ -15,5 +15,6 @@ pub mod headless;
 pub mod ingest;
 pub mod model;
 pub mod series;
+pub mod tensor;
 pub mod text;
 pub mod tui;
