@@ -58,7 +58,7 @@ pub struct SimilarityReport {
 
 /// Resolves PATH and validates every file of the checkpoint (header, and the file is at least
 /// as long as the header says). A checkpoint still being written fails with
-/// [`Error::Incomplete`]; callers keep the last good map and retry.
+/// [`StoreError::Incomplete`]; callers keep the last good map and retry.
 pub fn check_complete(path: &Path, read: ReadMode) -> Result<Resolved, Error> {
     let resolved = resolve(path)?;
     for file in resolved.files() {

@@ -10,6 +10,7 @@
 //! Entry points:
 //! - [`compute_similarity`]: everything the TUI tab and the headless command need, in one call
 //!   that is safe to run on a worker thread;
+//! - [`store_similarity`]: the same for a store already open (bytes in memory: fuzz targets);
 //! - [`list_candidates`]: the tables that could be shown;
 //! - [`check_complete`]: whether a checkpoint is whole (a file still being written is an error).
 
