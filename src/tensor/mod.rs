@@ -8,6 +8,10 @@
 //! and every failure is a [`StoreError`] naming the file (printable) and what is wrong.
 //!
 //! Formats: [`safetensors`]. A new one is a new store module plus a line in [`open_store`].
+//! A PyTorch (`torch.save` zip) store fits the same shape: its tensor list comes from
+//! `data.pkl` (read as data, never unpickled), each `data/<key>` entry is one storage (an
+//! uncompressed range of the archive's [`ByteSource`]), and a tensor's [`Extent`] is its
+//! storage and byte range inside it; several tensors may share a storage.
 
 pub mod dtype;
 pub mod safetensors;

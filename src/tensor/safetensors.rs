@@ -349,3 +349,46 @@ fn parse_header(json: &[u8], data_len: usize) -> Result<Vec<TensorInfo>, HeaderP
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(tensors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `{"wpe": F32 [2, 2]}` and its 16 data bytes.
+    fn image() -> Vec<u8> {
+        let header = br#"{"wpe":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header);
+        out.extend((0u8..16).collect::<Vec<_>>());
+        out
+    }
+
+    #[test]
+    fn an_image_in_memory_is_a_store() {
+        let s = SafetensorsStore::from_bytes("mem", image()).unwrap();
+        let t = s.tensor("wpe").unwrap().clone();
+        assert_eq!((t.dtype, t.shape.as_slice()), (Dtype::F32, &[2, 2][..]));
+        assert_eq!(t.extent.len(), 16);
+        let bytes = s.tensor_bytes(&t).unwrap();
+        assert!(matches!(bytes, Cow::Borrowed(_)));
+        assert_eq!(bytes[15], 15);
+        // A description that is not this store's is refused, not read.
+        let foreign = TensorInfo {
+            extent: Extent {
+                storage: 1,
+                ..t.extent
+            },
+            ..t
+        };
+        assert!(matches!(
+            s.tensor_bytes(&foreign),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn pickles_are_recognised_by_their_bytes() {
+        let e = SafetensorsStore::from_bytes("x", b"PK\x03\x04rest-of-zip".to_vec()).unwrap_err();
+        assert!(matches!(e, StoreError::Pickle { .. }), "{e}");
+    }
+}

@@ -92,7 +92,8 @@ impl ByteSource {
     }
 
     /// Bytes already in memory (a fuzz input, a zip entry read whole); `label` names them in
-    /// messages and is made printable here.
+    /// messages and is made printable here. An `Arc<[u8]>` is shared as is; a `Vec` or a
+    /// slice is copied once into one.
     pub fn from_bytes(label: &str, bytes: impl Into<Arc<[u8]>>) -> Self {
         let bytes = bytes.into();
         ByteSource {
