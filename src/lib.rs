@@ -23,5 +23,6 @@ pub mod ingest;
 pub mod numfmt;
 pub mod run;
 pub mod series;
+pub mod tensor;
 pub mod text;
 pub mod tui;

@@ -376,6 +376,7 @@ fn similarity(a: SimilarityArgs) -> ExitCode {
                 .size
                 .unwrap_or(trainwatch::export::figure::FULL_RESOLUTION_MAX),
             sinusoidal: a.sinusoidal,
+            read: trainwatch::checkpoint::ReadMode::Mapped,
         };
         let drawn = trainwatch::checkpoint::compute_similarity(&req)
             .map_err(anyhow::Error::from)

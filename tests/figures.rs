@@ -128,6 +128,7 @@ fn similarity_png_has_magma_colours_at_known_cells() {
         rows: None,
         blocks: 40,
         sinusoidal: None,
+        read: trainwatch::checkpoint::ReadMode::Mapped,
     })
     .unwrap();
     let png = dir.path().join("sim.png");

@@ -33,6 +33,7 @@ fn app(mode: ColorMode, blocks: usize) -> App {
         rows: None,
         blocks,
         sinusoidal: None,
+        read: trainwatch::checkpoint::ReadMode::Mapped,
     })
     .unwrap();
     a.sim.loaded(Box::new(r));

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use super::safetensors::refuse_pickle;
 use super::Error;
 use crate::fswalk::{EntryKind, Walk};
+use crate::tensor::refuse_pickle;
 use crate::text::printable_path;
 
 /// Largest index file we read (real ones are a few hundred KB).

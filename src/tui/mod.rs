@@ -61,9 +61,6 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         );
     }
     let mode = opts.color.from_env();
-    // This process owns the terminal: a checkpoint truncated under a memory map would kill it
-    // with SIGBUS and leave the terminal raw, so read checkpoints instead of mapping them.
-    crate::checkpoint::safetensors::use_copying_reads();
 
     let (sig_tx, sig_rx) = unbounded::<i32>();
     let mut signals = signal_hook::iterator::Signals::new([
