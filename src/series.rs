@@ -116,6 +116,8 @@ pub struct Series {
     last_frame: Option<(u64, u64)>,
     pending_restart: bool,
     last_step: Option<u64>,
+    /// Records that repeated the previous record's step and value (logged twice): not added.
+    merged: usize,
 }
 
 impl Series {
@@ -142,6 +144,7 @@ impl Series {
             last_frame: None,
             pending_restart: false,
             last_step: None,
+            merged: 0,
         }
     }
 
@@ -207,6 +210,11 @@ impl Series {
         self.detector.as_ref().map_or(0, Detector::above_clip)
     }
 
+    /// Records dropped as repeats of the one before (same step, same value).
+    pub fn merged(&self) -> usize {
+        self.merged
+    }
+
     pub fn nonfinite(&self) -> usize {
         self.nonfinite
     }
@@ -221,7 +229,8 @@ impl Series {
         self.last_frame = None;
     }
 
-    /// Appends one record. Returns false when it was a repeat of the previous tqdm frame.
+    /// Appends one record. Returns false when it was a repeat of the previous tqdm frame, or
+    /// the previous record logged again (the same step and value).
     pub fn push(
         &mut self,
         step: Option<u64>,
@@ -242,10 +251,21 @@ impl Series {
         });
         let i = self.len();
         let prev = self.last_step;
+        let explicit = step.is_some();
         let step = match kind {
             StepKind::Index => i as u64 + 1,
             StepKind::Step => step.or(prev).unwrap_or(0),
         };
+        // The same record logged twice (ms-swift writes every step twice): counted once.
+        if kind == StepKind::Step
+            && explicit
+            && !self.pending_restart
+            && prev == Some(step)
+            && self.values.get(i.wrapping_sub(1)).map(f64::to_bits) == Some(value.to_bits())
+        {
+            self.merged += 1;
+            return false;
+        }
         let regressed = kind == StepKind::Step && prev.is_some_and(|p| step < p);
         if self.pending_restart || regressed {
             if i > 0 {

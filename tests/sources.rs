@@ -135,7 +135,14 @@ fn event_file_with_simple_values() {
     assert_eq!(pts[99], (100, 25.0));
     assert_eq!(m.skipped_records, 0);
     assert_eq!(m.restarts(), 0);
-    assert_eq!(m.clip(), (Some(1.0), ClipSource::Default));
+    // An event file does not say which framework wrote it or its threshold: none is invented
+    // (issue 10); `--clip` gives it.
+    assert_eq!(m.clip(), (None, ClipSource::Unknown));
+    assert_eq!(m.primary().above_clip(), 0);
+    let mut o = SourceSpec::new(&p);
+    o.clip = Some(1.0);
+    let m = read_once(&o).unwrap();
+    assert_eq!(m.clip(), (Some(1.0), ClipSource::Flag));
     assert_eq!(m.primary().above_clip(), 96);
 
     // --metric TAG: any other tag, exactly.

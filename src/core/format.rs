@@ -41,6 +41,8 @@ pub enum LogFormat {
     HfTrainerState,
     /// Lightning `metrics.csv` (not a line format).
     LightningCsv,
+    /// Any other metrics table with a header row (Ultralytics `results.csv`, …).
+    Csv,
 }
 
 impl LogFormat {
@@ -61,10 +63,11 @@ impl LogFormat {
     ];
 
     /// The sources that are not text logs (chosen with `--format` too).
-    pub const SOURCES: [LogFormat; 3] = [
+    pub const SOURCES: [LogFormat; 4] = [
         LogFormat::TensorBoard,
         LogFormat::HfTrainerState,
         LogFormat::LightningCsv,
+        LogFormat::Csv,
     ];
 
     /// Whether this is a line format of a text log.
@@ -90,6 +93,7 @@ impl LogFormat {
             LogFormat::TensorBoard => "tensorboard",
             LogFormat::HfTrainerState => "hf_trainer_state",
             LogFormat::LightningCsv => "lightning_csv",
+            LogFormat::Csv => "csv",
         }
     }
 
@@ -103,6 +107,23 @@ impl LogFormat {
     /// aliases (nanoGPT and llm.c print `clip_grad_norm_`'s return value as `norm`).
     pub fn gnorm_name(self) -> Option<&'static str> {
         matches!(self, LogFormat::Nanogpt | LogFormat::Llmc).then_some("norm")
+    }
+
+    /// The clip threshold the framework that writes this format uses when its configuration
+    /// does not set one, and the framework's name: HF Trainer's `max_grad_norm` 1.0,
+    /// Megatron's `clip_grad` 1.0, torchtitan's `max_norm` 1.0, nanoGPT's `grad_clip = 1.0`,
+    /// llm.c's built-in 1.0; fairseq's `--clip-norm` 0 (off). `None`: the format does not
+    /// identify a framework with a default, so a threshold the log does not print is unknown.
+    pub fn clip_default(self) -> Option<(f64, &'static str)> {
+        match self {
+            LogFormat::HfTrainer | LogFormat::HfTrainerState => Some((1.0, "HF Trainer")),
+            LogFormat::Megatron => Some((1.0, "Megatron")),
+            LogFormat::Torchtitan => Some((1.0, "torchtitan")),
+            LogFormat::Nanogpt => Some((1.0, "nanoGPT")),
+            LogFormat::Llmc => Some((1.0, "llm.c")),
+            LogFormat::FairseqSimple | LogFormat::FairseqJson => Some((0.0, "fairseq")),
+            _ => None,
+        }
     }
 
     /// Whether this framework prints a `clip` field only when clipping is on (fairseq).

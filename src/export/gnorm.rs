@@ -78,6 +78,7 @@ pub fn write_json(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     write!(w, ",\"skipped_lines\":{}", model.skipped_records)?;
     write!(w, ",\"restarts\":{}", model.restarts())?;
     write!(w, ",\"per_epoch\":{}", model.per_epoch())?;
+    write!(w, ",\"overflows\":{}", model.overflows)?;
     w.write_all(b"}\n")?;
     w.flush()
 }
@@ -114,11 +115,7 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
             ""
         }
     )?;
-    let clip_text = match (clip, from) {
-        (Some(c), _) => format!("{} (from {})", fmt_value(c), from_words(from)),
-        (None, _) => format!("off (from {})", from_words(from)),
-    };
-    writeln!(out, "  clip        {clip_text}")?;
+    writeln!(out, "  clip        {}", clip_words(model))?;
     let first = s.step(0).unwrap_or(0);
     let last = s.step(s.len().saturating_sub(1)).unwrap_or(0);
     writeln!(
@@ -138,21 +135,56 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     } else {
         100.0 * s.above_clip() as f64 / s.len() as f64
     };
+    // No threshold known: there is nothing to be above.
+    let above = if from == crate::run::ClipSource::Unknown {
+        "above clip  —".to_string()
+    } else {
+        format!("above clip  {} ({pct:.1}%)", s.above_clip())
+    };
     writeln!(
         out,
-        "  above clip  {} ({pct:.1}%)   non-finite {}   skipped lines {}   restarts {}",
-        s.above_clip(),
+        "  {above}   non-finite {}   skipped lines {}   restarts {}",
         s.nonfinite(),
         model.skipped_records,
         model.restarts()
     )?;
+    if s.merged() > 0 {
+        writeln!(
+            out,
+            "  duplicates  {} records logged twice (same step and value), counted once",
+            s.merged()
+        )?;
+    }
+    if model.overflows > 0 {
+        writeln!(
+            out,
+            "  overflows   {} steps skipped for fp16 overflow{} (not divergence)",
+            model.overflows,
+            model.loss_scale.map_or(String::new(), |l| format!(
+                "; loss scale now {}",
+                fmt_value(l)
+            ))
+        )?;
+    }
+    let unexplained = model.unexplained_nonfinite();
+    if unexplained > 0 {
+        writeln!(
+            out,
+            "  DIVERGING   {unexplained} non-finite values not explained by overflow notes"
+        )?;
+    }
     if let Some((lo, hi)) = s.value_range(0..s.len()) {
         writeln!(out, "  range       {} … {}", fmt_value(lo), fmt_value(hi))?;
     }
     let p = s.params();
+    let rule = if clip.is_some() {
+        "above clip and "
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "  explosions  {} (above clip and > {}× the median of the previous {} points)",
+        "  explosions  {} ({rule}> {}× the median of the previous {} points)",
         s.events().len(),
         fmt_value(p.factor),
         p.window
@@ -192,10 +224,21 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn from_words(from: crate::run::ClipSource) -> &'static str {
+/// The clip threshold as a person reads it: `1 (HF Trainer's default)`, `5 (from the log)`,
+/// `unknown (…; give it with --clip X)`.
+pub fn clip_words(model: &RunData) -> String {
+    use crate::run::ClipSource;
+    let (clip, from) = model.clip();
+    let value = clip.map_or("off".to_string(), fmt_value);
     match from {
-        crate::run::ClipSource::Flag => "--clip",
-        crate::run::ClipSource::Log => "the log",
-        crate::run::ClipSource::Default => "default: none in the log",
+        ClipSource::Flag => format!("{value} (from --clip)"),
+        ClipSource::Log => format!("{value} (from the log)"),
+        ClipSource::Default => match model.clip_framework() {
+            Some(fw) if model.metric.role == crate::core::Role::GradNorm => {
+                format!("{value} ({fw}'s default: none in the log)")
+            }
+            _ => format!("{value} (from default: none in the log)"),
+        },
+        ClipSource::Unknown => "unknown (the log does not say; give it with --clip X)".to_string(),
     }
 }

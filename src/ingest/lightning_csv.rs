@@ -1,42 +1,54 @@
-//! PyTorch Lightning's `CSVLogger` `metrics.csv`: a header row, then sparse rows (empty cells
-//! where a metric was not logged at that step). The logger rewrites the whole file when a new
-//! column appears, so a changed header means "read again from the start".
+//! Metrics tables: PyTorch Lightning's `CSVLogger` `metrics.csv` (a header row, then sparse
+//! rows with empty cells where a metric was not logged at that step; the logger rewrites the
+//! whole file when a new column appears, so a changed header means "read again from the
+//! start"), and any other `.csv` with a header row (Ultralytics `results.csv`). The step is
+//! the column named by a step alias, else `epoch`, else the row's index.
 
 use super::formats::{record, MetricRecord, MetricSpec, GNORM_ALIASES};
+use crate::core::LogFormat;
+use std::path::Path;
 
-/// Whether a file is a metrics CSV (by name, or a `.csv` whose header has a `step` column).
+/// Whether a file is a metrics table: `metrics.csv`, or a `.csv` whose first row is a header
+/// (at least two cells, one of them not a number).
 pub fn looks_like(name: &str, head: &[u8]) -> bool {
     if name == "metrics.csv" {
         return true;
     }
-    if !name.ends_with(".csv") {
+    if !name.to_ascii_lowercase().ends_with(".csv") {
         return false;
     }
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    split_row(line).iter().any(|c| c == "step")
+    let cells = split_row(line);
+    cells.len() >= 2
+        && cells
+            .iter()
+            .any(|c| !c.is_empty() && c.parse::<f64>().is_err())
 }
 
-/// Cells of one CSV row (double-quoted cells may hold commas and `""`).
+/// Which table it is: Lightning's by its name, else a generic one.
+pub fn format_of(path: &Path) -> LogFormat {
+    if path.file_name().is_some_and(|n| n == "metrics.csv") {
+        LogFormat::LightningCsv
+    } else {
+        LogFormat::Csv
+    }
+}
+
+/// Cells of one CSV row, trimmed (double-quoted cells may hold commas and `""`).
 pub fn split_row(line: &[u8]) -> Vec<String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let s = String::from_utf8_lossy(line);
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => cells.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut row = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut row) {
+        Ok(true) => row
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).trim().to_string())
+            .collect(),
+        _ => Vec::new(),
     }
-    cells.push(cur);
-    cells
 }
 
 /// Whether `name` contains `alias` bounded by the start/end or a separator (`/ _ . -` space).
@@ -84,7 +96,8 @@ impl Columns {
                         .position(|n| GNORM_ALIASES.iter().any(|a| contains_word(n, a)))
                 })
         });
-        let step = ["step", "global_step", "trainer/global_step"]
+        // Lightning's step column, else the table's epoch (Ultralytics logs once per epoch).
+        let step = ["step", "global_step", "trainer/global_step", "epoch"]
             .iter()
             .find_map(|s| names.iter().position(|n| n == s));
         let loss = if metric.label == "loss" {

@@ -71,8 +71,9 @@ pub struct SourceType {
     pub kind: SourceKind,
     /// As named in messages: "TensorBoard event files".
     pub describe: &'static str,
-    /// The format reported for it (`None`: detected from the lines).
-    pub format: Option<LogFormat>,
+    /// The formats it reads (`--format` names), the one reported by default first (none:
+    /// detected from the lines).
+    pub formats: &'static [LogFormat],
     /// What it holds names of, and what its records are called, for the "no metric"
     /// message: ("columns", "rows").
     pub nouns: (&'static str, &'static str),
@@ -88,7 +89,7 @@ pub static REGISTRY: [SourceType; 4] = [
     SourceType {
         kind: SourceKind::TensorBoard,
         describe: "TensorBoard event files",
-        format: Some(LogFormat::TensorBoard),
+        formats: &[LogFormat::TensorBoard],
         nouns: ("tags", "records"),
         sniff: tfevents::looks_like_event_file,
         open: Some(|p, m| Box::new(TbSource::new(p, m))),
@@ -96,23 +97,23 @@ pub static REGISTRY: [SourceType; 4] = [
     SourceType {
         kind: SourceKind::TrainerState,
         describe: "HF trainer_state.json",
-        format: Some(LogFormat::HfTrainerState),
-        nouns: ("log_history keys", "log_history entries"),
+        formats: &[LogFormat::HfTrainerState],
+        nouns: ("metrics found (log_history keys)", "log_history entries"),
         sniff: trainer_state::looks_like,
         open: Some(|p, m| Box::new(StateSource::new(p, m))),
     },
     SourceType {
         kind: SourceKind::LightningCsv,
-        describe: "Lightning metrics.csv",
-        format: Some(LogFormat::LightningCsv),
-        nouns: ("columns", "rows"),
+        describe: "metrics CSV",
+        formats: &[LogFormat::LightningCsv, LogFormat::Csv],
+        nouns: ("metrics found (columns)", "rows"),
         sniff: lightning_csv::looks_like,
         open: Some(|p, m| Box::new(CsvSource::new(p, m))),
     },
     SourceType {
         kind: SourceKind::TextLog,
         describe: "text log",
-        format: None,
+        formats: &[],
         nouns: ("metrics", "lines"),
         sniff: |_, _| true,
         open: None,
@@ -129,14 +130,14 @@ impl SourceKind {
     }
 
     pub fn format(self) -> Option<LogFormat> {
-        self.source_type().format
+        self.source_type().formats.first().copied()
     }
 
     /// The kind `--format F` asks for.
     pub fn from_format(f: LogFormat) -> SourceKind {
         REGISTRY
             .iter()
-            .find(|t| t.format == Some(f))
+            .find(|t| t.formats.contains(&f))
             .map_or(SourceKind::TextLog, |t| t.kind)
     }
 
@@ -626,7 +627,7 @@ impl CsvSource {
             return Ok((out, true));
         };
         let mut batch = Batch {
-            detected: Some(LogFormat::LightningCsv),
+            detected: Some(lightning_csv::format_of(&self.path)),
             ..Batch::with_columns(self.metric.columns())
         };
         let mut buf = vec![0u8; 1 << 20];

@@ -9,23 +9,30 @@ use std::path::PathBuf;
 /// Where the clipping threshold came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClipSource {
+    /// `--clip`.
     Flag,
+    /// The log printed it (a config dump, a command line), or fairseq's missing `clip=` field
+    /// said "off".
     Log,
+    /// The writing framework's own default ([`LogFormat::clip_default`]); for a metric that is
+    /// not the gradient norm: none.
     Default,
+    /// Nothing says, and the format does not identify a framework with a default: no
+    /// threshold is invented.
+    Unknown,
 }
 
 impl ClipSource {
+    /// As written to `gnorm --json` (`"clip": {"from": …}`).
     pub fn name(self) -> &'static str {
         match self {
             ClipSource::Flag => "flag",
             ClipSource::Log => "log",
             ClipSource::Default => "default",
+            ClipSource::Unknown => "unknown",
         }
     }
 }
-
-/// The clip threshold the framework used when nothing says otherwise (HF `max_grad_norm`).
-pub const DEFAULT_CLIP: f64 = 1.0;
 
 /// A run's data: the charted metric's series and what its source said about itself.
 #[derive(Debug, Clone)]
@@ -47,6 +54,10 @@ pub struct RunData {
     /// Truncations and replacements of the file seen while following it.
     pub file_restarts: u64,
     pub lines: u64,
+    /// Steps skipped for mixed-precision overflow, as the log's notes report them.
+    pub overflows: u64,
+    /// The loss scale the last overflow note set.
+    pub loss_scale: Option<f64>,
     /// Explosions already announced as changes, per series (steps, epochs).
     pub(super) announced: [usize; 2],
 }
@@ -70,6 +81,8 @@ impl RunData {
             skipped_records: 0,
             file_restarts: 0,
             lines: 0,
+            overflows: 0,
+            loss_scale: None,
             announced: [0, 0],
         };
         m.refresh_clip();
@@ -95,10 +108,32 @@ impl RunData {
         } else if self.clip_field == Some(false) {
             // fairseq prints `clip=` only when --clip-norm > 0: its absence says "off".
             (None, ClipSource::Log)
+        } else if let Some((d, _)) = self.format.and_then(LogFormat::clip_default) {
+            (Some(d), ClipSource::Default)
         } else {
-            (Some(DEFAULT_CLIP), ClipSource::Default)
+            (None, ClipSource::Unknown)
         };
         (v.filter(|c| *c > 0.0), src)
+    }
+
+    /// The framework whose default threshold is in force ([`ClipSource::Default`]).
+    pub fn clip_framework(&self) -> Option<&'static str> {
+        self.format
+            .and_then(LogFormat::clip_default)
+            .map(|(_, name)| name)
+    }
+
+    /// Sets the format when it is not known yet (the clip default depends on it).
+    pub fn set_format(&mut self, format: Option<LogFormat>) {
+        if self.format.is_none() && format.is_some() {
+            self.format = format;
+            self.refresh_clip();
+        }
+    }
+
+    /// Non-finite values that overflow notes do not explain: the run is diverging.
+    pub fn unexplained_nonfinite(&self) -> u64 {
+        (self.primary().nonfinite() as u64).saturating_sub(self.overflows)
     }
 
     pub(super) fn refresh_clip(&mut self) {

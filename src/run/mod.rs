@@ -6,7 +6,7 @@ pub mod data;
 pub mod read;
 pub mod reduce;
 
-pub use data::{ClipSource, RunData, DEFAULT_CLIP};
+pub use data::{ClipSource, RunData};
 pub use read::read_once;
 pub use reduce::{Change, Changes, SeriesId};
 

@@ -90,9 +90,7 @@ fn read_source(
     if src.pending() > 0 {
         model.skipped_records += 1;
     }
-    if model.format.is_none() {
-        model.format = kind.format();
-    }
+    model.set_format(kind.format());
     if model.primary().is_empty() {
         let names = src.names();
         let what = if opts.metric.is_gnorm() {

@@ -100,8 +100,10 @@ impl RunData {
     }
 
     fn apply_batch(&mut self, mut b: Batch, tell: &mut dyn FnMut(&RunData, Change)) {
-        if self.format.is_none() {
-            self.format = b.detected;
+        self.set_format(b.detected);
+        self.overflows += b.overflows;
+        if b.loss_scale.is_some() {
+            self.loss_scale = b.loss_scale;
         }
         let clip_before = (self.clip_declared, self.clip_field);
         if b.clip_declared.is_some() {

@@ -129,7 +129,17 @@ impl MetricSpec {
         }
         MetricSpec {
             label: label.to_string(),
-            aliases: aliases.iter().map(|a| syntax::Key::new(a)).collect(),
+            aliases: aliases
+                .iter()
+                .map(|a| {
+                    // The gradient norm's names also match as a path's last component.
+                    if label == "gnorm" {
+                        syntax::Key::path_suffix(a)
+                    } else {
+                        syntax::Key::new(a)
+                    }
+                })
+                .collect(),
             finders,
         }
     }
@@ -227,9 +237,10 @@ impl LineParser {
             LogFormat::JsonLines => jsonl::parse(self, line),
             LogFormat::KeyValue => keyvalue::parse(self, line),
             // Not line formats: their files never reach a line parser.
-            LogFormat::TensorBoard | LogFormat::HfTrainerState | LogFormat::LightningCsv => {
-                Parsed::Nothing
-            }
+            LogFormat::TensorBoard
+            | LogFormat::HfTrainerState
+            | LogFormat::LightningCsv
+            | LogFormat::Csv => Parsed::Nothing,
         }
     }
 

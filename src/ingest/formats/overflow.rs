@@ -48,26 +48,26 @@ pub fn note(line: &[u8]) -> Option<Overflow> {
         let rest = &line[at..];
         return Some(Overflow {
             skipped: 1,
-            loss_scale: value_after(rest, b"loss scale to", Sep::Colon).and_then(parse_number),
+            loss_scale: number_after(rest, b"loss scale to:"),
         });
     }
     if let Some(at) = DEEPSPEED.find(line) {
-        let rest = &line[at..];
-        let scale = memchr::memmem::find(rest, b"reducing to")
-            .map(|i| trim_start(&rest[i + b"reducing to".len()..]))
-            .and_then(|r| {
-                let end = r
-                    .iter()
-                    .position(|b| !(b.is_ascii_digit() || *b == b'.'))
-                    .unwrap_or(r.len());
-                parse_number(&r[..end])
-            });
         return Some(Overflow {
             skipped: 1,
-            loss_scale: scale,
+            loss_scale: number_after(&line[at..], b"reducing to"),
         });
     }
     None
+}
+
+/// The number right after `label` (spaces skipped).
+fn number_after(s: &[u8], label: &[u8]) -> Option<f64> {
+    let r = trim_start(&s[memchr::memmem::find(s, label)? + label.len()..]);
+    let end = r
+        .iter()
+        .position(|b| !(b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')))
+        .unwrap_or(r.len());
+    parse_number(&r[..end])
 }
 
 #[cfg(test)]

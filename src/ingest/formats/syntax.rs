@@ -28,12 +28,25 @@ fn is_word(b: u8) -> bool {
 #[derive(Debug, Clone)]
 pub struct Key {
     finder: memmem::Finder<'static>,
+    /// Also matches as the last component of a `/` path (`train_inner/gnorm`).
+    component: bool,
 }
 
 impl Key {
+    /// A key matched whole.
     pub fn new(key: &str) -> Self {
         Key {
             finder: memmem::Finder::new(key.as_bytes()).into_owned(),
+            component: false,
+        }
+    }
+
+    /// A key matched whole or as the last component of a path (`optim/total_grad_norm` for
+    /// `total_grad_norm`): the gradient norm's names.
+    pub fn path_suffix(key: &str) -> Self {
+        Key {
+            component: true,
+            ..Key::new(key)
         }
     }
 
@@ -44,9 +57,14 @@ impl Key {
     /// Returns the raw value token that follows this key in `line`, in syntax `sep`.
     pub fn value_in<'a>(&self, line: &'a [u8], sep: Sep) -> Option<&'a [u8]> {
         let len = self.finder.needle().len();
-        self.finder
-            .find_iter(line)
-            .find_map(|start| value_at(line, start, start + len, sep))
+        self.finder.find_iter(line).find_map(|start| {
+            let from = if self.component {
+                path_start(line, start)
+            } else {
+                start
+            };
+            value_at(line, from, start + len, sep)
+        })
     }
 
     /// Whether `line` contains the key anywhere.
@@ -70,6 +88,34 @@ pub fn value_after<'a>(line: &'a [u8], key: &[u8], sep: Sep) -> Option<&'a [u8]>
     None
 }
 
+/// Where the `/` path that ends with the key at `start` begins (`start` when no `/` is
+/// before it).
+fn path_start(line: &[u8], start: usize) -> usize {
+    let mut from = start;
+    while from > 0 && line[from - 1] == b'/' {
+        let seg = line[..from - 1]
+            .iter()
+            .rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'))
+            .map_or(0, |p| p + 1);
+        if seg == from - 1 {
+            break;
+        }
+        from = seg;
+    }
+    from
+}
+
+/// Whether the key at `start` is a whole key in `key: value` syntax: not the end of a longer
+/// word (`train_loss`), nor the last word of a longer name (`validation loss`).
+fn whole_colon_key(line: &[u8], start: usize) -> bool {
+    let before = &line[..start];
+    match before.last() {
+        None => true,
+        Some(&b) if is_word(b) => false,
+        Some(_) => !trim_end(before).last().is_some_and(u8::is_ascii_alphabetic),
+    }
+}
+
 fn value_at(line: &[u8], start: usize, end: usize, sep: Sep) -> Option<&[u8]> {
     let before = if start > 0 {
         Some(line[start - 1])
@@ -85,7 +131,7 @@ fn value_at(line: &[u8], start: usize, end: usize, sep: Sep) -> Option<&[u8]> {
             rest.strip_prefix(b"=")?
         }
         Sep::Colon => {
-            if before.is_some_and(is_word) {
+            if !whole_colon_key(line, start) {
                 return None;
             }
             rest.strip_prefix(b":")?
@@ -236,6 +282,29 @@ mod tests {
         assert_eq!(value_after(l, b"gnorm", Sep::Eq), Some(&b"0.489"[..]));
         assert_eq!(value_after(l, b"clip", Sep::Eq), Some(&b"0"[..]));
         assert_eq!(value_after(b"clip_norm=5.0", b"clip", Sep::Eq), None);
+    }
+
+    #[test]
+    fn keys_are_whole() {
+        let l = b"validation loss: 10.95";
+        assert_eq!(value_after(l, b"loss", Sep::Colon), None);
+        let l = b" lm loss: 6.4 | grad norm: 9.0 |";
+        assert_eq!(value_after(l, b"loss", Sep::Colon), None);
+        assert_eq!(value_after(l, b"lm loss", Sep::Colon), Some(&b"6.4"[..]));
+        let l = b"step:  1  loss: 10.8595  grad_norm:  3.2105";
+        assert_eq!(value_after(l, b"loss", Sep::Colon), Some(&b"10.8595"[..]));
+        let k = Key::path_suffix("total_grad_norm");
+        assert_eq!(
+            k.value_in(b"    optim/total_grad_norm=231.7", Sep::Eq),
+            Some(&b"231.7"[..])
+        );
+        assert_eq!(
+            k.value_in(br#"{"optim/total_grad_norm": 2.5}"#, Sep::Json),
+            Some(&b"2.5"[..])
+        );
+        assert_eq!(k.value_in(b"x_total_grad_norm=1", Sep::Eq), None);
+        // Other names match whole only: `val/loss` is not `loss`.
+        assert_eq!(Key::new("loss").value_in(b"val/loss=1", Sep::Eq), None);
     }
 
     #[test]

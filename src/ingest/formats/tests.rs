@@ -113,8 +113,8 @@ fn metric_flag_reads_other_metrics() {
 
 #[test]
 fn format_names_round_trip() {
-    for f in LogFormat::ALL {
+    for f in LogFormat::ALL.into_iter().chain(LogFormat::SOURCES) {
         assert_eq!(f.name().parse::<LogFormat>(), Ok(f));
     }
-    assert!("csv".parse::<LogFormat>().is_err());
+    assert!("xml".parse::<LogFormat>().is_err());
 }
