@@ -107,8 +107,9 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{path}")?;
     writeln!(
         out,
-        "  format      {}{}",
+        "  format      {}{}{}",
         model.format.map(|f| f.name()).unwrap_or("unknown"),
+        gnorm_alias(model),
         if model.per_epoch() {
             " (per-epoch summaries only: the log has no per-step lines)"
         } else {
@@ -222,6 +223,15 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// ` (gradient norm ← norm)` where the format prints the gradient norm under another name.
+pub fn gnorm_alias(model: &RunData) -> String {
+    model
+        .format
+        .and_then(|f| f.gnorm_name())
+        .filter(|_| model.metric.role == crate::core::Role::GradNorm)
+        .map_or(String::new(), |n| format!(" (gradient norm ← {n})"))
 }
 
 /// The clip threshold as a person reads it: `1 (HF Trainer's default)`, `5 (from the log)`,

@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 
 static EPOCH: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("Epoch"));
 static ITER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("Iter(train)"));
+/// mmcv 1.x's iteration-based runner: `Iter [50/90000]\t…`.
+static ITER_V1: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("Iter ["));
 
 /// Whether the line is a training record line of these frameworks (not `Epoch(val)`).
 pub fn is_train_line(line: &[u8]) -> bool {
@@ -24,6 +26,7 @@ pub fn is_train_line(line: &[u8]) -> bool {
         let rest = &line[at + 5..];
         rest.starts_with(b"(train)") || rest.starts_with(b" [")
     }) || ITER.find(line).is_some()
+        || ITER_V1.find(line).is_some()
 }
 
 pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
@@ -48,6 +51,10 @@ pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
 pub fn global_step(line: &[u8]) -> Option<u64> {
     if let Some(at) = ITER.find(line) {
         let (i, _) = bracket(&line[at + b"Iter(train)".len()..])?;
+        return parse_step(i);
+    }
+    if let Some(at) = ITER_V1.find(line) {
+        let (i, _) = bracket(&line[at + b"Iter".len()..])?;
         return parse_step(i);
     }
     let at = EPOCH.find(line)?;
@@ -85,6 +92,7 @@ mod tests {
             Some(99 * 4309 + 50)
         );
         assert_eq!(global_step(b"Iter(train) [  50/90000]  lr: 1"), Some(50));
+        assert_eq!(global_step(b"Iter [150/90000]\tlr: 1"), Some(150));
         assert!(!is_train_line(
             b"Epoch(val) [100][50/500]  coco/bbox_mAP: 0.1"
         ));
