@@ -29,6 +29,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
     pub log: SourceSpec,
+    /// The run's checkpoints: each explosion's alert names the last good one.
+    pub checkpoints: Vec<crate::core::CheckpointRef>,
     pub poll: Duration,
     pub jsonl: bool,
     /// Run through `sh -c` for each explosion.
@@ -115,7 +117,8 @@ struct State<'a> {
 
 impl<'a> State<'a> {
     fn new(opts: &'a FollowOptions) -> Self {
-        let model = crate::run::RunData::empty(&opts.log);
+        let mut model = crate::run::RunData::empty(&opts.log);
+        model.checkpoints = opts.checkpoints.clone();
         State {
             opts,
             printer: Printer {
@@ -255,11 +258,12 @@ impl Printer<'_> {
                 e.factor
             )?;
         }
-        self.alert(peak_step, peak);
+        let last = crate::core::checkpoint::last_before(&self.opts.checkpoints, start).cloned();
+        self.alert(peak_step, peak, last.as_ref());
         Ok(())
     }
     /// Starts the alert command without waiting for it; it is reaped later.
-    fn alert(&mut self, step: u64, peak: f64) {
+    fn alert(&mut self, step: u64, peak: f64, last_good: Option<&crate::core::CheckpointRef>) {
         let Some(cmd) = &self.opts.alert_cmd else {
             return;
         };
@@ -270,6 +274,12 @@ impl Printer<'_> {
             .env("TRAINWATCH_PEAK", fmt_value(peak))
             .env("TRAINWATCH_FILE", &self.opts.log.path)
             .stdin(Stdio::null());
+        if let Some(good) = last_good {
+            c.env("TRAINWATCH_CHECKPOINT", &good.path);
+            if let Some(s) = good.step {
+                c.env("TRAINWATCH_CHECKPOINT_STEP", s.to_string());
+            }
+        }
         // The command's output must not mix into the JSON lines on stdout.
         if let Ok(fd) = std::os::fd::AsFd::as_fd(&io::stderr()).try_clone_to_owned() {
             c.stdout(Stdio::from(fd));

@@ -145,6 +145,10 @@ struct GnormArgs {
     /// Print the series as one JSON object.
     #[arg(long)]
     json: bool,
+    /// The run's checkpoints (a file, or a folder searched for them), so that each explosion
+    /// names the last good one before it (a run folder's own are found without it).
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
     /// Also draw the figure (gnorm against step, clip line, explosions circled) as PNG.
     #[arg(long, value_name = "FILE")]
     png: Option<PathBuf>,
@@ -298,15 +302,21 @@ fn gnorm(a: GnormArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    match discover(&Request::new(opts.path.clone(), &opts.metric)) {
-        Ok(Some(run)) => opts.path = run.source_path().to_path_buf(),
+    let mut req = Request::new(opts.path.clone(), &opts.metric);
+    req.checkpoint = a.checkpoint.clone();
+    let checkpoints = match discover(&req) {
+        Ok(Some(run)) => {
+            opts.path = run.source_path().to_path_buf();
+            run.checkpoints.found
+        }
         Ok(None) => return fail(NOTHING),
         Err(e) => return fail(e),
-    }
-    let model = match trainwatch::run::read_once(&opts) {
+    };
+    let mut model = match trainwatch::run::read_once(&opts) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
+    model.checkpoints = checkpoints;
     if !(200..=20_000).contains(&a.width) || !(150..=20_000).contains(&a.height) {
         return fail("--width must be 200–20000 and --height 150–20000 pixels");
     }
@@ -342,13 +352,19 @@ fn follow(a: GnormArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    match discover(&Request::new(log.path.clone(), &log.metric)) {
-        Ok(Some(run)) => log.path = run.source_path().to_path_buf(),
+    let mut req = Request::new(log.path.clone(), &log.metric);
+    req.checkpoint = a.checkpoint.clone();
+    let checkpoints = match discover(&req) {
+        Ok(Some(run)) => {
+            log.path = run.source_path().to_path_buf();
+            run.checkpoints.found
+        }
         Ok(None) => return fail(NOTHING),
         Err(e) => return fail(e),
-    }
+    };
     let opts = trainwatch::headless::FollowOptions {
         log,
+        checkpoints,
         poll: Duration::from_millis(a.poll_ms.max(10)),
         jsonl: a.jsonl,
         alert_cmd: a.alert_cmd,

@@ -37,6 +37,7 @@ fn gnorm_json_has_exactly_the_documented_shape() {
         "explosions",
         "skipped_lines",
         "restarts",
+        "overflows",
     ] {
         assert!(keys.contains(&k), "missing {k} in {keys:?}");
     }
@@ -58,10 +59,60 @@ fn gnorm_json_has_exactly_the_documented_shape() {
     assert_eq!(v["explosions"].as_array().unwrap().len(), 1);
     assert_eq!(
         v["explosions"][0],
-        serde_json::json!({"start": 8740, "end": 8743, "peak_step": 8741, "peak": 3273877.676})
+        serde_json::json!({"start": 8740, "end": 8743, "peak_step": 8741, "peak": 3273877.676,
+            "last_checkpoint": null})
     );
     assert_eq!(v["skipped_lines"], 0);
     assert_eq!(v["restarts"], 2);
+    assert_eq!(v["overflows"], 0);
+}
+
+/// A run folder: the log beside nested HF checkpoints; each explosion names the newest
+/// checkpoint saved before it started, in the JSON and in the report.
+#[test]
+fn explosions_name_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(
+        sample("megatron-104B-spikes-bigscience/iteration_lines.log"),
+        run.join("train.log"),
+    )
+    .unwrap();
+    for s in [8000, 8700, 9000] {
+        let d = run.join(format!("out/checkpoint-{s}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("model.safetensors"), b"weights").unwrap();
+    }
+    let out = bin().arg("gnorm").arg(&run).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let good = run.join("out/checkpoint-8700");
+    assert_eq!(
+        v["explosions"][0]["last_checkpoint"],
+        serde_json::json!({"path": good.to_string_lossy(), "step": 8700})
+    );
+    let out = bin().arg("gnorm").arg(&run).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("last good: ") && text.contains("checkpoint-8700 (40 steps before)"),
+        "{text}"
+    );
+    // `--checkpoint` names them for a log read on its own.
+    let out = bin()
+        .arg("gnorm")
+        .arg(run.join("train.log"))
+        .arg("--checkpoint")
+        .arg(run.join("out"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["explosions"][0]["last_checkpoint"]["step"], 8700);
 }
 
 #[test]

@@ -3,11 +3,13 @@
 //! source restarted. This module uses nothing else of the crate, so sources, runs and views
 //! can all depend on it without depending on each other.
 
+pub mod checkpoint;
 pub mod format;
 pub mod metric;
 pub mod records;
 pub mod restart;
 
+pub use checkpoint::CheckpointRef;
 pub use format::LogFormat;
 pub use metric::{MetricKey, Role};
 pub use records::{Batch, Record, Records, MAX_COLUMNS};

@@ -6,6 +6,7 @@
 //!
 //! A run folder is walked once with [`crate::fswalk`] ([`run_folder`] says what is preferred).
 
+pub mod checkpoints;
 mod probe;
 pub mod run_folder;
 
@@ -84,18 +85,12 @@ pub struct Checkpoints {
     /// What tab 2 follows: a checkpoint file or index, or the folder to wait in for the first
     /// one (a run folder is watched even before its first checkpoint lands).
     pub watch: Option<PathBuf>,
-    /// The checkpoints found, oldest first. Today: the newest one of a searched run folder
-    /// (its highest `checkpoint-<step>/`, else its newest `*.safetensors`).
+    /// The checkpoints found, in step order ([`checkpoints::from_entries`]).
     pub found: Vec<FoundCheckpoint>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct FoundCheckpoint {
-    /// The safetensors file, or the sharded checkpoint's index.
-    pub path: PathBuf,
-    /// The training step its name says.
-    pub step: Option<u64>,
-}
+/// A checkpoint found for a run (see [`checkpoints`]).
+pub type FoundCheckpoint = crate::core::CheckpointRef;
 
 /// Why nothing could be chosen.
 #[derive(Debug, thiserror::Error)]
@@ -113,18 +108,26 @@ pub enum Error {
 /// named; any other folder is searched as a run folder.
 pub fn discover(req: &Request) -> Result<RunManifest, Error> {
     let root = req.path.clone();
-    let run = if !root.is_dir() {
+    let mut run = if !root.is_dir() {
         Run::named(req.log.clone().unwrap_or_else(|| root.clone()), None)
             .watching(req.checkpoint.clone())
     } else if let Some(log) = &req.log {
-        Run::named(log.clone(), Some(root.clone()))
-            .watching(req.checkpoint.clone().or_else(|| Some(root.clone())))
+        let mut run = Run::named(log.clone(), Some(root.clone()));
+        run.checkpoints.found = checkpoints::at(&root);
+        let watch = checkpoints::watch_dir(&run.checkpoints.found).unwrap_or(root.clone());
+        run.watching(req.checkpoint.clone().or(Some(watch)))
     } else if !event_files(&root).is_empty() {
         Run::named(root.clone(), None).watching(req.checkpoint.clone())
     } else {
-        run_folder::search(&root, &req.metric)?
-            .watching(req.checkpoint.clone().or_else(|| Some(root.clone())))
+        let run = run_folder::search(&root, &req.metric)?;
+        // Tab 2 follows the folder new checkpoints land in (`out/` for `out/checkpoint-*`),
+        // or the run folder itself until the first one does.
+        let watch = checkpoints::watch_dir(&run.checkpoints.found).unwrap_or(root.clone());
+        run.watching(req.checkpoint.clone().or(Some(watch)))
     };
+    if let Some(named) = &req.checkpoint {
+        run.checkpoints.found = checkpoints::at(named);
+    }
     Ok(RunManifest {
         root,
         runs: vec![run],

@@ -32,6 +32,8 @@ struct Candidates {
     event_dirs: Vec<PathBuf>,
     csv: Vec<(SystemTime, PathBuf)>,
     states: Vec<(SystemTime, PathBuf)>,
+    /// The run's checkpoints, in step order.
+    checkpoints: Vec<FoundCheckpoint>,
 }
 
 fn mtime(p: &Path) -> SystemTime {
@@ -68,6 +70,7 @@ fn candidates(dir: &Path) -> Candidates {
     let mut found = Candidates::default();
     // An unreadable root holds nothing: the caller says nothing was found.
     let entries = Walk::run_folder().entries(dir).unwrap_or_default();
+    found.checkpoints = super::checkpoints::from_entries(&entries);
     for e in entries.iter().filter(|e| e.kind == EntryKind::File) {
         let name = e.name.as_str();
         if name.contains("tfevents") {
@@ -118,14 +121,7 @@ pub fn search(dir: &Path, metric: &MetricSpec) -> Result<Run, Error> {
     let mut found = candidates(dir);
     let checkpoints = Checkpoints {
         watch: None,
-        found: crate::checkpoint::resolve(dir)
-            .ok()
-            .map(|r| FoundCheckpoint {
-                path: r.main_path().to_path_buf(),
-                step: r.step,
-            })
-            .into_iter()
-            .collect(),
+        found: std::mem::take(&mut found.checkpoints),
     };
 
     found.text.sort_by_key(|a| Reverse(a.0));

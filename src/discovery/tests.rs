@@ -70,8 +70,9 @@ fn a_run_folder_ranks_its_sources_and_finds_its_checkpoint() {
     assert_eq!(run.source_path(), run_dir.join("train.log"));
     assert_eq!(
         run.checkpoints.found,
+        // An HF checkpoint is its folder (tab 2 resolves the weights inside).
         vec![FoundCheckpoint {
-            path: run_dir.join("checkpoint-20/model.safetensors"),
+            path: run_dir.join("checkpoint-20"),
             step: Some(20),
         }]
     );

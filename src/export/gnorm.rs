@@ -20,6 +20,14 @@ struct ExplosionJson {
     end: u64,
     peak_step: u64,
     peak: Option<f64>,
+    /// The newest checkpoint before `start` (an addition), when checkpoints are known.
+    last_checkpoint: Option<CheckpointJson>,
+}
+
+#[derive(Serialize)]
+struct CheckpointJson {
+    path: String,
+    step: Option<u64>,
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -72,6 +80,10 @@ pub fn write_json(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
             end: s.step(e.end).unwrap_or(0),
             peak_step: s.step(e.peak).unwrap_or(0),
             peak: finite(e.peak_value),
+            last_checkpoint: model.last_good(e).map(|c| CheckpointJson {
+                path: c.path.to_string_lossy().into_owned(),
+                step: c.step,
+            }),
         })
         .collect();
     write!(w, ",\"explosions\":{}", js(&explosions)?)?;
@@ -221,6 +233,14 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
             fmt_value(e.peak_value),
             format!("{:.1}×", e.factor),
         )?;
+        if let (Some(c), Some(start)) = (model.last_good(e), s.step(e.start)) {
+            writeln!(
+                out,
+                "        last good: {} ({} steps before)",
+                crate::text::printable_path(&c.path),
+                start - c.step.unwrap_or(start)
+            )?;
+        }
     }
     Ok(())
 }

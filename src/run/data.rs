@@ -2,7 +2,7 @@
 //! clip threshold and where it came from, and the counts a user should see. Changed only by
 //! the reducer ([`super::reduce`]), which the one-shot reader, the TUI and `--follow` share.
 
-use crate::core::{LogFormat, MetricKey, Role};
+use crate::core::{CheckpointRef, LogFormat, MetricKey, Role};
 use crate::series::{ExplosionParams, Series, StepKind};
 use std::path::PathBuf;
 
@@ -56,6 +56,8 @@ pub struct RunData {
     pub lines: u64,
     /// Steps skipped for mixed-precision overflow, as the log's notes report them.
     pub overflows: u64,
+    /// The run's checkpoints, in step order (for "the last good checkpoint" of an explosion).
+    pub checkpoints: Vec<CheckpointRef>,
     /// The loss scale the last overflow note set.
     pub loss_scale: Option<f64>,
     /// Explosions already announced as changes, per series (steps, epochs).
@@ -82,6 +84,7 @@ impl RunData {
             file_restarts: 0,
             lines: 0,
             overflows: 0,
+            checkpoints: Vec::new(),
             loss_scale: None,
             announced: [0, 0],
         };
@@ -129,6 +132,12 @@ impl RunData {
             self.format = format;
             self.refresh_clip();
         }
+    }
+
+    /// The newest checkpoint saved before the explosion `e` of the series shown started.
+    pub fn last_good(&self, e: &crate::series::ExplosionEvent) -> Option<&CheckpointRef> {
+        let start = self.primary().step(e.start)?;
+        crate::core::checkpoint::last_before(&self.checkpoints, start)
     }
 
     /// Non-finite values that overflow notes do not explain: the run is diverging.
