@@ -5,7 +5,9 @@
 //!   reads position tables from safetensors checkpoints,
 //! - [`series`]/[`model`] store the records and find clipping and explosions;
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
-//! - [`tui`] and [`export`] show them.
+//! - [`tui`] and [`export`] show them;
+//! - [`watch`], at the bottom, says when to look again (one notify watcher, one poll
+//!   scheduler), what changed in a file, and runs heavy work on one bounded pool.
 
 pub mod checkpoint;
 pub mod colormap;
@@ -17,3 +19,4 @@ pub mod model;
 pub mod series;
 pub mod text;
 pub mod tui;
+pub mod watch;
