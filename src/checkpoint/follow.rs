@@ -6,8 +6,8 @@
 use super::resolve::resolve;
 use super::{compute_similarity, SimilarityReport, SimilarityRequest};
 use crate::text::printable_path;
-use crossbeam_channel::{bounded, select, Receiver, Sender};
-use notify::{RecursiveMode, Watcher};
+use crate::watch::{parent_dir, Target, WatchService};
+use crossbeam_channel::{select, Receiver, Sender};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,7 +55,8 @@ fn stamp(files: &[PathBuf]) -> Stamp {
         .collect()
 }
 
-/// Starts following `path`. `views` carries the UI's requests; the first one starts work.
+/// Starts following `path`, woken by the process's [`WatchService`]. `views` carries the UI's
+/// requests; the first one starts work.
 pub fn spawn(
     path: PathBuf,
     poll: Duration,
@@ -63,20 +64,43 @@ pub fn spawn(
     tx: Sender<CheckpointEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
+    spawn_in(&WatchService::shared(), path, poll, views, tx, stop)
+}
+
+/// Like [`spawn`], woken by `watch`.
+pub fn spawn_in(
+    watch: &WatchService,
+    path: PathBuf,
+    poll: Duration,
+    views: Receiver<View>,
+    tx: Sender<CheckpointEvent>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    let watch = watch.clone();
     std::thread::Builder::new()
         .name("trainwatch-checkpoint".into())
-        .spawn(move || run(&path, poll, &views, &tx, &stop))
+        .spawn(move || run(&watch, &path, poll, &views, &tx, &stop))
+}
+
+/// What to watch: a checkpoint directory's whole tree (it gains `checkpoint-N/` folders), or a
+/// file's directory (a sharded checkpoint's index names its neighbours).
+fn target(path: &Path) -> Target {
+    if path.is_dir() {
+        Target::Tree(path.to_path_buf())
+    } else {
+        Target::Dir(parent_dir(path))
+    }
 }
 
 fn run(
+    watch: &WatchService,
     path: &Path,
     poll: Duration,
     views: &Receiver<View>,
     tx: &Sender<CheckpointEvent>,
     stop: &AtomicBool,
 ) {
-    let (wake_tx, wake_rx) = bounded::<()>(1);
-    let _watcher = watch(path, wake_tx);
+    let wake = watch.subscribe(target(path), poll);
     let Ok(mut view) = views.recv() else { return };
     let mut loaded: Option<Stamp> = None;
     let mut last_failure: Option<String> = None;
@@ -179,33 +203,8 @@ fn run(
                 }
                 Err(_) => return,
             },
-            recv(wake_rx) -> _ => {
-                // Let a burst of writes settle.
-                std::thread::sleep(Duration::from_millis(50));
-                while wake_rx.try_recv().is_ok() {}
-            },
-            default(poll) => {}
+            // A file-system event or the poll tick; let a burst of writes settle.
+            recv(wake.wakeups()) -> _ => wake.settle(Duration::from_millis(50)),
         }
     }
-}
-
-/// Watches PATH's directory tree (a checkpoint directory gains `checkpoint-N/` folders).
-fn watch(path: &Path, wake: Sender<()>) -> Option<notify::RecommendedWatcher> {
-    let (target, mode) = if path.is_dir() {
-        (path.to_path_buf(), RecursiveMode::Recursive)
-    } else {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        (dir, RecursiveMode::NonRecursive)
-    };
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
-            let _ = wake.try_send(());
-        }
-    })
-    .ok()?;
-    w.watch(&target, mode).ok()?;
-    Some(w)
 }
