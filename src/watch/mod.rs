@@ -85,8 +85,12 @@ impl WatchService {
         if notify.is_none() {
             let routes = self.inner.routes.clone();
             *notify = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-                if let Ok(ev) = res {
-                    routes.deliver(&ev.paths);
+                match res {
+                    // A reader opening a file changes nothing; waking on it would make every
+                    // look (which opens the file) wake the next one.
+                    Ok(ev) if only_read(&ev.kind) => {}
+                    Ok(ev) => routes.deliver(&ev.paths),
+                    Err(_) => {}
                 }
             })
             .ok();
@@ -163,6 +167,16 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         self.service.unsubscribe(self.id);
     }
+}
+
+fn only_read(kind: &notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    matches!(
+        kind,
+        EventKind::Access(
+            AccessKind::Open(_) | AccessKind::Read | AccessKind::Close(AccessMode::Read)
+        )
+    )
 }
 
 /// The directory a file lives in ("." for a bare name).

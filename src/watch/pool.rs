@@ -11,6 +11,9 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// A worker with nothing to do for this long ends (an idle run keeps no pool threads).
+const IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Queued {
     key: Option<String>,
     job: Job,
@@ -143,7 +146,7 @@ impl Pool {
             if on_worker {
                 drop(st);
                 if let Some(job) = self.try_pop() {
-                    job();
+                    let _ = catch_unwind(AssertUnwindSafe(job));
                 }
                 st = pending.lock();
                 if done(&st) {
@@ -175,14 +178,22 @@ fn work(shared: &Shared) {
                 break j.job;
             }
             q.idle += 1;
-            q = match shared.work.wait(q) {
-                Ok(g) => g,
+            let (g, waited) = match shared.work.wait_timeout(q, IDLE_EXIT) {
+                Ok(r) => r,
                 Err(e) => e.into_inner(),
             };
+            q = g;
             q.idle -= 1;
+            if waited.timed_out() && q.jobs.is_empty() {
+                // Idle: give the thread back; the next job starts one again.
+                q.spawned -= 1;
+                return;
+            }
         };
         drop(q);
-        job();
+        // A job's panic is its submitter's business (scoped jobs hand theirs to `join`); the
+        // worker stays.
+        let _ = catch_unwind(AssertUnwindSafe(job));
     }
 }
 

@@ -82,3 +82,16 @@ fn a_missing_directory_is_polled_only() {
     assert!(svc.watched_dirs().is_empty());
     assert!(woken_within(&sub, Duration::from_secs(2)));
 }
+
+#[test]
+fn opening_a_file_to_read_it_wakes_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("a.log");
+    std::fs::write(&p, b"x\n").unwrap();
+    let svc = WatchService::new();
+    let sub = svc.subscribe(Target::File(p.clone()), Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(50));
+    drain(&sub);
+    let _ = std::fs::read(&p).unwrap();
+    assert!(!woken_within(&sub, Duration::from_millis(300)));
+}
