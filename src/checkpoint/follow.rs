@@ -4,12 +4,12 @@
 //! the next look retries it.
 
 use super::resolve::resolve;
-use super::{compute_similarity, SimilarityReport, SimilarityRequest};
+use super::{compute_similarity, Error, SimilarityReport, SimilarityRequest};
 use crate::text::printable_path;
-use crate::watch::{parent_dir, Target, WatchService};
-use crossbeam_channel::{select, Receiver, Sender};
+use crate::watch::{parent_dir, pool, Target, WatchService};
+use crossbeam_channel::{bounded, select, Receiver, Sender};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -101,6 +101,9 @@ fn run(
     stop: &AtomicBool,
 ) {
     let wake = watch.subscribe(target(path), poll);
+    // This follower's key on the pool: its newest request replaces a queued older one.
+    static FOLLOWERS: AtomicU64 = AtomicU64::new(0);
+    let key = format!("similarity#{}", FOLLOWERS.fetch_add(1, Ordering::Relaxed));
     let Ok(mut view) = views.recv() else { return };
     let mut loaded: Option<Stamp> = None;
     let mut last_failure: Option<String> = None;
@@ -153,7 +156,15 @@ fn run(
                         blocks: view.blocks.max(1),
                         sinusoidal: None,
                     };
-                    let ev = match compute_similarity(&req) {
+                    let computed = match compute_on_pool(&key, req, views, &mut view) {
+                        Computed::Done(r) => *r,
+                        Computed::Superseded => {
+                            force = true;
+                            continue;
+                        }
+                        Computed::UiGone => return,
+                    };
+                    let ev = match computed {
                         Ok(r) => {
                             // Changed while it was read? Then the map may mix two versions.
                             if stamp(&resolved.files()) == now {
@@ -205,6 +216,47 @@ fn run(
             },
             // A file-system event or the poll tick; let a burst of writes settle.
             recv(wake.wakeups()) -> _ => wake.settle(Duration::from_millis(50)),
+        }
+    }
+}
+
+enum Computed {
+    Done(Box<Result<SimilarityReport, Error>>),
+    /// Another view was asked for first: compute that one instead.
+    Superseded,
+    UiGone,
+}
+
+/// Computes `req` on the shared pool, keyed so that a newer request of this follower replaces
+/// it while it is still queued; a new view arriving meanwhile supersedes it.
+fn compute_on_pool(
+    key: &str,
+    req: SimilarityRequest,
+    views: &Receiver<View>,
+    view: &mut View,
+) -> Computed {
+    let (tx, rx) = bounded(1);
+    pool::shared().submit_keyed(key, move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute_similarity(&req)));
+        let _ = tx.send(r);
+    });
+    loop {
+        select! {
+            recv(rx) -> r => return match r {
+                Ok(Ok(r)) => Computed::Done(Box::new(r)),
+                // Fails this follower, as when it computed on its own thread.
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                // Replaced in the queue (by another request with this key).
+                Err(_) => Computed::Superseded,
+            },
+            recv(views) -> v => match v {
+                Ok(v) if v != *view => {
+                    *view = v;
+                    return Computed::Superseded;
+                }
+                Ok(_) => {}
+                Err(_) => return Computed::UiGone,
+            },
         }
     }
 }
