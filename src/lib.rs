@@ -5,7 +5,9 @@
 //!   reads position tables from safetensors checkpoints,
 //! - [`series`]/[`model`] store the records and find clipping and explosions;
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
-//! - [`tui`] and [`export`] show them.
+//! - [`tui`] and [`export`] show them;
+//! - [`watch`], at the bottom, says when to look again (one notify watcher, one poll
+//!   scheduler), what changed in a file, and runs heavy work on one bounded pool.
 //!
 //! [`discovery`] (above ingest and checkpoint) turns what the user named into runs: the
 //! sources to read and the checkpoints to follow. At the bottom, used by all: [`fswalk`] (the
@@ -26,3 +28,4 @@ pub mod series;
 pub mod tensor;
 pub mod text;
 pub mod tui;
+pub mod watch;

@@ -8,12 +8,12 @@
 //! opens is read with positional reads ([`READ`]), never mapped.
 
 use super::resolve::resolve;
-use super::{compute_similarity, ReadMode, SimilarityReport, SimilarityRequest};
+use super::{compute_similarity, Error, ReadMode, SimilarityReport, SimilarityRequest};
 use crate::text::printable_path;
+use crate::watch::{parent_dir, pool, Target, WatchService};
 use crossbeam_channel::{bounded, select, Receiver, Sender};
-use notify::{RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -62,7 +62,8 @@ fn stamp(files: &[PathBuf]) -> Stamp {
 /// How the follower reads checkpoints (see the module documentation).
 pub const READ: ReadMode = ReadMode::Positional;
 
-/// Starts following `path`. `views` carries the UI's requests; the first one starts work.
+/// Starts following `path`, woken by the process's [`WatchService`]. `views` carries the UI's
+/// requests; the first one starts work.
 pub fn spawn(
     path: PathBuf,
     poll: Duration,
@@ -70,20 +71,46 @@ pub fn spawn(
     tx: Sender<CheckpointEvent>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
+    spawn_in(&WatchService::shared(), path, poll, views, tx, stop)
+}
+
+/// Like [`spawn`], woken by `watch`.
+pub fn spawn_in(
+    watch: &WatchService,
+    path: PathBuf,
+    poll: Duration,
+    views: Receiver<View>,
+    tx: Sender<CheckpointEvent>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    let watch = watch.clone();
     std::thread::Builder::new()
         .name("trainwatch-checkpoint".into())
-        .spawn(move || run(&path, poll, &views, &tx, &stop))
+        .spawn(move || run(&watch, &path, poll, &views, &tx, &stop))
+}
+
+/// What to watch: a checkpoint directory's whole tree (it gains `checkpoint-N/` folders), or a
+/// file's directory (a sharded checkpoint's index names its neighbours).
+fn target(path: &Path) -> Target {
+    if path.is_dir() {
+        Target::Tree(path.to_path_buf())
+    } else {
+        Target::Dir(parent_dir(path))
+    }
 }
 
 fn run(
+    watch: &WatchService,
     path: &Path,
     poll: Duration,
     views: &Receiver<View>,
     tx: &Sender<CheckpointEvent>,
     stop: &AtomicBool,
 ) {
-    let (wake_tx, wake_rx) = bounded::<()>(1);
-    let _watcher = watch(path, wake_tx);
+    let wake = watch.subscribe(target(path), poll);
+    // This follower's key on the pool: its newest request replaces a queued older one.
+    static FOLLOWERS: AtomicU64 = AtomicU64::new(0);
+    let key = format!("similarity#{}", FOLLOWERS.fetch_add(1, Ordering::Relaxed));
     let Ok(mut view) = views.recv() else { return };
     let mut loaded: Option<Stamp> = None;
     let mut last_failure: Option<String> = None;
@@ -137,7 +164,15 @@ fn run(
                         sinusoidal: None,
                         read: READ,
                     };
-                    let ev = match compute_similarity(&req) {
+                    let computed = match compute_on_pool(&key, req, views, &mut view) {
+                        Computed::Done(r) => *r,
+                        Computed::Superseded => {
+                            force = true;
+                            continue;
+                        }
+                        Computed::UiGone => return,
+                    };
+                    let ev = match computed {
                         Ok(r) => {
                             // Changed while it was read? Then the map may mix two versions.
                             if stamp(&resolved.files()) == now {
@@ -187,33 +222,49 @@ fn run(
                 }
                 Err(_) => return,
             },
-            recv(wake_rx) -> _ => {
-                // Let a burst of writes settle.
-                std::thread::sleep(Duration::from_millis(50));
-                while wake_rx.try_recv().is_ok() {}
-            },
-            default(poll) => {}
+            // A file-system event or the poll tick; let a burst of writes settle.
+            recv(wake.wakeups()) -> _ => wake.settle(Duration::from_millis(50)),
         }
     }
 }
 
-/// Watches PATH's directory tree (a checkpoint directory gains `checkpoint-N/` folders).
-fn watch(path: &Path, wake: Sender<()>) -> Option<notify::RecommendedWatcher> {
-    let (target, mode) = if path.is_dir() {
-        (path.to_path_buf(), RecursiveMode::Recursive)
-    } else {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        (dir, RecursiveMode::NonRecursive)
-    };
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
-            let _ = wake.try_send(());
+enum Computed {
+    Done(Box<Result<SimilarityReport, Error>>),
+    /// Another view was asked for first: compute that one instead.
+    Superseded,
+    UiGone,
+}
+
+/// Computes `req` on the shared pool, keyed so that a newer request of this follower replaces
+/// it while it is still queued; a new view arriving meanwhile supersedes it.
+fn compute_on_pool(
+    key: &str,
+    req: SimilarityRequest,
+    views: &Receiver<View>,
+    view: &mut View,
+) -> Computed {
+    let (tx, rx) = bounded(1);
+    pool::shared().submit_keyed(key, move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute_similarity(&req)));
+        let _ = tx.send(r);
+    });
+    loop {
+        select! {
+            recv(rx) -> r => return match r {
+                Ok(Ok(r)) => Computed::Done(Box::new(r)),
+                // Fails this follower, as when it computed on its own thread.
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                // Replaced in the queue (by another request with this key).
+                Err(_) => Computed::Superseded,
+            },
+            recv(views) -> v => match v {
+                Ok(v) if v != *view => {
+                    *view = v;
+                    return Computed::Superseded;
+                }
+                Ok(_) => {}
+                Err(_) => return Computed::UiGone,
+            },
         }
-    })
-    .ok()?;
-    w.watch(&target, mode).ok()?;
-    Some(w)
+    }
 }

@@ -15,7 +15,7 @@
 //!
 //! Speed: rows are decoded straight from the mapped bytes (little-endian, any alignment) into
 //! one reusable f64 row buffer (decode and sum of squares in one sweep), the next row is
-//! prefetched, and the work is split over up to 4 threads. The inner loops live in
+//! prefetched, and the work is split in up to 4 parts on the shared worker pool. The inner loops live in
 //! `checkpoint::kernels` (AVX2+FMA when the CPU has it).
 
 use std::fmt;
@@ -26,6 +26,7 @@ use ndarray::{s, Array2, Axis};
 
 use super::kernels::{decode_into, kernels};
 use crate::tensor::Dtype;
+use crate::watch::pool;
 
 /// A `[n, d]` table of one decodable dtype, viewed in place (usually inside a memory map).
 #[derive(Clone, Copy, Debug)]
@@ -245,18 +246,15 @@ pub fn block_map(
     let parts: Vec<Pass1> = if splits.len() == 2 {
         vec![pass1(view, &edges, 0..b)]
     } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = splits
+        pool::shared().scope(|s| {
+            let tasks: Vec<_> = splits
                 .windows(2)
                 .map(|w| {
                     let (edges, range) = (&edges, w[0]..w[1]);
                     s.spawn(move || pass1(view, edges, range))
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+            tasks.into_iter().map(|t| t.join()).collect()
         })
     };
     let mut means = Array2::<f64>::zeros((b, d));
@@ -296,7 +294,7 @@ fn gram(means: &Array2<f64>, threads: usize) -> Array2<f64> {
         return out;
     }
     let band = b.div_ceil(threads);
-    std::thread::scope(|s| {
+    pool::shared().scope(|s| {
         for (k, mut rows) in out.axis_chunks_iter_mut(Axis(0), band).enumerate() {
             let lhs = means.slice(s![k * band..k * band + rows.nrows(), ..]);
             s.spawn(move || general_mat_mul(1.0, &lhs, &means.t(), 0.0, &mut rows));
@@ -387,15 +385,12 @@ pub fn mean_at(
             .map(|r| pass2(view, norms, hi, r, distances))
             .collect()
     } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = ranges
+        pool::shared().scope(|s| {
+            let tasks: Vec<_> = ranges
                 .into_iter()
                 .map(|r| s.spawn(move || pass2(view, norms, hi, r, distances)))
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+            tasks.into_iter().map(|t| t.join()).collect()
         })
     };
     let mut sums = vec![0.0; distances.len()];
@@ -417,10 +412,8 @@ fn threads_for(work: usize) -> usize {
     if work < (1 << 20) {
         return 1;
     }
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 4)
+    // Parts, not threads: the shared pool bounds how many run at once across all runs.
+    pool::shared().workers().clamp(1, 4)
 }
 
 // ---- kernels -------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ use super::decoder::{Batch, LogDecoder};
 use super::source::{self, Source, Update};
 use super::{scan, SourceSpec};
 use crate::text::printable_path;
-use crossbeam_channel::{bounded, Receiver, Sender};
-use notify::{RecursiveMode, Watcher};
+use crate::watch::identity::{self, Change, FileIdentity, Prefix, ReadMark, FINGERPRINT};
+use crate::watch::{Subscription, Target, WatchService};
+use crossbeam_channel::Sender;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -37,51 +37,67 @@ pub enum IngestEvent {
     Error(String),
 }
 
-/// Bytes at the start of the file remembered to notice a truncate-and-rewrite that grew past
-/// the old size between two looks.
-const FINGERPRINT: usize = 64;
-
+/// The file being read: its handle (kept across a rename, to finish it) and how far.
 struct Open {
     file: File,
-    ident: (u64, u64),
-    offset: u64,
-    head: Vec<u8>,
+    mark: ReadMark,
 }
 
-/// Starts following `opts.path` on a thread; events go to `tx` until `stop` is set or `tx`
-/// is dropped.
+/// Starts following `opts.path` on a thread, woken by the process's [`WatchService`]; events
+/// go to `tx` until `stop` is set or `tx` is dropped.
 pub fn spawn(
     opts: SourceSpec,
     poll: Duration,
     tx: Sender<IngestEvent>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
+    spawn_in(&WatchService::shared(), opts, poll, tx, stop)
+}
+
+/// Like [`spawn`], woken by `watch` (one notify watcher and one poll scheduler for all the
+/// followers of a process).
+pub fn spawn_in(
+    watch: &WatchService,
+    opts: SourceSpec,
+    poll: Duration,
+    tx: Sender<IngestEvent>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    let watch = watch.clone();
     std::thread::Builder::new()
         .name("trainwatch-follow".into())
         .spawn(move || {
             let kind = source::kind_of(&opts.path, opts.format);
             match kind.open(&opts.path, &opts.metric) {
-                Some(src) => follow_source(src, &opts.path, poll, &tx, &stop),
-                None => Follower::new(opts, poll, tx, stop).run(),
+                Some(src) => {
+                    let target = if opts.path.is_dir() {
+                        Target::Dir(opts.path.clone())
+                    } else {
+                        Target::File(opts.path.clone())
+                    };
+                    let wake = watch.subscribe(target, poll);
+                    follow_source(src, &opts.path, &wake, &tx, &stop)
+                }
+                None => {
+                    let wake = watch.subscribe(Target::File(opts.path.clone()), poll);
+                    Follower::new(opts, tx, stop).run(&wake)
+                }
             }
         })
 }
+
+/// Let a burst of writes settle into one read.
+const SETTLE: Duration = Duration::from_millis(2);
 
 /// Follows a non-text source (event files, trainer state, metrics CSV) by looking at it at
 /// each file-system event or poll tick; each look reads only what is new.
 fn follow_source(
     mut src: Box<dyn Source>,
     path: &Path,
-    poll: Duration,
+    wake: &Subscription,
     tx: &Sender<IngestEvent>,
     stop: &AtomicBool,
 ) {
-    let (wake_tx, wake_rx) = bounded::<()>(1);
-    let _watcher = if path.is_dir() {
-        watch_dir(path, wake_tx)
-    } else {
-        watch_parent(path, wake_tx)
-    };
     let mut said_waiting = false;
     let mut following = false;
     let mut last_error: Option<String> = None;
@@ -141,25 +157,12 @@ fn follow_source(
                 }
             }
         }
-        wait(&wake_rx, poll);
+        wake.wait(SETTLE);
     }
-}
-
-/// Watches a directory's own entries (new event files, appends).
-fn watch_dir(dir: &Path, wake: Sender<()>) -> Option<notify::RecommendedWatcher> {
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
-            let _ = wake.try_send(());
-        }
-    })
-    .ok()?;
-    w.watch(dir, RecursiveMode::NonRecursive).ok()?;
-    Some(w)
 }
 
 struct Follower {
     opts: SourceSpec,
-    poll: Duration,
     tx: Sender<IngestEvent>,
     stop: Arc<AtomicBool>,
     decoder: LogDecoder,
@@ -171,16 +174,10 @@ struct Follower {
 }
 
 impl Follower {
-    fn new(
-        opts: SourceSpec,
-        poll: Duration,
-        tx: Sender<IngestEvent>,
-        stop: Arc<AtomicBool>,
-    ) -> Self {
+    fn new(opts: SourceSpec, tx: Sender<IngestEvent>, stop: Arc<AtomicBool>) -> Self {
         let decoder = LogDecoder::new(opts.metric.clone(), opts.format);
         Follower {
             opts,
-            poll,
             tx,
             stop,
             decoder,
@@ -195,10 +192,7 @@ impl Follower {
         self.tx.send(e).is_ok()
     }
 
-    fn run(mut self) {
-        let (wake_tx, wake_rx) = bounded::<()>(1);
-        // Keep the watcher alive for the whole loop; without it, polling alone still works.
-        let _watcher = watch_parent(&self.opts.path, wake_tx);
+    fn run(mut self, wake: &Subscription) {
         let mut first = true;
         while !self.stop.load(Ordering::Relaxed) {
             match self.step(first) {
@@ -215,7 +209,7 @@ impl Follower {
                 }
             }
             first = false;
-            wait(&wake_rx, self.poll);
+            wake.wait(SETTLE);
         }
     }
 
@@ -232,14 +226,11 @@ impl Follower {
                 return Err(io::Error::other("is a directory, not a log file"));
             }
         }
-        let ident = meta.as_ref().map(|m| (m.dev(), m.ino()));
+        let now = meta.as_ref().map(FileIdentity::of);
+        let change = identity::classify(self.open.as_ref().map(|o| &o.mark), &path, now.as_ref())?;
 
         // The path now names another file, or none: finish the old one first.
-        let switched = match (&self.open, ident) {
-            (Some(o), Some(id)) => o.ident != id,
-            (Some(_), None) => true,
-            _ => false,
-        };
+        let switched = matches!(change, Change::Replaced | Change::Deleted);
         if switched {
             if !self.drain_open()? {
                 return Ok(false);
@@ -274,9 +265,11 @@ impl Follower {
             self.said_waiting = false;
             self.open = Some(Open {
                 file,
-                ident: (meta.dev(), meta.ino()),
-                offset: 0,
-                head: Vec::new(),
+                mark: ReadMark {
+                    file: FileIdentity::of(&meta),
+                    offset: 0,
+                    prefix: Prefix::Head(Vec::new()),
+                },
             });
             let total = meta.len();
             let ok = self.read_new(true, total)?;
@@ -288,13 +281,11 @@ impl Follower {
         }
 
         // Same file: truncated, rewritten, or grown?
-        let Some(o) = &self.open else { return Ok(true) };
-        let len = o.file.metadata()?.len();
-        let rewritten = len < o.offset || !head_matches(&o.file, &o.head)?;
-        if rewritten {
+        let len = meta.len();
+        if change == Change::Truncated {
             if let Some(o) = &mut self.open {
-                o.offset = 0;
-                o.head.clear();
+                o.mark.offset = 0;
+                o.mark.prefix = Prefix::Head(Vec::new());
             }
             self.decoder.reset();
             if !self.send(IngestEvent::Restart(RestartReason::Truncated)) {
@@ -320,7 +311,7 @@ impl Follower {
         let Some(o) = &mut self.open else {
             return Ok(true);
         };
-        let start = o.offset;
+        let start = o.mark.offset;
         if total <= start {
             return Ok(true);
         }
@@ -355,50 +346,11 @@ impl Follower {
         if !pending.is_empty() {
             alive &= tx.send(IngestEvent::Batch(pending)).is_ok();
         }
-        o.offset = end;
-        if o.head.len() < FINGERPRINT {
-            let mut head = vec![0u8; FINGERPRINT.min(end as usize)];
-            let n = o.file.read_at(&mut head, 0)?;
-            head.truncate(n);
-            o.head = head;
+        o.mark.offset = end;
+        if !matches!(&o.mark.prefix, Prefix::Head(h) if h.len() >= FINGERPRINT) {
+            let upto = FINGERPRINT.min(end as usize);
+            o.mark.prefix = Prefix::Head(identity::head_of(&o.file, upto)?);
         }
         Ok(alive)
     }
-}
-
-fn head_matches(file: &File, head: &[u8]) -> io::Result<bool> {
-    if head.is_empty() {
-        return Ok(true);
-    }
-    let mut now = vec![0u8; head.len()];
-    let n = file.read_at(&mut now, 0)?;
-    Ok(n == head.len() && now == head)
-}
-
-fn wait(wake: &Receiver<()>, poll: Duration) {
-    // Whichever comes first: a file-system event or the poll interval.
-    let _ = wake.recv_timeout(poll);
-    // Let a burst of writes settle into one read.
-    std::thread::sleep(Duration::from_millis(2));
-    while wake.try_recv().is_ok() {}
-}
-
-/// Watches the log's directory (so creation and rename are seen too). `None` when inotify is
-/// unavailable; polling still runs.
-fn watch_parent(path: &Path, wake: Sender<()>) -> Option<notify::RecommendedWatcher> {
-    let dir: PathBuf = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name()?.to_os_string();
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res {
-            if ev.paths.is_empty() || ev.paths.iter().any(|p| p.file_name() == Some(&name)) {
-                let _ = wake.try_send(());
-            }
-        }
-    })
-    .ok()?;
-    w.watch(&dir, RecursiveMode::NonRecursive).ok()?;
-    Some(w)
 }

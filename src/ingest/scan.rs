@@ -1,20 +1,22 @@
 //! Reading a file's existing content fast: one thread reads blocks, cuts them at line ends and
-//! hands whole lines to parser threads; batches come back in file order.
+//! hands whole lines to the shared worker pool; batches come back in file order.
 
 use super::decoder::{Batch, LogDecoder};
-use crossbeam_channel::{bounded, Receiver, Sender};
-use std::collections::BTreeMap;
+use crate::watch::pool::{self, Task};
+use crossbeam_channel::bounded;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Bytes per block handed to a parser thread.
+/// Bytes per block handed to a pool worker.
 pub const BLOCK: usize = 8 << 20;
 
-/// How many parser threads to use for a big read.
+/// How many blocks of a big read to decode at once: the pool's workers (it bounds what all
+/// runs together use).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    pool::shared().workers()
 }
 
 /// Reads `file` from `offset` to its current end through `decoder`, calling `on_batch` with
@@ -58,49 +60,32 @@ pub fn read_to_end(
         }
     }
 
-    std::thread::scope(|scope| -> io::Result<u64> {
-        // A job is a whole block buffer and the range of complete lines in it; the buffer
-        // comes back through `free` to be read into again (no copies, no re-zeroing).
-        type Job = (u64, Vec<u8>, std::ops::Range<usize>);
-        let (job_tx, job_rx): (Sender<Job>, Receiver<Job>) = bounded(threads * 2);
-        let (res_tx, res_rx) = bounded::<(u64, Batch)>(threads * 4);
+    let pool = pool::shared();
+    pool.scope(|scope| -> io::Result<u64> {
+        // A block's complete lines are decoded on the pool; the buffer comes back through
+        // `free` to be read into again (no copies, no re-zeroing). Results are applied in file
+        // order: `queue` holds them, finished or not, oldest first.
         let (free_tx, free_rx) = bounded::<Vec<u8>>(threads * 4);
-        for _ in 0..threads {
-            let job_rx = job_rx.clone();
-            let res_tx = res_tx.clone();
-            let free_tx = free_tx.clone();
-            let metric = decoder.metric().clone();
-            let format = decoder.format();
-            scope.spawn(move || {
-                let mut format = format;
-                for (seq, block, range) in job_rx {
-                    let mut d = LogDecoder::new(metric.clone(), format);
-                    // Metric lines are rarely shorter than ~100 bytes.
-                    d.reserve(range.len() / 100);
-                    d.feed(&block[range]);
-                    d.finish();
-                    format = format.or(d.format());
-                    let _ = free_tx.try_send(block);
-                    if res_tx.send((seq, d.take_batch())).is_err() {
+        let mut queue: VecDeque<(Piece<'_, Batch>, u64)> = VecDeque::new();
+        let mut running = 0usize;
+        let metric = decoder.metric().clone();
+        // Applies finished batches from the front; also waits for unfinished ones while more
+        // than `limit` blocks are being decoded.
+        let mut emit =
+            |queue: &mut VecDeque<(Piece<'_, Batch>, u64)>, running: &mut usize, limit: usize| {
+                while let Some((piece, _)) = queue.front() {
+                    if !piece.is_ready() && *running <= limit {
                         break;
                     }
+                    let Some((piece, off)) = queue.pop_front() else {
+                        break;
+                    };
+                    if matches!(piece, Piece::Decoding(_)) {
+                        *running -= 1;
+                    }
+                    on_batch(piece.into_batch(), off);
                 }
-            });
-        }
-        drop(job_rx);
-        drop(res_tx);
-        drop(free_tx);
-
-        let mut ready: BTreeMap<u64, (Batch, u64)> = BTreeMap::new();
-        let mut jobs_offset: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut next_emit = 0u64;
-        let mut seq = 0u64;
-        let mut emit = |ready: &mut BTreeMap<u64, (Batch, u64)>, next_emit: &mut u64| {
-            while let Some((b, off)) = ready.remove(next_emit) {
-                on_batch(b, off);
-                *next_emit += 1;
-            }
-        };
+            };
         let result: io::Result<()> = (|| {
             loop {
                 if stop.load(Ordering::Relaxed) {
@@ -113,58 +98,65 @@ pub fn read_to_end(
                 }
                 offset += n as u64;
                 let data = &buf[..n];
-                let cut = decoder.format().and_then(|_| {
+                let cut = decoder.format().and_then(|f| {
                     let first = memchr::memchr2(b'\n', b'\r', data)?;
                     let last = memchr::memrchr2(b'\n', b'\r', data)?;
-                    Some((first, last))
+                    Some((f, first, last))
                 });
                 match cut {
-                    Some((first, last)) if last > first => {
+                    Some((format, first, last)) if last > first => {
                         decoder.feed(&data[..=first]);
-                        ready.insert(seq, (decoder.take_batch(), offset));
-                        seq += 1;
+                        queue.push_back((Piece::Ready(decoder.take_batch()), offset));
                         decoder.feed(&data[last + 1..]);
-                        jobs_offset.insert(seq, offset);
-                        // While waiting for room, collect finished batches.
-                        let mut job = Some((seq, buf, first + 1..last + 1));
-                        while let Some(j) = job.take() {
-                            match job_tx.try_send(j) {
-                                Ok(()) => {}
-                                Err(crossbeam_channel::TrySendError::Full(j)) => {
-                                    job = Some(j);
-                                    if let Ok((s, b)) = res_rx.recv() {
-                                        let off = jobs_offset.remove(&s).unwrap_or(offset);
-                                        ready.insert(s, (b, off));
-                                    }
-                                }
-                                Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
-                                    return Err(io::Error::other("parser thread stopped"));
-                                }
-                            }
-                        }
-                        seq += 1;
+                        let (metric, free_tx) = (metric.clone(), free_tx.clone());
+                        let range = first + 1..last + 1;
+                        let task = scope.spawn(move || {
+                            let mut d = LogDecoder::new(metric, Some(format));
+                            // Metric lines are rarely shorter than ~100 bytes.
+                            d.reserve(range.len() / 100);
+                            d.feed(&buf[range]);
+                            d.finish();
+                            let _ = free_tx.try_send(buf);
+                            d.take_batch()
+                        });
+                        queue.push_back((Piece::Decoding(task), offset));
+                        running += 1;
+                        // Bounded read-ahead: wait for the oldest before reading more.
+                        emit(&mut queue, &mut running, threads * 2);
                     }
                     _ => {
                         decoder.feed(data);
-                        ready.insert(seq, (decoder.take_batch(), offset));
-                        seq += 1;
+                        queue.push_back((Piece::Ready(decoder.take_batch()), offset));
                     }
                 }
-                while let Ok((s, b)) = res_rx.try_recv() {
-                    let off = jobs_offset.remove(&s).unwrap_or(offset);
-                    ready.insert(s, (b, off));
-                }
-                emit(&mut ready, &mut next_emit);
+                emit(&mut queue, &mut running, usize::MAX);
             }
         })();
-        drop(job_tx);
-        for (s, b) in res_rx.iter() {
-            let off = jobs_offset.remove(&s).unwrap_or(offset);
-            ready.insert(s, (b, off));
-        }
-        emit(&mut ready, &mut next_emit);
+        emit(&mut queue, &mut running, 0);
         result.map(|()| offset)
     })
+}
+
+/// A block's batch in the file-order queue: decoded here, or on the pool.
+enum Piece<'env, T> {
+    Ready(T),
+    Decoding(Task<'env, T>),
+}
+
+impl<T> Piece<'_, T> {
+    fn is_ready(&self) -> bool {
+        match self {
+            Piece::Ready(_) => true,
+            Piece::Decoding(t) => t.is_done(),
+        }
+    }
+
+    fn into_batch(self) -> T {
+        match self {
+            Piece::Ready(b) => b,
+            Piece::Decoding(t) => t.join(),
+        }
+    }
 }
 
 fn read_some(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {

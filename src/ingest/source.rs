@@ -8,9 +8,10 @@ use super::decoder::Batch;
 use super::follow::RestartReason;
 use super::formats::{LogFormat, MetricSpec};
 use super::{lightning_csv, tfevents, trainer_state};
+use crate::watch::identity::{self, Change, FileIdentity, Prefix, ReadMark};
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The kinds of source trainwatch reads: the key of the [`REGISTRY`].
@@ -260,23 +261,12 @@ impl Source for CsvSource {
     }
 }
 
-fn ident(m: &std::fs::Metadata) -> (u64, u64) {
-    (m.dev(), m.ino())
-}
-
-fn stat(path: &Path) -> io::Result<Option<std::fs::Metadata>> {
-    match std::fs::metadata(path) {
-        Ok(m) => Ok(Some(m)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// One event file being read.
 #[derive(Debug)]
 struct TbFile {
     path: PathBuf,
-    ident: Option<(u64, u64)>,
+    /// The file as last seen (`None`: not yet).
+    seen: Option<FileIdentity>,
     offset: u64,
     /// CRC-32C of the bytes before `offset`: a replaced file (rsync) that starts with them is
     /// the same file grown, not a new run.
@@ -318,7 +308,7 @@ impl TbSource {
             if !self.files.iter().any(|f| f.path == p) {
                 self.files.push(TbFile {
                     path: p,
-                    ident: None,
+                    seen: None,
                     offset: 0,
                     crc: 0,
                     dec: tfevents::EventDecoder::new(&self.metric).collecting_tags(),
@@ -340,21 +330,22 @@ impl TbSource {
     }
 
     fn read_file(&mut self, i: usize, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
-        let earlier_open = self.files[..i].iter().any(|g| g.ident.is_some());
+        let earlier_open = self.files[..i].iter().any(|g| g.seen.is_some());
         let TbSource { files, buf, .. } = self;
         let f = &mut files[i];
-        let Some(meta) = stat(&f.path)? else {
+        let Some(now) = FileIdentity::stat(&f.path)? else {
             return Ok(false);
         };
-        let id = ident(&meta);
-        let restart = match f.ident {
-            None if earlier_open => Some(RestartReason::NewFile),
-            None => None,
-            Some(old) if old != id && !same_prefix(&f.path, f.offset, f.crc)? => {
-                Some(RestartReason::Replaced)
-            }
-            Some(_) if meta.len() < f.offset => Some(RestartReason::Truncated),
-            Some(_) => None,
+        let mark = f.seen.map(|file| ReadMark {
+            file,
+            offset: f.offset,
+            prefix: Prefix::Crc(f.crc),
+        });
+        let restart = match identity::classify(mark.as_ref(), &f.path, Some(&now))? {
+            Change::Appeared if earlier_open => Some(RestartReason::NewFile),
+            Change::Replaced => Some(RestartReason::Replaced),
+            Change::Truncated => Some(RestartReason::Truncated),
+            _ => None,
         };
         if let Some(r) = restart {
             f.offset = 0;
@@ -362,7 +353,7 @@ impl TbSource {
             f.dec.reset();
             out(Update::Restart(r));
         }
-        f.ident = Some(id);
+        f.seen = Some(now);
         let file = match File::open(&f.path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
@@ -398,30 +389,6 @@ impl TbSource {
         }
         Ok(true)
     }
-}
-
-/// Whether the file at `path` starts with the `len` bytes whose CRC-32C is `crc`.
-fn same_prefix(path: &Path, len: u64, crc: u32) -> io::Result<bool> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e),
-    };
-    if file.metadata()?.len() < len {
-        return Ok(false);
-    }
-    let mut buf = vec![0u8; (len as usize).clamp(1, 4 << 20)];
-    let (mut at, mut c) = (0u64, 0u32);
-    while at < len {
-        let want = ((len - at) as usize).min(buf.len());
-        let n = file.read_at(&mut buf[..want], at)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        c = crc32c::crc32c_append(c, &buf[..n]);
-        at += n as u64;
-    }
-    Ok(c == crc)
 }
 
 /// Reads `file` from `offset` to `len` in blocks on a reader thread, decoding each block on all
@@ -480,7 +447,8 @@ fn read_pipelined(
 pub struct StateSource {
     path: PathBuf,
     metric: MetricSpec,
-    seen: Option<(u64, u64, u64, i64, i64)>,
+    /// The file as last parsed: unchanged, it is not read again.
+    seen: Option<FileIdentity>,
     sent: Vec<(Option<u64>, u64)>,
     keys: Vec<String>,
     /// Why the last read could not be parsed (a write caught half-way is retried).
@@ -500,16 +468,9 @@ impl StateSource {
     }
 
     fn look(&mut self) -> io::Result<(Vec<Update>, bool)> {
-        let Some(meta) = stat(&self.path)? else {
+        let Some(sig) = FileIdentity::stat(&self.path)? else {
             return Ok((Vec::new(), false));
         };
-        let sig = (
-            meta.dev(),
-            meta.ino(),
-            meta.len(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-        );
         if self.seen == Some(sig) {
             return Ok((Vec::new(), true));
         }
@@ -567,10 +528,9 @@ impl StateSource {
 pub struct CsvSource {
     path: PathBuf,
     metric: MetricSpec,
-    ident: Option<(u64, u64)>,
-    header: Vec<u8>,
+    /// Rows read up to `offset`; the prefix is the header line (a new header: rewritten).
+    mark: Option<ReadMark>,
     cols: Option<lightning_csv::Columns>,
-    offset: u64,
     partial: Vec<u8>,
 }
 
@@ -579,16 +539,14 @@ impl CsvSource {
         CsvSource {
             path: path.to_path_buf(),
             metric: metric.clone(),
-            ident: None,
-            header: Vec::new(),
+            mark: None,
             cols: None,
-            offset: 0,
             partial: Vec::new(),
         }
     }
 
     fn look(&mut self) -> io::Result<(Vec<Update>, bool)> {
-        let Some(meta) = stat(&self.path)? else {
+        let Some(now) = FileIdentity::stat(&self.path)? else {
             return Ok((Vec::new(), false));
         };
         let file = match File::open(&self.path) {
@@ -598,8 +556,7 @@ impl CsvSource {
         };
         let len = file.metadata()?.len();
         let mut out = Vec::new();
-        let had = self.ident.is_some();
-        let replaced = self.ident.is_some_and(|i| i != ident(&meta));
+        let had = self.mark.is_some();
         // The header as it is now (up to its newline; none yet: wait).
         let mut head = vec![0u8; (len as usize).min(1 << 20)];
         let n = file.read_at(&mut head, 0)?;
@@ -608,36 +565,40 @@ impl CsvSource {
             return Ok((out, true));
         };
         let header = &head[..nl];
-        let rewritten = had && (replaced || header != &self.header[..] || len < self.offset);
+        let change = identity::classify(self.mark.as_ref(), &self.path, Some(&now))?;
+        let rewritten = had && matches!(change, Change::Replaced | Change::Truncated);
         if rewritten {
-            out.push(Update::Restart(if replaced {
+            out.push(Update::Restart(if change == Change::Replaced {
                 RestartReason::Replaced
             } else {
                 RestartReason::Truncated
             }));
         }
         if !had || rewritten {
-            self.header = header.to_vec();
             self.cols = Some(lightning_csv::Columns::from_header(header, &self.metric));
-            self.offset = nl as u64 + 1;
+            self.mark = Some(ReadMark {
+                file: now,
+                offset: nl as u64 + 1,
+                prefix: Prefix::Head(head[..=nl].to_vec()),
+            });
             self.partial.clear();
         }
-        self.ident = Some(ident(&meta));
-        let Some(cols) = &self.cols else {
+        let (Some(cols), Some(mark)) = (&self.cols, &mut self.mark) else {
             return Ok((out, true));
         };
+        mark.file = now;
         let mut batch = Batch {
             detected: Some(lightning_csv::format_of(&self.path)),
             ..Batch::with_columns(self.metric.columns())
         };
         let mut buf = vec![0u8; 1 << 20];
-        while self.offset < len {
-            let want = ((len - self.offset) as usize).min(buf.len());
-            let n = file.read_at(&mut buf[..want], self.offset)?;
+        while mark.offset < len {
+            let want = ((len - mark.offset) as usize).min(buf.len());
+            let n = file.read_at(&mut buf[..want], mark.offset)?;
             if n == 0 {
                 break;
             }
-            self.offset += n as u64;
+            mark.offset += n as u64;
             self.partial.extend_from_slice(&buf[..n]);
             let Some(last) = memchr::memrchr(b'\n', &self.partial) else {
                 continue;

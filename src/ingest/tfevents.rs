@@ -191,7 +191,8 @@ impl EventDecoder {
         }
     }
 
-    /// Like [`feed`](Self::feed), decoding big stretches on `threads` threads. Chunks are cut
+    /// Like [`feed`](Self::feed), decoding big stretches in `threads` parts on the shared pool
+    /// (this thread decodes the last part meanwhile). Chunks are cut
     /// at record boundaries found by two consecutive valid headers; results keep file order.
     pub fn feed_parallel(&mut self, bytes: &[u8], threads: usize) {
         const MIN_CHUNK: usize = 4 << 20;
@@ -214,23 +215,24 @@ impl EventDecoder {
         let siblings: Vec<EventDecoder> = cuts.windows(2).map(|_| self.sibling()).collect();
         // The chunks before the last on their own threads; the last (which may end in a torn
         // record to hold) on this thread, through `self`, at the same time.
-        let results: Vec<(Batch, Vec<String>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = cuts
+        let results: Vec<(Batch, Vec<String>)> = crate::watch::pool::shared().scope(|scope| {
+            let tasks: Vec<_> = cuts
                 .windows(2)
                 .zip(siblings)
                 .map(|(w, mut d)| {
                     let chunk = &bytes[w[0]..w[1]];
+                    // A decoder panic loses its chunk, as a failed thread did before.
                     scope.spawn(move || {
-                        d.feed(chunk);
-                        (d.take_batch(), d.seen_tags)
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                            d.feed(chunk);
+                            (d.take_batch(), d.seen_tags)
+                        }))
+                        .unwrap_or_default()
                     })
                 })
                 .collect();
             self.feed(&bytes[last..]);
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect()
+            tasks.into_iter().map(|t| t.join()).collect()
         });
         let tail = std::mem::replace(&mut self.batch, before);
         for (b, tags) in results {

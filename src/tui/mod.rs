@@ -83,7 +83,9 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ingest_tx, ingest_rx) = unbounded();
-    follow::spawn(opts.log.clone(), opts.poll, ingest_tx, stop.clone())
+    // One notify watcher and one poll scheduler for the log and the checkpoint followers.
+    let watch = crate::watch::WatchService::new();
+    follow::spawn_in(&watch, opts.log.clone(), opts.poll, ingest_tx, stop.clone())
         .context("starting the log follower")?;
 
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
@@ -92,7 +94,8 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let (ckpt_tx, ckpt_rx) = unbounded();
     let (view_tx, view_rx) = unbounded();
     if let Some(p) = &opts.checkpoint {
-        crate::checkpoint::follow::spawn(p.clone(), opts.poll, view_rx, ckpt_tx, stop.clone())
+        let (path, poll) = (p.clone(), opts.poll);
+        crate::checkpoint::follow::spawn_in(&watch, path, poll, view_rx, ckpt_tx, stop.clone())
             .context("starting the checkpoint follower")?;
     }
 
