@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::Instant;
 use trainwatch::ingest::LogOptions;
-use trainwatch::tui::keys::Action;
+use trainwatch::tui::gnorm_tab::ChartAction;
 use trainwatch::tui::{App, ColorMode, Theme};
 
 fn arg(args: &[String], name: &str, default: usize) -> usize {
@@ -58,7 +58,7 @@ fn main() {
     };
     for (label, smooth) in [("plain", false), ("with EMA", true)] {
         if smooth {
-            app.on_action(Action::ToggleSmooth);
+            app.on_action(ChartAction::ToggleSmooth);
         }
         let mut times = Vec::with_capacity(frames);
         for _ in 0..frames {
