@@ -5,7 +5,8 @@
 //!   reads position tables from safetensors checkpoints,
 //! - [`series`]/[`model`] store the records and find clipping and explosions;
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
-//! - [`tui`] and [`export`] show them.
+//! - [`view`] places points on a step axis and picks the x-window; [`tui`] and [`export`]
+//!   show them.
 
 pub mod checkpoint;
 pub mod colormap;
@@ -17,3 +18,4 @@ pub mod model;
 pub mod series;
 pub mod text;
 pub mod tui;
+pub mod view;

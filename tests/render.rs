@@ -12,6 +12,7 @@ use trainwatch::tui::gnorm_tab::ChartAction;
 use trainwatch::tui::keys::Global;
 use trainwatch::tui::panel::Panel;
 use trainwatch::tui::{App, ColorMode, Theme};
+use trainwatch::view::StepAxis;
 
 mod common;
 use common::sample;
@@ -169,20 +170,28 @@ fn help_lists_every_key_and_closes() {
     assert!(!a.help, "any key closes the help");
 }
 
+/// The x-window in force: steps per column, and the points in view.
+fn window(a: &App) -> (u64, std::ops::Range<usize>) {
+    let s = a.model.primary();
+    let axis = StepAxis::new(s);
+    let span = a.view.span(&axis, a.plot_width());
+    let points = axis.points_before(s, span.start)..axis.points_before(s, span.end);
+    (span.per_col, points)
+}
+
 #[test]
 fn keys_zoom_scroll_follow_and_jump() {
     let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
     draw(&a, 80, 24);
-    let w = a.plot_width();
-    let (per_col, r) = a.view.window(1101, w);
+    let (per_col, r) = window(&a);
     assert_eq!(r, 0..1101, "fits the whole run by default");
     a.on_action(ChartAction::ZoomIn);
-    let (p2, r2) = a.view.window(1101, w);
+    let (p2, r2) = window(&a);
     assert_eq!(p2, per_col / 2);
     assert_eq!(r2.end, 1101, "newest point at the right edge");
     a.on_action(ChartAction::ScrollLeft);
     assert!(!a.view.following());
-    assert!(a.view.window(1101, w).1.end < 1101);
+    assert!(window(&a).1.end < 1101);
     a.on_action(ChartAction::Follow);
     assert!(a.view.following());
     a.on_action(ChartAction::ZoomOut);

@@ -8,6 +8,7 @@ use super::similarity_panel::SimAction;
 use super::theme::Theme;
 use crate::ingest::follow::IngestEvent;
 use crate::model::LogModel;
+use crate::view::XWindow;
 use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::layout::Rect;
 use std::collections::VecDeque;
@@ -46,38 +47,6 @@ impl From<SimAction> for Action {
     }
 }
 
-/// The x-window the chart panels share: which part of the run they show.
-#[derive(Debug, Clone, Default)]
-pub struct ChartView {
-    /// Points per column; `None` fits the whole run.
-    pub per_col: Option<usize>,
-    /// Index one past the last point shown; `None` follows the newest point.
-    pub end: Option<usize>,
-}
-
-impl ChartView {
-    /// Points per column that fit `len` points in `width` columns.
-    pub fn fit(len: usize, width: usize) -> usize {
-        len.div_ceil(width.max(1)).max(1)
-    }
-
-    /// The points per column in force, and the visible point range, for `len` points.
-    pub fn window(&self, len: usize, width: usize) -> (usize, std::ops::Range<usize>) {
-        let width = width.max(1);
-        let fit = Self::fit(len, width);
-        let per_col = self.per_col.map_or(fit, |p| p.clamp(1, fit));
-        let end = self.end.map_or(len, |e| e.min(len));
-        let span = per_col * width;
-        // Align the window so columns keep their points as new ones arrive (no shimmer).
-        let start = end.saturating_sub(span);
-        (per_col, start..end)
-    }
-
-    pub fn following(&self) -> bool {
-        self.end.is_none()
-    }
-}
-
 /// A note shown in the status area for a while (restart, error, reload failure).
 #[derive(Debug, Clone)]
 pub struct Note {
@@ -108,7 +77,7 @@ pub struct App {
     pub sim: super::similarity_tab::SimState,
     pub tab: Tab,
     /// The x-window the chart panels share.
-    pub view: ChartView,
+    pub view: XWindow,
     pub help: bool,
     pub theme: Theme,
     pub status: Status,
@@ -129,7 +98,7 @@ impl App {
             gnorm: GnormPanel::default(),
             sim: Default::default(),
             tab: Tab::Gnorm,
-            view: ChartView::default(),
+            view: XWindow::default(),
             help: false,
             theme,
             status: Status::default(),

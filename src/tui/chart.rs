@@ -4,8 +4,9 @@
 use super::gnorm_tab::GnormPanel;
 use super::panel::Scene;
 use crate::export::gnorm::{fmt_axis, fmt_value};
-use crate::series::{Column, Series, FLAG_ABOVE, FLAG_EXPLOSION};
+use crate::series::{Column, Series, Summary, FLAG_ABOVE, FLAG_EXPLOSION};
 use crate::tui::theme::ColorMode;
+use crate::view::StepAxis;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -64,27 +65,17 @@ impl YScale {
         }
     }
 
-    fn new(
-        series: &Series,
-        range: std::ops::Range<usize>,
-        clip: Option<f64>,
-        log: bool,
-    ) -> Option<Self> {
+    /// The scale for the values summarised by `sum` (None when none is finite).
+    fn new(sum: &Summary, clip: Option<f64>, log: bool) -> Option<Self> {
         let (mut lo, mut hi) = if log {
-            let mut lo = f64::INFINITY;
-            let mut hi = f64::NEG_INFINITY;
-            for v in series.values_in(range) {
-                if v.is_finite() && v > 0.0 {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
-            }
-            if lo > hi {
+            if !sum.min_pos.is_finite() {
                 return None;
             }
-            (lo, hi)
+            (sum.min_pos, sum.max)
+        } else if sum.has_finite() {
+            (sum.min, sum.max)
         } else {
-            series.value_range(range)?
+            return None;
         };
         // Show the threshold when it is near the data; far above it would flatten the bars.
         if let Some(c) = clip {
@@ -121,11 +112,16 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     };
     let w = plot.width as usize;
     let h = plot.height as usize;
-    let (per_col, range) = scene.view.window(s.len(), w);
-    let cols = s.columns(range.clone(), per_col);
+    // Each column's points by binary search on the steps; its summary from the pyramid.
+    let axis = StepAxis::new(s);
+    let span = scene.view.span(&axis, w);
+    let cuts = span.cuts(&axis, s);
+    let cols: Vec<Option<Column>> = cuts.windows(2).map(|c| s.column(c[0]..c[1])).collect();
+    let points = cuts[0]..cuts[cuts.len() - 1];
+    let window = s.summary(points.clone());
     let clip = s.clip();
-    let log = panel.log_effective(s, range.clone());
-    let Some(y) = YScale::new(s, range.clone(), clip, log) else {
+    let log = panel.log_effective(&window);
+    let Some(y) = YScale::new(&window, clip, log) else {
         Paragraph::new("no finite values in view")
             .style(theme.dim)
             .render(plot, buf);
@@ -169,6 +165,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     };
 
     for (ci, c) in cols.iter().enumerate() {
+        let Some(c) = c else { continue };
         for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
             draw_column(buf, x, plot, c, &y, clip_row, theme);
             if c.restart {
@@ -236,18 +233,26 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     }
     // X axis: first and last step, and what a column holds.
     let axis_row = area.y + area.height - 1;
-    let first = cols.first().and_then(|c| s.step(c.first)).unwrap_or(0);
-    let last = cols.last().and_then(|c| s.step(c.last)).unwrap_or(0);
+    let first = s.step(points.start).unwrap_or(0);
+    let last = points
+        .end
+        .checked_sub(1)
+        .and_then(|i| s.step(i))
+        .unwrap_or(0);
     let kind = if scene.run.per_epoch() {
         "epoch summaries (num_updates)"
     } else {
         s.step_kind().axis_label()
     };
     let scale = if log { " · log y" } else { "" };
-    let middle = if per_col == 1 {
+    // Whole point spacings per column read as points (what an evenly spaced run holds).
+    let (per_col, spacing) = (span.per_col, axis.spacing());
+    let middle = if per_col <= spacing {
         format!("{kind}{scale}")
+    } else if per_col % spacing == 0 {
+        format!("{kind} · {} points/column{scale}", per_col / spacing)
     } else {
-        format!("{kind} · {per_col} points/column{scale}")
+        format!("{kind} · {per_col} steps/column{scale}")
     };
     let left = first.to_string();
     let right = last.to_string();
@@ -316,23 +321,38 @@ fn draw_column(
     }
 }
 
-/// EMA at each column's last point, warmed up over the points before the view.
-fn ema_per_column(s: &Series, cols: &[Column]) -> Vec<Option<f64>> {
-    let Some(first) = cols.first() else {
-        return Vec::new();
-    };
+/// Points the EMA is warmed up over before a column that is far from the previous one; the
+/// weight left on older points is (1 − α)^100 ≈ 5·10⁻⁵, so the dot does not move.
+const EMA_WARM: usize = 100;
+
+/// EMA at each column's last point. Near columns continue the previous column's EMA; a far
+/// one starts afresh [`EMA_WARM`] points before its end, so a frame costs about the plot
+/// width however many points are in view.
+fn ema_per_column(s: &Series, cols: &[Option<Column>]) -> Vec<Option<f64>> {
     let alpha = 2.0 / (EMA_SPAN + 1.0);
-    let warm = first.first.saturating_sub((EMA_SPAN * 5.0) as usize);
     let mut ema: Option<f64> = None;
-    let mut i = warm;
+    let mut i = cols
+        .iter()
+        .flatten()
+        .next()
+        .map_or(0, |c| c.first.saturating_sub(EMA_WARM));
     let mut out = Vec::with_capacity(cols.len());
     for c in cols {
-        for v in s.values_in(i..c.last + 1) {
+        let Some(c) = c else {
+            out.push(None);
+            continue;
+        };
+        let end = c.last + 1;
+        if end.saturating_sub(i) > 4 * EMA_WARM {
+            ema = None;
+            i = end - EMA_WARM;
+        }
+        for v in s.values_in(i..end) {
             if v.is_finite() {
                 ema = Some(ema.map_or(v, |e| e + alpha * (v - e)));
             }
         }
-        i = c.last + 1;
+        i = end;
         out.push(ema);
     }
     out

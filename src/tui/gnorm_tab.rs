@@ -1,21 +1,22 @@
 //! Tab 1 as a panel: the chart of the metric against step, the explosion list beside or under
 //! it, and the keys that zoom, scroll, follow and jump between explosions.
 
-use super::app::{ChartView, Status};
+use super::app::Status;
 use super::chart;
 use super::keys::{Binding, Key};
 use super::panel::{Handling, Panel, Scene};
 use crate::export::gnorm::fmt_value;
 use crate::model::LogModel;
-use crate::series::Series;
+use crate::series::Summary;
 use crate::text::printable_path;
+use crate::view::StepAxis;
 use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph, Widget, Wrap};
 
-/// Tab 1's own state (the x-window is shared: [`ChartView`]).
+/// Tab 1's own state (the x-window is shared: [`crate::view::XWindow`]).
 #[derive(Debug, Clone, Default)]
 pub struct GnormPanel {
     /// `None`: automatic (log when the values in view span more than two decades).
@@ -89,18 +90,10 @@ const BINDINGS: &[Binding<ChartAction>] = &[
 ];
 
 impl GnormPanel {
-    /// Whether the y-scale is logarithmic for the values in `range`.
-    pub fn log_effective(&self, s: &Series, range: std::ops::Range<usize>) -> bool {
-        self.log_scale.unwrap_or_else(|| {
-            let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
-            for v in s.values_in(range) {
-                if v.is_finite() && v > 0.0 {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
-            }
-            lo.is_finite() && hi / lo > 100.0
-        })
+    /// Whether the y-scale is logarithmic for values summarised by `sum`.
+    pub fn log_effective(&self, sum: &Summary) -> bool {
+        self.log_scale
+            .unwrap_or_else(|| sum.min_pos.is_finite() && sum.max / sum.min_pos > 100.0)
     }
 
     /// Plot width in columns for the panel's `area`.
@@ -108,18 +101,12 @@ impl GnormPanel {
         chart::plot_rect(layout(run, status, area).chart).map_or(1, |p| p.width as usize)
     }
 
-    fn jump(
-        &mut self,
-        a: ChartAction,
-        s: &Series,
-        view: &mut ChartView,
-        width: usize,
-    ) -> Option<String> {
+    fn jump(&mut self, a: ChartAction, cx: &mut Handling<'_>, width: usize) -> Option<String> {
+        let s = cx.run.primary();
         let events = s.events();
         if events.is_empty() {
             return Some("no explosions to jump to".into());
         }
-        let (per_col, _) = view.window(s.len(), width);
         let n = events.len();
         let i = match (self.selected, a) {
             (None, A::NextExplosion) => 0,
@@ -128,11 +115,10 @@ impl GnormPanel {
             (Some(i), _) => (i + n - 1) % n,
         };
         self.selected = Some(i);
-        let peak = events[i].peak;
-        let len = s.len();
-        let half = per_col * width / 2;
-        let end = (peak + half).max(per_col * width).min(len);
-        view.end = if end >= len { None } else { Some(end) };
+        let axis = StepAxis::new(s);
+        if let Some(x) = axis.x(s, events[i].peak) {
+            cx.view.centre_on(&axis, width, x);
+        }
         None
     }
 }
@@ -150,41 +136,27 @@ impl Panel for GnormPanel {
 
     fn handle(&mut self, a: ChartAction, cx: &mut Handling<'_>) -> Option<String> {
         let s = cx.run.primary();
-        let len = s.len();
         let width = Self::plot_width(cx.run, cx.status, cx.area).max(1);
+        let axis = StepAxis::new(s);
         let view = &mut *cx.view;
-        let (per_col, range) = view.window(len, width);
-        let fit = ChartView::fit(len, width);
         match a {
             A::ToggleLog => {
-                let now = self.log_effective(s, range.clone());
+                let span = view.span(&axis, width);
+                let points = axis.points_before(s, span.start)..axis.points_before(s, span.end);
+                let now = self.log_effective(&s.summary(points));
                 self.log_scale = Some(!now);
             }
             A::ToggleSmooth => self.smooth = !self.smooth,
-            A::ZoomIn => view.per_col = Some((per_col / 2).max(1)),
-            A::ZoomOut => {
-                let p = per_col.saturating_mul(2);
-                view.per_col = if p >= fit { None } else { Some(p) };
-            }
-            A::FitAll => {
-                view.per_col = None;
-                view.end = None;
-            }
-            A::ScrollLeft => {
-                let step = (per_col * width / 4).max(1);
-                let min_end = (per_col * width).min(len);
-                view.end = Some(range.end.saturating_sub(step).max(min_end));
-            }
-            A::ScrollRight => {
-                let step = (per_col * width / 4).max(1);
-                let e = range.end + step;
-                view.end = if e >= len { None } else { Some(e) };
-            }
+            A::ZoomIn => view.zoom_in(&axis, width),
+            A::ZoomOut => view.zoom_out(&axis, width),
+            A::FitAll => view.fit_all(),
+            A::ScrollLeft => view.scroll_back(&axis, width),
+            A::ScrollRight => view.scroll_forward(&axis, width),
             A::Follow => {
-                view.end = None;
+                view.follow();
                 self.selected = None;
             }
-            A::NextExplosion | A::PrevExplosion => return self.jump(a, s, view, width),
+            A::NextExplosion | A::PrevExplosion => return self.jump(a, cx, width),
         }
         None
     }

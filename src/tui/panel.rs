@@ -2,10 +2,11 @@
 //! its bindings (the help screen prints them), changes its state only when handling an action,
 //! and renders as a pure function of its state, the run and the shared x-window.
 
-use super::app::{ChartView, Status};
+use super::app::Status;
 use super::keys::{self, Binding};
 use super::theme::Theme;
 use crate::model::LogModel;
+use crate::view::XWindow;
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -13,7 +14,7 @@ use ratatui::layout::Rect;
 /// What a panel renders against.
 pub struct Scene<'a> {
     pub run: &'a LogModel,
-    pub view: &'a ChartView,
+    pub view: &'a XWindow,
     pub theme: &'a Theme,
     pub status: &'a Status,
 }
@@ -23,7 +24,7 @@ pub struct Scene<'a> {
 pub struct Handling<'a> {
     pub run: &'a LogModel,
     pub status: &'a Status,
-    pub view: &'a mut ChartView,
+    pub view: &'a mut XWindow,
     pub area: Rect,
 }
 
