@@ -1,8 +1,9 @@
 //! The metric store: an append-only series of (step, value) with clipping and explosion
-//! detection, and min/max downsampling for display.
+//! detection, and min/max summaries for display (a [`pyramid`], so a column costs O(log n)).
 //!
 //! Memory is bounded per point (21 bytes: step, value, loss as f32, flags) and grows in fixed
-//! chunks, so 10 M points stay near 210 MB with no doubling slack.
+//! chunks, so 10 M points stay near 210 MB with no doubling slack; the pyramid adds about
+//! 4 bytes per point (up to twice that while its levels grow).
 
 use std::ops::Range;
 
