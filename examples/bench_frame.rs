@@ -7,7 +7,8 @@
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::Instant;
-use trainwatch::ingest::LogOptions;
+use trainwatch::ingest::SourceSpec;
+use trainwatch::run::RunData;
 use trainwatch::tui::gnorm_tab::ChartAction;
 use trainwatch::tui::{App, ColorMode, Theme};
 
@@ -25,7 +26,7 @@ fn main() {
     let frames = arg(&args, "--frames", 30).max(1);
 
     let t = Instant::now();
-    let mut model = LogOptions::new("bench.log").empty_model();
+    let mut model = RunData::empty(&SourceSpec::new("bench.log"));
     // A noisy decaying norm with a spike every 400 k steps and a NaN now and then.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..points as u64 {

@@ -14,6 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use trainwatch::ingest::follow::IngestEvent;
 
 #[path = "support/mod.rs"]
 mod support;
@@ -102,21 +103,21 @@ fn main() {
     // 4. Memory with 10 M points.
     println!("\n== 4. memory with 10 M points ==");
     let rss0 = rss_kib();
-    let mut model = trainwatch::ingest::LogOptions::new("mem").empty_model();
-    let mut batch = trainwatch::ingest::decoder::Batch::default();
+    let spec = trainwatch::ingest::SourceSpec::new("mem");
+    let mut model = trainwatch::run::RunData::empty(&spec);
+    let fresh = || trainwatch::core::Batch::with_columns(spec.metric.columns());
+    let mut batch = fresh();
     for i in 0..10_000_000u64 {
         let v = 0.5 + ((i * 2654435761) % 1000) as f64 / 2000.0;
-        batch.steps.push(trainwatch::ingest::MetricRecord {
-            step: Some(i),
-            value: v,
-            loss: Some(3.0),
-            frame: None,
-        });
+        batch
+            .steps
+            .push(trainwatch::ingest::formats::record(Some(i), v, Some(3.0)));
         if batch.steps.len() == 65536 {
-            model.apply(std::mem::take(&mut batch));
+            let full = std::mem::replace(&mut batch, fresh());
+            model.apply(IngestEvent::Batch(full));
         }
     }
-    model.apply(batch);
+    model.apply(IngestEvent::Batch(batch));
     let rss1 = rss_kib();
     println!(
         "points {}   RSS growth {:.0} MB ({:.1} bytes/point)   peak RSS {:.0} MB (target ≤ 300 MB)",

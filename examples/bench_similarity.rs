@@ -12,9 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use trainwatch::checkpoint::{
-    compute_similarity, similarity, SafetensorsFile, SimilarityRequest, TableView,
-};
+use trainwatch::checkpoint::{compute_similarity, similarity, SimilarityRequest, TableView};
+use trainwatch::tensor::{ReadMode, SafetensorsStore, TensorStore};
 
 fn main() -> anyhow::Result<()> {
     // Optional: N D B [DTYPE], DTYPE one of F32 (default), F16, BF16.
@@ -51,7 +50,7 @@ fn main() -> anyhow::Result<()> {
     for r in 0..runs {
         cat_ts.push(time(|| cat(&path))?);
         map_ts.push(time(|| {
-            let f = SafetensorsFile::open(&path)?;
+            let f = SafetensorsStore::open(&path, ReadMode::Mapped)?;
             let info = f
                 .tensor("wpe.weight")
                 .ok_or_else(|| anyhow::anyhow!("no table"))?;
@@ -70,6 +69,7 @@ fn main() -> anyhow::Result<()> {
                     rows: None,
                     blocks: b,
                     sinusoidal: None,
+                    read: ReadMode::Mapped,
                 })?;
                 if r == 0 {
                     println!("summary: {}", rep.map.summary);

@@ -308,11 +308,13 @@ pub fn run_decoder(input: &[u8], rng: &mut Rng) -> bool {
     let whole = decode(&[input]);
     let cut = decode(&chunks(input, rng));
     assert_eq!(whole, cut, "records depend on how the bytes were cut");
-    let mut model = trainwatch::ingest::LogOptions::new("fuzz").empty_model();
+    let mut model = trainwatch::run::RunData::empty(&trainwatch::ingest::SourceSpec::new("fuzz"));
     let mut d = LogDecoder::new(MetricSpec::gnorm(), None);
     d.feed(input);
     d.finish();
-    model.apply(d.take_batch());
+    model.apply(trainwatch::ingest::follow::IngestEvent::Batch(
+        d.take_batch(),
+    ));
     let _ = model.primary().events();
     !model.primary().is_empty()
 }
@@ -429,29 +431,28 @@ pub fn mutate_safetensors(seed: &[u8], rng: &mut Rng, others: &[Vec<u8>]) -> Vec
     out
 }
 
-/// Returns whether the mutated file opened (its header passed validation).
-pub fn run_safetensors(input: &[u8], path: &Path) -> bool {
-    use trainwatch::checkpoint::{compute_similarity, SafetensorsFile, SimilarityRequest};
-    if std::fs::write(path, input).is_err() {
-        return false;
-    }
-    let Ok(f) = SafetensorsFile::open(path) else {
+/// Returns whether the mutated image opened (its header passed validation). Read from memory:
+/// no file is written per input.
+pub fn run_safetensors(input: &[u8]) -> bool {
+    use trainwatch::checkpoint::{store_similarity, ReadMode, SimilarityRequest};
+    use trainwatch::tensor::{SafetensorsStore, TensorStore};
+    let Ok(store) = SafetensorsStore::from_bytes("fuzz input", input) else {
         return false;
     };
-    for t in f.tensors() {
+    for t in store.tensors() {
         let _ = t.display_name();
-        let _ = f.tensor_bytes(t);
+        let _ = store.tensor_bytes(t);
     }
-    drop(f);
     // Bounded work: few blocks, and at most 64 rows of a big table.
     let req = SimilarityRequest {
-        path: path.to_path_buf(),
+        path: Default::default(),
         tensor: None,
         rows: (input.len() > 64 << 10).then_some((0, 64)),
         blocks: 8,
         sinusoidal: None,
+        read: ReadMode::Mapped,
     };
-    if let Ok(r) = compute_similarity(&req) {
+    if let Ok(r) = store_similarity(&store, &req) {
         assert!(!r.title.tensor.chars().any(|c| c.is_control()));
     }
     true
@@ -475,10 +476,6 @@ pub fn fuzz(target: &str, executions: u64, seed: u64, crash_dir: &Path) -> Outco
         _ => line_seeds(),
     };
     // For framing/decoder, inputs of several lines: join a few seeds.
-    let st_path = std::env::temp_dir().join(format!(
-        "trainwatch-fuzz-{}-{seed}.safetensors",
-        std::process::id()
-    ));
     let started = Instant::now();
     let mut crashes = 0;
     let mut accepted = 0;
@@ -503,7 +500,7 @@ pub fn fuzz(target: &str, executions: u64, seed: u64, crash_dir: &Path) -> Outco
             "lines" => run_lines(&input),
             "framing" => run_framing(&input, &mut local),
             "decoder" => run_decoder(&input, &mut local),
-            "safetensors" => run_safetensors(&input, &st_path),
+            "safetensors" => run_safetensors(&input),
             other => panic!("unknown target {other}"),
         }));
         if let Ok(true) = r {
@@ -520,7 +517,6 @@ pub fn fuzz(target: &str, executions: u64, seed: u64, crash_dir: &Path) -> Outco
             }
         }
     }
-    let _ = std::fs::remove_file(&st_path);
     Outcome {
         executions,
         crashes,

@@ -312,10 +312,10 @@ mod tests {
         cfg.max_steps = Some(600);
         cfg.checkpoint_every = 300;
         simulate(&cfg, &AtomicBool::new(false)).unwrap();
-        let m = crate::ingest::read_log(&crate::ingest::LogOptions::new(cfg.log_path())).unwrap();
+        let m = crate::run::read_once(&crate::ingest::SourceSpec::new(cfg.log_path())).unwrap();
         assert_eq!(m.format, Some(crate::ingest::LogFormat::FairseqSimple));
         assert_eq!(m.steps.len(), 600);
-        assert_eq!(m.clip(), (Some(1.0), crate::model::ClipSource::Log));
+        assert_eq!(m.clip(), (Some(1.0), crate::run::ClipSource::Log));
         assert_eq!(m.epochs.len(), 2);
         assert!(cfg
             .checkpoint_dir()
@@ -359,7 +359,7 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
     } else {
         "removed on exit"
     };
-    let mut log = crate::ingest::LogOptions::new(cfg.log_path());
+    let mut log = crate::ingest::SourceSpec::new(cfg.log_path());
     log.format = None;
     let tui = crate::tui::TuiOptions {
         log,

@@ -10,10 +10,12 @@
 //! (SIGINT/SIGTERM/SIGHUP) the summary is written — to stdout in human mode, to stderr with
 //! `--jsonl` so that stdout stays pure JSON lines — and the run ends normally.
 
-use crate::export::gnorm::{fmt_value, write_summary};
+use crate::export::gnorm::write_summary;
 use crate::ingest::follow::{self, IngestEvent};
-use crate::ingest::LogOptions;
-use crate::model::LogModel;
+use crate::ingest::SourceSpec;
+use crate::numfmt::fmt_value;
+use crate::run::RunData;
+use crate::run::{Change, SeriesId};
 use crate::series::{ExplosionEvent, Series};
 use crate::text::printable_path;
 use crossbeam_channel::{bounded, RecvTimeoutError};
@@ -26,7 +28,7 @@ use std::time::Duration;
 /// What `--follow` was asked to do.
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
-    pub log: LogOptions,
+    pub log: SourceSpec,
     pub poll: Duration,
     pub jsonl: bool,
     /// Run through `sh -c` for each explosion.
@@ -53,7 +55,7 @@ pub fn run_follow(
     out: &mut dyn Write,
     err: &mut dyn Write,
     stop: Arc<AtomicBool>,
-) -> io::Result<LogModel> {
+) -> io::Result<RunData> {
     // Bounded: when stdout stalls (a paused pipe reader), the follower waits instead of
     // queueing the log in memory.
     let (tx, rx) = bounded(8);
@@ -106,28 +108,23 @@ pub fn run_follow(
 
 struct State<'a> {
     opts: &'a FollowOptions,
-    model: LogModel,
-    /// Points of `model.steps` / `model.epochs` already printed, and events reported.
-    steps_done: (usize, usize),
-    epochs_done: (usize, usize),
+    model: RunData,
     said_following: bool,
     printer: Printer<'a>,
 }
 
 impl<'a> State<'a> {
     fn new(opts: &'a FollowOptions) -> Self {
-        let model = opts.log.empty_model();
+        let model = crate::run::RunData::empty(&opts.log);
         State {
             opts,
             printer: Printer {
                 opts,
-                metric: crate::text::printable(&model.metric).into_owned(),
+                metric: crate::text::printable(&model.metric.label).into_owned(),
                 children: Vec::new(),
                 ryu: ryu::Buffer::new(),
             },
             model,
-            steps_done: (0, 0),
-            epochs_done: (0, 0),
             said_following: false,
         }
     }
@@ -156,48 +153,22 @@ impl<'a> State<'a> {
                 self.said_following = false;
             }
             IngestEvent::Reading { .. } => {}
-            IngestEvent::Batch(mut b) => {
-                // The batch's settings (clip, format, counts) first, as `LogModel::apply`
-                // does, then its records one by one: an explosion is reported as it stood
-                // when it opened, whatever the batching.
-                let steps = std::mem::take(&mut b.steps);
-                let aggregates = std::mem::take(&mut b.aggregates);
-                self.model.apply(b);
-                self.printer
-                    .print_series(&self.model.steps, &mut self.steps_done, out)?;
-                for r in steps {
-                    self.model.steps.push(r.step, r.value, r.loss, r.frame);
-                    self.printer
-                        .print_series(&self.model.steps, &mut self.steps_done, out)?;
-                }
-                for r in aggregates {
-                    self.model.epochs.push(r.step, r.value, r.loss, None);
-                    // Epoch summaries only while the log has no per-step lines (as the views).
-                    if self.model.steps.is_empty() {
-                        self.printer.print_series(
-                            &self.model.epochs,
-                            &mut self.epochs_done,
-                            out,
-                        )?;
+            ev @ (IngestEvent::Batch(_) | IngestEvent::Restart(_)) => {
+                // The reducer hands over each change as it happens: an explosion is reported
+                // as it stood when it opened, whatever the batching.
+                let mut res = Ok(());
+                let printer = &mut self.printer;
+                self.model.apply_each(ev, &mut |data, change| {
+                    if res.is_ok() {
+                        res = printer.change(data, change, out);
                     }
-                }
+                });
+                res?;
             }
             IngestEvent::Following => {
                 if !self.said_following {
                     self.said_following = true;
                     writeln!(err, "trainwatch: following {}", self.path())?;
-                }
-            }
-            IngestEvent::Restart(r) => {
-                self.model.mark_restart();
-                if self.opts.jsonl {
-                    out.write_all(b"{\"event\":\"restart\"}\n")?;
-                } else {
-                    writeln!(
-                        out,
-                        "-- {}: reading it from the start as a new run --",
-                        r.describe()
-                    )?;
                 }
             }
             IngestEvent::Error(e) => writeln!(err, "trainwatch: {e}")?,
@@ -214,33 +185,37 @@ struct Printer<'a> {
 }
 
 impl Printer<'_> {
-    /// Prints the points of `s` after `done.0`, each explosion right after the point that
-    /// opened it; `done` = (points printed, events reported).
-    fn print_series(
-        &mut self,
-        s: &Series,
-        done: &mut (usize, usize),
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        let events = s.events();
-        // A clip change re-runs detection: the events may have been rebuilt.
-        let mut next_event = done.1.min(events.len());
-        for i in done.0..s.len() {
-            let (Some(step), Some(value)) = (s.step(i), s.value(i)) else {
-                continue;
-            };
-            self.point(step, value, out)?;
-            while let Some(e) = events.get(next_event).filter(|e| e.start <= i) {
-                self.explosion(s, e, out)?;
-                next_event += 1;
+    /// Prints one change: each point, each explosion right after the point that opened it,
+    /// each restart. Epoch summaries only while the log has no per-step lines (as the views).
+    fn change(&mut self, data: &RunData, change: Change, out: &mut dyn Write) -> io::Result<()> {
+        let series = |id| match id {
+            SeriesId::Steps => &data.steps,
+            SeriesId::Epochs => &data.epochs,
+        };
+        let shown = |id| id == SeriesId::Steps || data.steps.is_empty();
+        match change {
+            Change::Point { series: id, index } if shown(id) => {
+                let s = series(id);
+                if let (Some(step), Some(value)) = (s.step(index), s.value(index)) {
+                    self.point(step, value, out)?;
+                }
             }
+            Change::Explosion { series: id, event } if shown(id) => {
+                self.explosion(series(id), &event, out)?;
+            }
+            Change::Restart(r) => {
+                if self.opts.jsonl {
+                    out.write_all(b"{\"event\":\"restart\"}\n")?;
+                } else {
+                    writeln!(
+                        out,
+                        "-- {}: reading it from the start as a new run --",
+                        r.describe()
+                    )?;
+                }
+            }
+            Change::Point { .. } | Change::Explosion { .. } => {}
         }
-        // Events that opened on points printed earlier (after a re-detection).
-        while let Some(e) = events.get(next_event) {
-            self.explosion(s, e, out)?;
-            next_event += 1;
-        }
-        *done = (s.len(), next_event);
         Ok(())
     }
 

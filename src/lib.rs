@@ -7,15 +7,24 @@
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
 //! - [`view`] places points on a step axis and picks the x-window; [`tui`] and [`export`]
 //!   show them.
+//!
+//! [`discovery`] (above ingest and checkpoint) turns what the user named into runs: the
+//! sources to read and the checkpoints to follow. At the bottom, used by all: [`fswalk`] (the
+//! one bounded directory walker), [`numfmt`] (numbers as people read them), [`text`].
 
 pub mod checkpoint;
 pub mod colormap;
+pub mod core;
 pub mod demo;
+pub mod discovery;
 pub mod export;
+pub mod fswalk;
 pub mod headless;
 pub mod ingest;
-pub mod model;
+pub mod numfmt;
+pub mod run;
 pub mod series;
+pub mod tensor;
 pub mod text;
 pub mod tui;
 pub mod view;

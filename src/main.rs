@@ -4,7 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use trainwatch::ingest::{LogFormat, LogOptions, MetricSpec};
+use trainwatch::discovery::{self, Request, Run};
+use trainwatch::ingest::{LogFormat, MetricSpec, SourceSpec};
 use trainwatch::series::ExplosionParams;
 use trainwatch::tui::{ColorChoice, TuiOptions};
 
@@ -187,7 +188,7 @@ fn parse_format(s: &str) -> Result<LogFormat, String> {
     s.parse()
 }
 
-fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
+fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<SourceSpec, String> {
     if let Some(c) = a.clip {
         if !c.is_finite() || c < 0.0 {
             return Err(format!(
@@ -201,7 +202,7 @@ fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
     if a.spike_window == 0 {
         return Err("--spike-window must be at least 1".into());
     }
-    let mut o = LogOptions::new(path);
+    let mut o = SourceSpec::new(path);
     o.metric = a
         .metric
         .as_deref()
@@ -214,6 +215,9 @@ fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<LogOptions, String> {
     };
     Ok(o)
 }
+
+/// Said if discovery ever returned a manifest without a run (it does not).
+const NOTHING: &str = "nothing to watch found";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("trainwatch: {msg}");
@@ -244,36 +248,41 @@ fn demo(a: DemoArgs) -> ExitCode {
     }
 }
 
+/// What to read and which checkpoints to follow, found once; a choice the search made is said
+/// on stderr. `None` only if discovery returned no run at all.
+fn discover(req: &Request) -> Result<Option<Run>, discovery::Error> {
+    let manifest = discovery::discover(req)?;
+    for run in &manifest.runs {
+        if let Some(line) = run.describe() {
+            eprintln!("trainwatch: {line}");
+        }
+    }
+    Ok(manifest.runs.into_iter().next())
+}
+
 fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
-    // A run directory: find the log (unless --log says) and the checkpoints inside it.
-    let mut checkpoint = a.checkpoint.clone();
-    let run_dir = path.is_dir().then(|| path.clone());
-    let mut log = match log_options(a.log_file.clone().unwrap_or(path), &a.series) {
+    let mut log = match log_options(path.clone(), &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    if let Some(dir) = &run_dir {
-        if a.log_file.is_some() {
-            checkpoint = checkpoint.or_else(|| Some(dir.clone()));
-        } else {
-            match trainwatch::ingest::resolve_run_dir(&log) {
-                Ok(Some(p)) => {
-                    eprintln!("trainwatch: {}", p.describe());
-                    log.path = p.log;
-                    // Tab 2 watches the run directory even before its first checkpoint lands.
-                    checkpoint = checkpoint.or(p.checkpoint).or_else(|| Some(dir.clone()));
-                }
-                Ok(None) => {}
-                Err(e) => return fail(e),
-            }
-        }
-    }
+    let req = Request {
+        path,
+        metric: log.metric.clone(),
+        log: a.log_file.clone(),
+        checkpoint: a.checkpoint.clone(),
+    };
+    let run = match discover(&req) {
+        Ok(Some(r)) => r,
+        Ok(None) => return fail(NOTHING),
+        Err(e) => return fail(e),
+    };
+    log.path = run.source_path().to_path_buf();
     let opts = TuiOptions {
         log,
         poll: Duration::from_millis(a.poll_ms.max(10)),
         color: color_choice(a.color),
         banner: None,
-        checkpoint,
+        checkpoint: run.checkpoints.watch,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -289,16 +298,12 @@ fn gnorm(a: GnormArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    // A run directory: say what was picked in it.
-    match trainwatch::ingest::resolve_run_dir(&opts) {
-        Ok(Some(p)) => {
-            eprintln!("trainwatch: {}", p.describe());
-            opts.path = p.log;
-        }
-        Ok(None) => {}
+    match discover(&Request::new(opts.path.clone(), &opts.metric)) {
+        Ok(Some(run)) => opts.path = run.source_path().to_path_buf(),
+        Ok(None) => return fail(NOTHING),
         Err(e) => return fail(e),
     }
-    let model = match trainwatch::ingest::read_log(&opts) {
+    let model = match trainwatch::run::read_once(&opts) {
         Ok(m) => m,
         Err(e) => return fail(e),
     };
@@ -337,13 +342,9 @@ fn follow(a: GnormArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    // A run directory: follow what is picked in it, and say so.
-    match trainwatch::ingest::resolve_run_dir(&log) {
-        Ok(Some(p)) => {
-            eprintln!("trainwatch: {}", p.describe());
-            log.path = p.log;
-        }
-        Ok(None) => {}
+    match discover(&Request::new(log.path.clone(), &log.metric)) {
+        Ok(Some(run)) => log.path = run.source_path().to_path_buf(),
+        Ok(None) => return fail(NOTHING),
         Err(e) => return fail(e),
     }
     let opts = trainwatch::headless::FollowOptions {
@@ -375,6 +376,7 @@ fn similarity(a: SimilarityArgs) -> ExitCode {
                 .size
                 .unwrap_or(trainwatch::export::figure::FULL_RESOLUTION_MAX),
             sinusoidal: a.sinusoidal,
+            read: trainwatch::checkpoint::ReadMode::Mapped,
         };
         let drawn = trainwatch::checkpoint::compute_similarity(&req)
             .map_err(anyhow::Error::from)

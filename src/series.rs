@@ -97,52 +97,11 @@ impl StepKind {
     }
 }
 
-/// Explosion detection parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ExplosionParams {
-    /// A point explodes when it is more than `factor` × the median of the previous points…
-    pub factor: f64,
-    /// …over the previous `window` finite points; explosion points fewer than `window` points
-    /// apart form one event.
-    pub window: usize,
-}
+pub mod detect;
 
-impl Default for ExplosionParams {
-    fn default() -> Self {
-        ExplosionParams {
-            factor: 3.0,
-            window: 50,
-        }
-    }
-}
-
-/// Fewest previous finite points needed before a point can be judged an explosion.
-const MIN_HISTORY: usize = 5;
-
-/// One explosion: a run of exploding points, each fewer than `window` points from the last.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ExplosionEvent {
-    /// Point index of the first exploding point.
-    pub start: usize,
-    /// Point index of the last exploding point.
-    pub end: usize,
-    /// Point index of the highest value.
-    pub peak: usize,
-    pub peak_value: f64,
-    /// Peak over the median of the `window` finite points before the event started.
-    pub factor: f64,
-    baseline: f64,
-}
-
-impl ExplosionEvent {
-    /// Median of the finite points before the event.
-    pub fn baseline(&self) -> f64 {
-        self.baseline
-    }
-}
-
-pub const FLAG_ABOVE: u8 = 1;
-pub const FLAG_EXPLOSION: u8 = 2;
+pub use detect::{
+    Detector, ExplosionEvent, ExplosionParams, FLAG_ABOVE, FLAG_EXPLOSION, MIN_HISTORY,
+};
 
 /// The store.
 #[derive(Debug, Clone)]
@@ -155,17 +114,8 @@ pub struct Series {
     /// Point indices at which a restart was seen (the log was truncated or replaced, or its
     /// step went backwards).
     restarts: Vec<usize>,
-    clip: Option<f64>,
-    params: ExplosionParams,
-    window: std::collections::VecDeque<f64>,
-    /// The window's minimum in O(1): a monotonic queue of (sequence number, value) over the
-    /// finite values pushed; a point is an explosion candidate only above k × this minimum.
-    window_min: std::collections::VecDeque<(u64, f64)>,
-    /// Finite values pushed into the window so far.
-    window_seq: u64,
-    scratch: Vec<f64>,
-    events: Vec<ExplosionEvent>,
-    above: usize,
+    /// Clip and explosion detection, for the series that need it (the gradient norm).
+    detector: Option<Detector>,
     nonfinite: usize,
     last_frame: Option<(u64, u64)>,
     pending_restart: bool,
@@ -175,7 +125,17 @@ pub struct Series {
 }
 
 impl Series {
+    /// A series with clip and explosion detection (`clip` `None` or 0: clipping off).
     pub fn new(clip: Option<f64>, params: ExplosionParams) -> Self {
+        Series::with_detector(Some(Detector::new(clip, params)))
+    }
+
+    /// A series that only stores its points (a loss or learning-rate panel).
+    pub fn plain() -> Self {
+        Series::with_detector(None)
+    }
+
+    fn with_detector(detector: Option<Detector>) -> Self {
         Series {
             steps: Chunked::default(),
             values: Chunked::default(),
@@ -183,17 +143,7 @@ impl Series {
             flags: Chunked::default(),
             step_kind: None,
             restarts: Vec::new(),
-            clip: clip.filter(|c| *c > 0.0),
-            params: ExplosionParams {
-                factor: params.factor,
-                window: params.window.max(1),
-            },
-            window: Default::default(),
-            window_min: Default::default(),
-            window_seq: 0,
-            scratch: Vec::new(),
-            events: Vec::new(),
-            above: 0,
+            detector,
             nonfinite: 0,
             last_frame: None,
             pending_restart: false,
@@ -216,11 +166,17 @@ impl Series {
     }
 
     pub fn clip(&self) -> Option<f64> {
-        self.clip
+        self.detector.as_ref().and_then(Detector::clip)
     }
 
     pub fn params(&self) -> ExplosionParams {
-        self.params
+        self.detector
+            .as_ref()
+            .map_or_else(ExplosionParams::default, Detector::params)
+    }
+
+    pub fn detector(&self) -> Option<&Detector> {
+        self.detector.as_ref()
     }
 
     pub fn step(&self, i: usize) -> Option<u64> {
@@ -251,11 +207,11 @@ impl Series {
     }
 
     pub fn events(&self) -> &[ExplosionEvent] {
-        &self.events
+        self.detector.as_ref().map_or(&[], Detector::events)
     }
 
     pub fn above_clip(&self) -> usize {
-        self.above
+        self.detector.as_ref().map_or(0, Detector::above_clip)
     }
 
     pub fn nonfinite(&self) -> usize {
@@ -316,16 +272,10 @@ impl Series {
 
     /// Changes the clip threshold (`None` or 0: clipping off) and re-runs detection.
     pub fn set_clip(&mut self, clip: Option<f64>) {
-        let clip = clip.filter(|c| *c > 0.0);
-        if clip == self.clip {
+        let Some(d) = &mut self.detector else { return };
+        if !d.reset(clip) {
             return;
         }
-        self.clip = clip;
-        self.window.clear();
-        self.window_min.clear();
-        self.window_seq = 0;
-        self.events.clear();
-        self.above = 0;
         self.nonfinite = 0;
         self.pyramid = Pyramid::default();
         for i in 0..self.len() {
@@ -342,90 +292,12 @@ impl Series {
             self.nonfinite += 1;
             return;
         }
-        let mut flags = 0;
-        let above = self.clip.is_some_and(|c| v > c);
-        if above {
-            flags |= FLAG_ABOVE;
-            self.above += 1;
-        }
-        let candidate = self.clip.is_none() || above;
-        if candidate && self.window.len() >= MIN_HISTORY.min(self.params.window) {
-            // Cheap rejection first: the median is at least the minimum.
-            let min = self.window_min.front().map_or(f64::INFINITY, |m| m.1);
-            if v > self.params.factor * min {
-                let median = self.median();
-                if v > self.params.factor * median {
-                    flags |= FLAG_EXPLOSION;
-                    self.note_explosion(i, v, median);
-                }
+        if let Some(d) = &mut self.detector {
+            let flags = d.classify(i, v);
+            if flags != 0 {
+                self.flags.set(i, flags);
             }
         }
-        if flags != 0 {
-            self.flags.set(i, flags);
-        }
-        if self.window.len() == self.params.window {
-            self.window.pop_front();
-        }
-        self.window.push_back(v);
-        let seq = self.window_seq;
-        self.window_seq += 1;
-        while self.window_min.back().is_some_and(|b| b.1 >= v) {
-            self.window_min.pop_back();
-        }
-        self.window_min.push_back((seq, v));
-        let oldest = (seq + 1).saturating_sub(self.params.window as u64);
-        while self.window_min.front().is_some_and(|f| f.0 < oldest) {
-            self.window_min.pop_front();
-        }
-    }
-
-    fn median(&mut self) -> f64 {
-        self.scratch.clear();
-        self.scratch.extend(self.window.iter().copied());
-        let n = self.scratch.len();
-        let mid = n / 2;
-        let (_, m, _) = self.scratch.select_nth_unstable_by(mid, f64::total_cmp);
-        let m = *m;
-        if n % 2 == 1 {
-            m
-        } else {
-            let lower = self.scratch[..mid]
-                .iter()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max);
-            (lower + m) / 2.0
-        }
-    }
-
-    fn note_explosion(&mut self, i: usize, v: f64, median: f64) {
-        let window = self.params.window;
-        if let Some(e) = self.events.last_mut() {
-            if i - e.end < window {
-                e.end = i;
-                if v > e.peak_value {
-                    e.peak = i;
-                    e.peak_value = v;
-                    e.factor = if e.baseline > 0.0 {
-                        v / e.baseline
-                    } else {
-                        f64::INFINITY
-                    };
-                }
-                return;
-            }
-        }
-        self.events.push(ExplosionEvent {
-            start: i,
-            end: i,
-            peak: i,
-            peak_value: v,
-            factor: if median > 0.0 {
-                v / median
-            } else {
-                f64::INFINITY
-            },
-            baseline: median,
-        });
     }
 
     /// Min/max summary of the points in `range`, from the pyramid: O(log n).

@@ -8,9 +8,10 @@
 use std::path::Path;
 
 use trainwatch::checkpoint::{
-    self, check_complete, compute_similarity, list_candidates, similarity, Dtype, Error,
-    SimilarityRequest, TableView,
+    self, check_complete, compute_similarity, list_candidates, similarity, Error, ReadMode,
+    SimilarityRequest, StoreError, TableView,
 };
+use trainwatch::tensor::{Dtype, SafetensorsStore, TensorStore};
 
 const WHISPER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -207,14 +208,23 @@ fn req(path: &Path) -> SimilarityRequest {
         rows: None,
         blocks: 64,
         sinusoidal: None,
+        read: ReadMode::Mapped,
     }
 }
 
+/// The error for PATH, read mapped; positional reads must fail the same way, word for word.
 fn err_of(path: &Path) -> Error {
-    match compute_similarity(&req(path)) {
+    let mapped = match compute_similarity(&req(path)) {
         Ok(r) => panic!("expected an error, got a map of {}", r.title.tensor),
         Err(e) => e,
+    };
+    let mut positional = req(path);
+    positional.read = ReadMode::Positional;
+    match compute_similarity(&positional) {
+        Ok(r) => panic!("positional reads gave a map of {}", r.title.tensor),
+        Err(e) => assert_eq!(e.to_string(), mapped.to_string()),
     }
+    mapped
 }
 
 fn dir() -> tempfile::TempDir {
@@ -304,7 +314,7 @@ fn edges_follow_the_floor_formula() {
 
 #[test]
 fn whisper_tables_are_exact_at_several_block_counts() {
-    let f = checkpoint::SafetensorsFile::open(Path::new(WHISPER)).unwrap();
+    let f = SafetensorsStore::open(Path::new(WHISPER), ReadMode::Mapped).unwrap();
     for name in [
         "decoder.position_encodings.encodings",
         "encoder.position_encodings.encodings",
@@ -328,7 +338,7 @@ fn whisper_tables_are_exact_at_several_block_counts() {
 
 #[test]
 fn whisper_facts_from_the_manifest() {
-    let list = list_candidates(Path::new(WHISPER)).unwrap();
+    let list = list_candidates(Path::new(WHISPER), ReadMode::Mapped).unwrap();
     assert_eq!(
         names(&list.candidates),
         [
@@ -378,7 +388,7 @@ fn summary_line_reads_like_the_issue() {
     assert!(s.contains(" · min "), "{s}");
     // The refined crossing is a real crossing of exact means.
     if let Some(d) = rep.map.summary.below_half {
-        let f = checkpoint::SafetensorsFile::open(Path::new(WHISPER)).unwrap();
+        let f = SafetensorsStore::open(Path::new(WHISPER), ReadMode::Mapped).unwrap();
         let info = f.tensor("decoder.position_encodings.encodings").unwrap();
         let bytes = f.tensor_bytes(info).unwrap();
         let view = TableView::new(&bytes, info.dtype, 448, 384).unwrap();
@@ -411,10 +421,18 @@ fn truncated_file_is_incomplete_not_a_panic() {
         let e = err_of(&p);
         assert!(e.is_incomplete(), "cut {cut}: {e}");
         assert!(e.to_string().contains("m.safetensors"), "{e}");
-        assert!(check_complete(&p).unwrap_err().is_incomplete());
+        for mode in [ReadMode::Mapped, ReadMode::Positional] {
+            assert!(check_complete(&p, mode).unwrap_err().is_incomplete());
+        }
+        // The same bytes in memory: the same verdict, named by the label.
+        let e = SafetensorsStore::from_bytes("cut image", &full[..cut]).unwrap_err();
+        assert!(matches!(e, StoreError::Incomplete { .. }), "cut {cut}: {e}");
+        assert!(e.to_string().starts_with("cut image: "), "{e}");
     }
     std::fs::write(&p, &full).unwrap();
-    assert!(check_complete(&p).is_ok());
+    for mode in [ReadMode::Mapped, ReadMode::Positional] {
+        assert!(check_complete(&p, mode).is_ok());
+    }
 }
 
 #[test]
@@ -462,11 +480,14 @@ fn header_length_problems() {
     bytes.extend(b"{}");
     std::fs::write(&p, &bytes).unwrap();
     let e = err_of(&p);
-    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    assert!(matches!(e, Error::Store(StoreError::Corrupt { .. })), "{e}");
     assert!(e.to_string().contains("exceeds"), "{e}");
     // u64::MAX.
     std::fs::write(&p, u64::MAX.to_le_bytes()).unwrap();
-    assert!(matches!(err_of(&p), Error::Corrupt { .. }));
+    assert!(matches!(
+        err_of(&p),
+        Error::Store(StoreError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -475,7 +496,7 @@ fn not_safetensors_at_all() {
     let p = d.path().join("notes.safetensors");
     std::fs::write(&p, "this is a text file, not a checkpoint\n").unwrap();
     let e = err_of(&p);
-    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    assert!(matches!(e, Error::Store(StoreError::Corrupt { .. })), "{e}");
     // Small length but no JSON after it.
     let mut bytes = 4u64.to_le_bytes().to_vec();
     bytes.extend(b"\x00\x01\x02\x03");
@@ -505,12 +526,18 @@ fn pickles_are_refused_with_a_reason() {
     // A torch.save zip archive renamed to .safetensors is still a pickle.
     let p = d.path().join("renamed.safetensors");
     std::fs::write(&p, b"PK\x03\x04rest-of-a-zip-archive").unwrap();
-    assert!(matches!(err_of(&p), Error::Pickle { .. }));
+    assert!(matches!(
+        err_of(&p),
+        Error::Store(StoreError::Pickle { .. })
+    ));
     // A directory with only pickles says so.
     let only = d.path().join("only");
     std::fs::create_dir(&only).unwrap();
     std::fs::write(only.join("pytorch_model.bin"), b"\x80\x02.").unwrap();
-    assert!(matches!(err_of(&only), Error::Pickle { .. }));
+    assert!(matches!(
+        err_of(&only),
+        Error::Store(StoreError::Pickle { .. })
+    ));
 }
 
 #[test]
@@ -603,7 +630,7 @@ fn bert_position_ids_decoy_is_skipped() {
             ),
         ],
     );
-    let list = list_candidates(&p).unwrap();
+    let list = list_candidates(&p, ReadMode::Mapped).unwrap();
     assert_eq!(
         names(&list.candidates),
         ["bert.embeddings.position_embeddings.weight"]
@@ -883,7 +910,7 @@ fn sharded_checkpoint_opens_only_the_needed_shard() {
     let msg = compute_similarity(&r).unwrap_err().to_string();
     assert!(msg.contains("model-00001-of-00002.safetensors"), "{msg}");
     // check_complete validates every shard.
-    assert!(check_complete(d.path()).is_err());
+    assert!(check_complete(d.path(), ReadMode::Mapped).is_err());
 }
 
 #[test]
@@ -1005,6 +1032,79 @@ fn our_writer_agrees_with_the_safetensors_crate() {
         .unwrap();
     let rep = compute_similarity(&req(&q)).unwrap();
     assert_eq!(rep.title.tensor, "model.decoder.embed_positions.weight");
+}
+
+// ---- read modes --------------------------------------------------------------------------------
+
+/// Positional reads (what the TUI uses, so that a checkpoint truncated in place cannot kill it
+/// with SIGBUS): the same results as the memory-mapped binary, and the same errors.
+#[test]
+fn positional_reads_match_the_mapped_results_and_report_truncation() {
+    let mut r = req(Path::new(WHISPER));
+    r.blocks = 32;
+    r.read = ReadMode::Positional;
+    let r = compute_similarity(&r).unwrap();
+    // The binary (mapped reads) on the same file.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trainwatch"))
+        .args(["similarity", "--json", "--size", "32", WHISPER])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for i in 0..32 {
+        for j in 0..32 {
+            let mapped = v["matrix"][i][j].as_f64().unwrap();
+            assert!((mapped - r.map.matrix[[i, j]]).abs() < 1e-12, "({i}, {j})");
+        }
+    }
+    // A file cut short: an incomplete checkpoint, not a crash.
+    let d = dir();
+    let cut = d.path().join("cut.safetensors");
+    let bytes = std::fs::read(WHISPER).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let mut r = req(&cut);
+    r.blocks = 8;
+    r.read = ReadMode::Positional;
+    let e = compute_similarity(&r).unwrap_err();
+    assert!(e.is_incomplete(), "{e}");
+}
+
+#[test]
+fn every_byte_source_gives_the_same_tensors_and_bytes() {
+    let bytes = std::fs::read(WHISPER).unwrap();
+    let stores = [
+        SafetensorsStore::open(Path::new(WHISPER), ReadMode::Mapped).unwrap(),
+        SafetensorsStore::open(Path::new(WHISPER), ReadMode::Positional).unwrap(),
+        SafetensorsStore::from_bytes("whisper in memory", bytes).unwrap(),
+    ];
+    let first = &stores[0];
+    for s in &stores {
+        assert_eq!(s.format(), "safetensors");
+        assert_eq!(s.tensors(), first.tensors());
+        for t in s.tensors() {
+            assert_eq!(s.tensor_bytes(t).unwrap(), first.tensor_bytes(t).unwrap());
+        }
+    }
+    assert_eq!(stores[1].path(), Some(Path::new(WHISPER)));
+    assert_eq!(stores[2].path(), None);
+    assert_eq!(stores[2].label(), "whisper in memory");
+    // A store in memory computes the same map as the file.
+    let mut r = req(Path::new(""));
+    r.blocks = 16;
+    let from_memory = checkpoint::store_similarity(&stores[2], &r).unwrap();
+    let from_file = compute_similarity(&SimilarityRequest {
+        blocks: 16,
+        ..req(Path::new(WHISPER))
+    })
+    .unwrap();
+    assert_eq!(from_memory.title.tensor, from_file.title.tensor);
+    assert_eq!(from_memory.title.file, "whisper in memory");
+    assert_eq!(from_memory.map.matrix, from_file.map.matrix);
+}
+
+#[test]
+fn a_hostile_label_is_printed_escaped() {
+    let e = SafetensorsStore::from_bytes("evil\x1b[2J", b"\x01".to_vec()).unwrap_err();
+    assert!(!e.to_string().chars().any(|c| c.is_control()), "{e}");
 }
 
 #[test]

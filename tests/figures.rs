@@ -3,7 +3,8 @@
 
 use std::process::Command;
 use trainwatch::export::figure::{explosion_pixels, EXPLOSION_RED};
-use trainwatch::ingest::{read_log, LogOptions};
+use trainwatch::ingest::SourceSpec;
+use trainwatch::run::read_once;
 
 mod common;
 use common::sample;
@@ -36,7 +37,7 @@ fn gnorm_png_circles_every_explosion() {
     let img = image::open(&png).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (1000, 500));
 
-    let model = read_log(&LogOptions::new(&log)).unwrap();
+    let model = read_once(&SourceSpec::new(&log)).unwrap();
     let peaks = explosion_pixels(&model, (1000, 500)).unwrap();
     assert_eq!(peaks.len(), 1);
     for (px, py) in peaks {
@@ -127,6 +128,7 @@ fn similarity_png_has_magma_colours_at_known_cells() {
         rows: None,
         blocks: 40,
         sinusoidal: None,
+        read: trainwatch::checkpoint::ReadMode::Mapped,
     })
     .unwrap();
     let png = dir.path().join("sim.png");

@@ -152,5 +152,5 @@ fn tqdm_carriage_returns_nul_bytes_and_invalid_utf8() {
         w.model.steps.points().collect::<Vec<_>>(),
         vec![(1, 2.5), (2, 4.5)]
     );
-    assert_eq!(w.model.skipped_lines, 1, "the mangled grad_norm line");
+    assert_eq!(w.model.skipped_records, 1, "the mangled grad_norm line");
 }

@@ -2,18 +2,19 @@
 //! first and last values, and — for fidelity — the whole series compared with an independent
 //! extraction written here with plain string splitting.
 
-use trainwatch::ingest::{read_log, LogFormat, LogOptions, MetricSpec};
-use trainwatch::model::ClipSource;
+use trainwatch::ingest::{LogFormat, MetricSpec, SourceSpec};
+use trainwatch::run::read_once;
+use trainwatch::run::ClipSource;
 use trainwatch::series::StepKind;
 
 mod common;
 use common::sample;
 
-fn read(rel: &str) -> trainwatch::model::LogModel {
-    read_log(&LogOptions::new(sample(rel))).unwrap_or_else(|e| panic!("{rel}: {e}"))
+fn read(rel: &str) -> trainwatch::run::RunData {
+    read_once(&SourceSpec::new(sample(rel))).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-fn points(m: &trainwatch::model::LogModel) -> Vec<(u64, f64)> {
+fn points(m: &trainwatch::run::RunData) -> Vec<(u64, f64)> {
     m.primary().points().collect()
 }
 
@@ -47,7 +48,7 @@ fn fairseq_simple_syngec() {
         "epoch-end `| train |` summaries kept apart"
     );
     assert_eq!(m.restarts(), 0);
-    assert_eq!(m.skipped_lines, 0);
+    assert_eq!(m.skipped_records, 0);
     assert!(!m.per_epoch());
 
     // Fidelity: the series is exactly the train_inner lines, in file order.
@@ -158,9 +159,9 @@ fn megatron_104b_spikes_are_an_explosion() {
 
 #[test]
 fn metric_flag_charts_loss_from_the_same_log() {
-    let mut o = LogOptions::new(sample("fairseq-simple-syngec/train.log"));
+    let mut o = SourceSpec::new(sample("fairseq-simple-syngec/train.log"));
     o.metric = MetricSpec::named("loss");
-    let m = read_log(&o).unwrap();
+    let m = read_once(&o).unwrap();
     let p = points(&m);
     assert_eq!(p.len(), 1101);
     assert_eq!(p[0], (40100, 3.147));
@@ -169,7 +170,7 @@ fn metric_flag_charts_loss_from_the_same_log() {
 
 #[test]
 fn lightning_csv_without_gnorm_is_a_clear_error() {
-    let e = read_log(&LogOptions::new(sample("lightning-csv-slm/metrics.csv")))
+    let e = read_once(&SourceSpec::new(sample("lightning-csv-slm/metrics.csv")))
         .expect_err("no gradient norm in that file");
     let msg = e.to_string();
     assert!(msg.contains("metrics.csv"), "{msg}");
@@ -197,7 +198,7 @@ fn hf_stdout_fixture_uses_record_index() {
         "{'loss': '4.389', 'grad_norm': 'nan', 'learning_rate': '0', 'epoch': '0.0006863'}\n",
     );
     std::fs::write(&path, s).unwrap();
-    let m = read_log(&LogOptions::new(&path)).unwrap();
+    let m = read_once(&SourceSpec::new(&path)).unwrap();
     assert_eq!(m.format, Some(LogFormat::HfTrainer));
     assert_eq!(m.step_kind(), StepKind::Index);
     let p = points(&m);

@@ -6,7 +6,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 use ratatui::Terminal;
 use std::path::PathBuf;
-use trainwatch::ingest::{read_log, LogOptions};
+use trainwatch::ingest::SourceSpec;
+use trainwatch::run::read_once;
 use trainwatch::tui::app::Tab;
 use trainwatch::tui::gnorm_tab::ChartAction;
 use trainwatch::tui::keys::Global;
@@ -18,7 +19,7 @@ mod common;
 use common::sample;
 
 fn app(rel: &str, mode: ColorMode) -> App {
-    let model = read_log(&LogOptions::new(sample(rel))).unwrap();
+    let model = read_once(&SourceSpec::new(sample(rel))).unwrap();
     let mut a = App::new(model, Theme::new(mode));
     a.status.following = true;
     a
@@ -249,9 +250,9 @@ fn nan_is_drawn_as_a_distinct_marker_without_breaking_the_range() {
         s.push_str(&format!("step={i} gnorm={v}\n"));
     }
     std::fs::write(&p, s).unwrap();
-    let mut o = LogOptions::new(&p);
+    let mut o = SourceSpec::new(&p);
     o.clip = Some(0.0);
-    let model = read_log(&o).unwrap();
+    let model = read_once(&o).unwrap();
     let a = App::new(model, Theme::new(ColorMode::TrueColor));
     let buf = draw(&a, 80, 24);
     let all = text(&buf);

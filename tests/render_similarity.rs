@@ -9,7 +9,7 @@ use ratatui::Terminal;
 use std::path::PathBuf;
 use trainwatch::checkpoint::{compute_similarity, SimilarityRequest};
 use trainwatch::colormap::MAGMA;
-use trainwatch::ingest::LogOptions;
+use trainwatch::ingest::SourceSpec;
 use trainwatch::tui::app::Tab;
 use trainwatch::tui::keys::Global;
 use trainwatch::tui::similarity_panel::SimAction;
@@ -23,7 +23,10 @@ fn whisper() -> PathBuf {
 
 /// An app on tab 2 holding the map of the whisper decoder table at `blocks`.
 fn app(mode: ColorMode, blocks: usize) -> App {
-    let mut a = App::new(LogOptions::new("train.log").empty_model(), Theme::new(mode));
+    let mut a = App::new(
+        trainwatch::run::RunData::empty(&SourceSpec::new("train.log")),
+        Theme::new(mode),
+    );
     a.sim.path = Some(whisper());
     let r = compute_similarity(&SimilarityRequest {
         path: whisper(),
@@ -31,6 +34,7 @@ fn app(mode: ColorMode, blocks: usize) -> App {
         rows: None,
         blocks,
         sinusoidal: None,
+        read: trainwatch::checkpoint::ReadMode::Mapped,
     })
     .unwrap();
     a.sim.loaded(Box::new(r));

@@ -4,12 +4,13 @@
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use trainwatch::ingest::LogOptions;
+use trainwatch::ingest::SourceSpec;
+use trainwatch::run::RunData;
 use trainwatch::tui::gnorm_tab::ChartAction;
 use trainwatch::tui::{App, ColorMode, Theme};
 
 fn app(points: &[(u64, f64)], restart_at: Option<usize>) -> App {
-    let mut model = LogOptions::new("steps.log").empty_model();
+    let mut model = RunData::empty(&SourceSpec::new("steps.log"));
     for (i, &(step, v)) in points.iter().enumerate() {
         if restart_at == Some(i) {
             model.mark_restart();

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use trainwatch::ingest::follow::IngestEvent;
 use trainwatch::ingest::tfevents::encode::{record, varint};
-use trainwatch::ingest::{read_log, LogError, LogFormat, LogOptions, MetricSpec};
-use trainwatch::model::{ClipSource, LogModel};
+use trainwatch::ingest::{LogFormat, MetricSpec, SourceError, SourceSpec};
+use trainwatch::run::read_once;
+use trainwatch::run::{ClipSource, RunData};
 
 // ---- a minimal event-file writer (TFRecord framing + the protobuf fields we read) ----
 
@@ -108,7 +109,7 @@ fn sample(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-fn points(m: &LogModel) -> Vec<(u64, f64)> {
+fn points(m: &RunData) -> Vec<(u64, f64)> {
     m.primary().points().collect()
 }
 
@@ -126,21 +127,21 @@ fn event_file_with_simple_values() {
     // An unrelated tag and an eval event: not points.
     b.extend(event(100, &[("eval/loss", Val::Simple(3.0))]));
     fs::write(&p, b).unwrap();
-    let m = read_log(&LogOptions::new(&p)).unwrap();
+    let m = read_once(&SourceSpec::new(&p)).unwrap();
     assert_eq!(m.format, Some(LogFormat::TensorBoard));
     let pts = points(&m);
     assert_eq!(pts.len(), 100);
     assert_eq!(pts[0], (1, 0.25));
     assert_eq!(pts[99], (100, 25.0));
-    assert_eq!(m.skipped_lines, 0);
+    assert_eq!(m.skipped_records, 0);
     assert_eq!(m.restarts(), 0);
     assert_eq!(m.clip(), (Some(1.0), ClipSource::Default));
     assert_eq!(m.primary().above_clip(), 96);
 
     // --metric TAG: any other tag, exactly.
-    let mut o = LogOptions::new(&p);
+    let mut o = SourceSpec::new(&p);
     o.metric = MetricSpec::named("eval/loss");
-    let m = read_log(&o).unwrap();
+    let m = read_once(&o).unwrap();
     assert_eq!(points(&m), vec![(100, 3.0)]);
 }
 
@@ -162,14 +163,14 @@ fn event_file_with_tf2_tensor_scalars() {
     // A non-scalar tensor under the metric's tag: counted as skipped, not charted.
     b.extend(event(50, &[("gnorm", Val::Content(1, &[0u8; 8]))]));
     fs::write(&p, b).unwrap();
-    let m = read_log(&LogOptions::new(&p)).unwrap();
+    let m = read_once(&SourceSpec::new(&p)).unwrap();
     let pts = points(&m);
     assert_eq!(pts.len(), 4);
     assert_eq!(&pts[..3], &[(10, 1.5), (20, 2.25), (30, 3.5)]);
     assert_eq!(pts[3].0, 40);
     assert!(pts[3].1.is_nan());
     assert_eq!(m.primary().nonfinite(), 1);
-    assert_eq!(m.skipped_lines, 1);
+    assert_eq!(m.skipped_records, 1);
 }
 
 #[test]
@@ -185,27 +186,27 @@ fn bad_crcs_are_skipped_counted_and_reading_goes_on() {
     b[head + 2 * rec + 20] ^= 0x01;
     let p = dir.path().join("payload.tfevents");
     fs::write(&p, &b).unwrap();
-    let m = read_log(&LogOptions::new(&p)).unwrap();
+    let m = read_once(&SourceSpec::new(&p)).unwrap();
     let steps: Vec<u64> = points(&m).iter().map(|p| p.0).collect();
     assert_eq!(steps, vec![1, 2, 4, 5, 6, 7, 8, 9, 10]);
-    assert_eq!(m.skipped_lines, 1);
+    assert_eq!(m.skipped_records, 1);
 
     // A length byte of the 5th event: the header CRC fails, reading resyncs at the next record.
     let mut b = good.clone();
     b[head + 4 * rec] ^= 0x40;
     let p = dir.path().join("length.tfevents");
     fs::write(&p, &b).unwrap();
-    let m = read_log(&LogOptions::new(&p)).unwrap();
+    let m = read_once(&SourceSpec::new(&p)).unwrap();
     let steps: Vec<u64> = points(&m).iter().map(|p| p.0).collect();
     assert_eq!(steps, vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
-    assert_eq!(m.skipped_lines, 1);
+    assert_eq!(m.skipped_records, 1);
 
     // Read once while a writer is mid-record: the torn record is counted, not charted.
     let p = dir.path().join("torn.tfevents");
     fs::write(&p, &good[..good.len() - rec / 2]).unwrap();
-    let m = read_log(&LogOptions::new(&p)).unwrap();
+    let m = read_once(&SourceSpec::new(&p)).unwrap();
     assert_eq!(m.primary().len(), 9);
-    assert_eq!(m.skipped_lines, 1);
+    assert_eq!(m.skipped_records, 1);
 }
 
 #[test]
@@ -222,7 +223,7 @@ fn several_event_files_in_a_dir_are_read_in_timestamp_order_with_a_restart() {
         gnorm_file(3..=6, "train/grad_norm"),
     )
     .unwrap();
-    let m = read_log(&LogOptions::new(dir.path())).unwrap();
+    let m = read_once(&SourceSpec::new(dir.path())).unwrap();
     let steps: Vec<u64> = points(&m).iter().map(|p| p.0).collect();
     assert_eq!(steps, vec![1, 2, 3, 4, 5, 3, 4, 5, 6]);
     assert_eq!(m.file_restarts, 1);
@@ -289,7 +290,7 @@ fn followed_event_file_grows_and_a_torn_record_is_waited_for() {
     w.settle();
     assert_eq!(w.steps(), vec![1, 2, 3, 4, 5], "exactly one new point");
     assert_eq!(w.model.steps.points().last(), Some((5, 5.0)));
-    assert_eq!(w.model.skipped_lines, 0);
+    assert_eq!(w.model.skipped_records, 0);
     assert_eq!(w.model.format, Some(LogFormat::TensorBoard));
 }
 
@@ -344,7 +345,7 @@ fn followed_event_dir_picks_up_a_new_file_as_a_restart() {
 
 #[test]
 fn trainer_state_real_samples_exact() {
-    let m = read_log(&LogOptions::new(sample(
+    let m = read_once(&SourceSpec::new(sample(
         "hf-trainer-state-tinyllama/trainer_state.json",
     )))
     .unwrap();
@@ -356,7 +357,7 @@ fn trainer_state_real_samples_exact() {
     assert_eq!(m.clip(), (Some(1.0), ClipSource::Default));
     assert_eq!(m.lines, 200, "log_history entries, eval ones included");
 
-    let m = read_log(&LogOptions::new(sample(
+    let m = read_once(&SourceSpec::new(sample(
         "hf-trainer-state-viz/trainer_state.json",
     )))
     .unwrap();
@@ -364,7 +365,7 @@ fn trainer_state_real_samples_exact() {
     assert_eq!(p.len(), 30, "MANIFEST: 30 train entries with grad_norm");
     assert_eq!(p[0], (401, 5.49674654006958));
     assert_eq!(p[29], (12030, 1.7071932554244995));
-    assert_eq!(m.skipped_lines, 0);
+    assert_eq!(m.skipped_records, 0);
 }
 
 fn state_json(entries: &[(u64, &str)]) -> String {
@@ -383,7 +384,7 @@ fn trainer_state_with_bare_nan_and_its_rewrites_when_followed() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("trainer_state.json");
     fs::write(&p, state_json(&[(1, "0.5"), (2, "NaN"), (3, "Infinity")])).unwrap();
-    let m = read_log(&LogOptions::new(&p)).unwrap();
+    let m = read_once(&SourceSpec::new(&p)).unwrap();
     assert_eq!(m.primary().len(), 3);
     assert_eq!(m.primary().nonfinite(), 2);
 
@@ -414,8 +415,8 @@ fn trainer_state_with_bare_nan_and_its_rewrites_when_followed() {
 #[test]
 fn lightning_csv_without_gnorm_says_so_and_lists_the_columns() {
     let p = sample("lightning-csv-slm/metrics.csv");
-    let err = read_log(&LogOptions::new(&p)).unwrap_err();
-    assert!(matches!(err, LogError::NoMetricIn { .. }), "{err}");
+    let err = read_once(&SourceSpec::new(&p)).unwrap_err();
+    assert!(matches!(err, SourceError::NoMetricIn { .. }), "{err}");
 
     let out = bin().arg("gnorm").arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -458,9 +459,9 @@ fn lightning_csv_without_gnorm_says_so_and_lists_the_columns() {
     );
     assert_eq!(v["skipped_lines"], 0);
 
-    let mut o = LogOptions::new(&p);
+    let mut o = SourceSpec::new(&p);
     o.metric = MetricSpec::named("val_loss");
-    let m = read_log(&o).unwrap();
+    let m = read_once(&o).unwrap();
     let p = points(&m);
     assert_eq!(p.len(), 10);
     assert_eq!(p[0], (14073, 4.132571697235107));
@@ -513,15 +514,22 @@ fn run_directory_picks_in_order_and_says_so() {
         )
         .unwrap();
     }
-    let pick = |run: &Path| trainwatch::ingest::rundir::find(run, &MetricSpec::gnorm()).unwrap();
-    let p = pick(run);
-    assert_eq!(p.log, run.join("checkpoint-1000/trainer_state.json"));
+    let pick = |run: &Path| {
+        let req = trainwatch::discovery::Request::new(run, &MetricSpec::gnorm());
+        let manifest = trainwatch::discovery::discover(&req).unwrap();
+        assert_eq!(manifest.runs.len(), 1);
+        let run = manifest.runs[0].clone();
+        let src = run.found_source().unwrap().clone();
+        (src, run)
+    };
+    let (p, _) = pick(run);
+    assert_eq!(p.path, run.join("checkpoint-1000/trainer_state.json"));
 
     // A metrics.csv with the metric beats it.
     fs::create_dir_all(run.join("lightning_logs/version_0")).unwrap();
     let csv = run.join("lightning_logs/version_0/metrics.csv");
     fs::write(&csv, "step,grad_norm\n1,0.5\n").unwrap();
-    assert_eq!(pick(run).log, csv);
+    assert_eq!(pick(run).0.path, csv);
 
     // Event files beat it (several in one folder: the folder).
     let tb = run.join("runs/Nov26/train_inner");
@@ -544,12 +552,12 @@ fn run_directory_picks_in_order_and_says_so() {
         gnorm_file(1..=2, "loss_only"),
     )
     .unwrap();
-    assert_eq!(pick(run).log, tb);
+    assert_eq!(pick(run).0.path, tb);
 
     // A text log without gradient norms is passed over; one with them wins.
     fs::write(run.join("stdout.log"), "epoch 1 loss=3.0\n").unwrap();
     assert_eq!(
-        pick(run).kind,
+        pick(run).0.kind,
         trainwatch::ingest::source::SourceKind::TensorBoard
     );
     fs::write(
@@ -557,10 +565,10 @@ fn run_directory_picks_in_order_and_says_so() {
         "step=1 gnorm=0.5\nstep=2 gnorm=0.6\n",
     )
     .unwrap();
-    let p = pick(run);
-    assert_eq!(p.log, run.join("train.out"));
-    assert!(p.has_metric);
-    assert_eq!(p.checkpoint, None, "no safetensors in the run");
+    let (p, found) = pick(run);
+    assert_eq!(p.path, run.join("train.out"));
+    assert_eq!(p.has_metric, Some(true));
+    assert_eq!(found.checkpoints.found, vec![], "no safetensors in the run");
 
     // The CLI says what it picked, on stderr; the JSON names the file read.
     let out = bin().args(["gnorm", "--json"]).arg(run).output().unwrap();
@@ -619,11 +627,11 @@ w.close()
         }
     }
     for (sub, last) in [("v2", 25.0), ("v1", 12.5)] {
-        let m = read_log(&LogOptions::new(dir.path().join(sub))).unwrap();
+        let m = read_once(&SourceSpec::new(dir.path().join(sub))).unwrap();
         let p = points(&m);
         assert_eq!(p.len(), 50, "{sub}");
         assert_eq!(p[49], (50, last), "{sub}");
-        assert_eq!(m.skipped_lines, 0, "{sub}");
+        assert_eq!(m.skipped_records, 0, "{sub}");
         assert_eq!(
             m.primary().loss(0),
             Some(1.0),

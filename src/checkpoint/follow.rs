@@ -2,9 +2,13 @@
 //! notify for latency, a poll always — recompute the similarity map, off the UI thread. A
 //! checkpoint caught half-written is an error the UI shows while keeping the last good map;
 //! the next look retries it.
+//!
+//! The follower serves the TUI, which owns the terminal: a checkpoint truncated in place
+//! under a memory map would kill it with SIGBUS and leave the terminal raw, so every store it
+//! opens is read with positional reads ([`READ`]), never mapped.
 
 use super::resolve::resolve;
-use super::{compute_similarity, SimilarityReport, SimilarityRequest};
+use super::{compute_similarity, ReadMode, SimilarityReport, SimilarityRequest};
 use crate::text::printable_path;
 use crossbeam_channel::{bounded, select, Receiver, Sender};
 use notify::{RecursiveMode, Watcher};
@@ -54,6 +58,9 @@ fn stamp(files: &[PathBuf]) -> Stamp {
         })
         .collect()
 }
+
+/// How the follower reads checkpoints (see the module documentation).
+pub const READ: ReadMode = ReadMode::Positional;
 
 /// Starts following `path`. `views` carries the UI's requests; the first one starts work.
 pub fn spawn(
@@ -128,6 +135,7 @@ fn run(
                         rows: view.rows,
                         blocks: view.blocks.max(1),
                         sinusoidal: None,
+                        read: READ,
                     };
                     let ev = match compute_similarity(&req) {
                         Ok(r) => {

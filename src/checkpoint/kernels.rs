@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use super::safetensors::Dtype;
+use crate::tensor::Dtype;
 
 /// Function table; every entry is safe to call (the SIMD ones are only installed after the CPU
 /// was checked).

@@ -1,39 +1,44 @@
-//! Checkpoints, read-only: find the newest one, open its safetensors file(s) memory-mapped,
-//! pick the positional-embedding table and compute its block-mean cosine-similarity map.
+//! Checkpoints, read-only: find the newest one, open its tensor file(s) as
+//! [`TensorStore`](crate::tensor::TensorStore)s (mapped or read positionally, as the caller's
+//! [`ReadMode`] says), pick the positional-embedding table and compute its block-mean
+//! cosine-similarity map.
 //!
-//! Nothing here trusts the file: the header is validated by [`safetensors::SafetensorsFile`]
-//! before any offset in it is used, and every failure is an [`Error`] whose message names the
-//! file (through [`crate::text::printable`]) and what is wrong.
+//! Nothing here trusts the file: the store validates it before any offset in it is used, and
+//! every failure is an [`Error`] whose message names the file (through
+//! [`crate::text::printable`]) and what is wrong.
 //!
 //! Entry points:
 //! - [`compute_similarity`]: everything the TUI tab and the headless command need, in one call
 //!   that is safe to run on a worker thread;
+//! - [`store_similarity`]: the same for a store already open (bytes in memory: fuzz targets);
 //! - [`list_candidates`]: the tables that could be shown;
 //! - [`check_complete`]: whether a checkpoint is whole (a file still being written is an error).
 
 pub mod follow;
 pub mod resolve;
-pub mod safetensors;
 pub mod select;
 pub mod similarity;
 pub mod sinusoidal;
 
 mod kernels;
 mod load;
+mod opened;
 
+pub use crate::tensor::{ReadMode, StoreError};
 pub use load::{
-    check_complete, compute_similarity, list_candidates, CandidateList, SimilarityReport,
-    SimilarityRequest, TableTitle,
+    check_complete, compute_similarity, list_candidates, store_similarity, CandidateList,
+    SimilarityReport, SimilarityRequest, TableTitle,
 };
 pub use resolve::{resolve, Resolved};
-pub use safetensors::{Dtype, SafetensorsFile, TensorInfo};
 pub use select::Candidate;
 pub use similarity::{ProfilePoint, ProfileSummary, SimilarityMap, TableView};
 
 /// Everything that can go wrong between a path and a similarity map.
 ///
 /// `file`/`path` fields are already passed through [`crate::text::printable`]: a hostile file
-/// name or tensor name cannot reach the terminal raw through an error message.
+/// name or tensor name cannot reach the terminal raw through an error message. What is wrong
+/// with a tensor file itself is the store's [`StoreError`], kept whole (its variant tells a
+/// file still being written from a corrupt one).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{file}: {source}")]
@@ -42,14 +47,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: not a valid safetensors file: {reason}")]
-    Corrupt { file: String, reason: String },
-    /// The header is fine but the file is shorter than the header says: typically a checkpoint
-    /// still being written. The TUI retries on this one.
-    #[error("{file}: incomplete (still being written?): {reason}")]
-    Incomplete { file: String, reason: String },
-    #[error("{file}: refusing to load a {ext} file: it is a Python pickle, and unpickling runs arbitrary code. Convert it to safetensors first, e.g. python -c \"import torch; from safetensors.torch import save_file; save_file(torch.load('IN', weights_only=True), 'OUT.safetensors')\"")]
-    Pickle { file: String, ext: String },
+    /// The tensor file itself: unreadable, corrupt, incomplete or a pickle.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("{file}: tensor {tensor} has dtype {dtype}; only F32, F16, BF16 and F64 tables can be shown")]
     UnsupportedDtype {
         file: String,
@@ -85,7 +85,7 @@ pub enum Error {
 impl Error {
     /// True when retrying later may succeed (a checkpoint caught half-written).
     pub fn is_incomplete(&self) -> bool {
-        matches!(self, Error::Incomplete { .. })
+        matches!(self, Error::Store(StoreError::Incomplete { .. }))
     }
 
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {

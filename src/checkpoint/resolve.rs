@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use super::safetensors::refuse_pickle;
 use super::Error;
+use crate::fswalk::{EntryKind, Walk};
+use crate::tensor::refuse_pickle;
 use crate::text::printable_path;
 
 /// Largest index file we read (real ones are a few hundred KB).
@@ -142,24 +143,21 @@ struct Entry {
     mtime: SystemTime,
 }
 
+/// The folder's own entries, links followed (checkpoints are often linked into place).
 fn list_dir(dir: &Path) -> Result<Vec<Entry>, Error> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        // Follow symlinks (checkpoints are often linked into place); skip what vanished.
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        out.push(Entry {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            path,
-            is_dir: meta.is_dir(),
-            is_file: meta.is_file(),
-            mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        });
-    }
-    Ok(out)
+    let entries = Walk::listing()
+        .entries(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| Entry {
+            mtime: e.modified(),
+            is_dir: e.kind == EntryKind::Dir,
+            is_file: e.kind == EntryKind::File,
+            name: e.name,
+            path: e.path,
+        })
+        .collect())
 }
 
 /// The newest entry by modification time; ties broken by name so the choice is stable.

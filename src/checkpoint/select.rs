@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use super::safetensors::{Dtype, TensorInfo};
+use crate::tensor::{Dtype, TensorInfo};
 use crate::text::printable;
 
 const TABLE_NAMES: [&str; 8] = [

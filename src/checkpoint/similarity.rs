@@ -25,7 +25,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, Axis};
 
 use super::kernels::{decode_into, kernels};
-use super::safetensors::Dtype;
+use crate::tensor::Dtype;
 
 /// A `[n, d]` table of one decodable dtype, viewed in place (usually inside a memory map).
 #[derive(Clone, Copy, Debug)]

@@ -2,8 +2,8 @@
 //! fresh machine without system fonts: gnorm against step with the clip line, above-clip points
 //! highlighted and every explosion circled and annotated.
 
-use crate::export::gnorm::{fmt_axis, fmt_value};
-use crate::model::LogModel;
+use crate::numfmt::{fmt_axis, fmt_value};
+use crate::run::RunData;
 use crate::series::{Series, FLAG_ABOVE};
 use crate::text::printable_path;
 use anyhow::{anyhow, Context};
@@ -42,7 +42,7 @@ pub const NAN_MAGENTA: RGBColor = RGBColor(170, 60, 200);
 
 /// Writes the gnorm figure to `path`.
 pub fn gnorm_figure(
-    model: &LogModel,
+    model: &RunData,
     path: &Path,
     format: Format,
     size: (u32, u32),
@@ -90,7 +90,7 @@ struct Ranges {
     pad: f64,
 }
 
-fn ranges(model: &LogModel) -> Ranges {
+fn ranges(model: &RunData) -> Ranges {
     let s = model.primary();
     let n = s.len();
     let (clip, _) = model.clip();
@@ -145,7 +145,7 @@ fn chart_on<'a, DB: DrawingBackend>(
 }
 
 fn draw_gnorm<DB: DrawingBackend>(
-    model: &LogModel,
+    model: &RunData,
     root: &DrawingArea<DB, Shift>,
 ) -> anyhow::Result<()>
 where
@@ -167,7 +167,7 @@ where
     };
     let title = format!(
         "{} · {} · {clip_text}",
-        model.metric,
+        model.metric.label,
         printable_path(&model.source)
     );
     let mut chart = chart_on(root, title, &r).map_err(e)?;
@@ -176,10 +176,10 @@ where
     } else {
         s.step_kind().axis_label()
     };
-    let metric_label = if model.metric == "gnorm" {
+    let metric_label = if model.metric.role == crate::core::Role::GradNorm {
         "gradient norm (before clipping)".to_string()
     } else {
-        model.metric.clone()
+        model.metric.label.clone()
     };
     let y_desc = if y.log {
         format!("{metric_label}, log scale")
@@ -380,7 +380,7 @@ fn explosion_marks(s: &Series, y: Y) -> Vec<(f64, f64, String)> {
 
 /// Pixel x of each explosion's peak in a figure of `size` (for tests and the TUI export note):
 /// recomputed with the same layout as [`gnorm_figure`].
-pub fn explosion_pixels(model: &LogModel, size: (u32, u32)) -> anyhow::Result<Vec<(i32, i32)>> {
+pub fn explosion_pixels(model: &RunData, size: (u32, u32)) -> anyhow::Result<Vec<(i32, i32)>> {
     register_font();
     let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
     let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();

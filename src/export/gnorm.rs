@@ -1,7 +1,8 @@
 //! `trainwatch gnorm`: the series as JSON, or as a summary a person reads (and pastes under a
 //! figure).
 
-use crate::model::LogModel;
+use crate::numfmt::fmt_value;
+use crate::run::RunData;
 use crate::series::{ExplosionEvent, Series};
 use crate::text::printable;
 use serde::Serialize;
@@ -26,7 +27,7 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// Writes the `--json` object. Points are streamed, so millions of them need no extra memory.
-pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_json(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     let s = model.primary();
     let (clip, from) = model.clip();
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
@@ -36,7 +37,7 @@ pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         ",\"format\":{}",
         js(model.format.map(|f| f.name()).unwrap_or("unknown"))?
     )?;
-    write!(w, ",\"metric\":{}", js(&model.metric)?)?;
+    write!(w, ",\"metric\":{}", js(&model.metric.label)?)?;
     write!(w, ",\"step_kind\":{}", js(s.step_kind().name())?)?;
     write!(
         w,
@@ -74,7 +75,7 @@ pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         })
         .collect();
     write!(w, ",\"explosions\":{}", js(&explosions)?)?;
-    write!(w, ",\"skipped_lines\":{}", model.skipped_lines)?;
+    write!(w, ",\"skipped_lines\":{}", model.skipped_records)?;
     write!(w, ",\"restarts\":{}", model.restarts())?;
     write!(w, ",\"per_epoch\":{}", model.per_epoch())?;
     w.write_all(b"}\n")?;
@@ -83,57 +84,6 @@ pub fn write_json(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
 
 fn js<T: Serialize + ?Sized>(v: &T) -> io::Result<String> {
     serde_json::to_string(v).map_err(io::Error::other)
-}
-
-/// A number the way a person reads it: 4 significant digits, scientific when huge or tiny.
-pub fn fmt_value(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        format!("{v:.3e}")
-    } else {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s.is_empty() || s == "-" {
-            "0".into()
-        } else {
-            s.to_string()
-        }
-    }
-}
-
-/// An axis label: three significant digits.
-pub fn fmt_axis(v: f64) -> String {
-    if !v.is_finite() {
-        return fmt_value(v);
-    }
-    let a = v.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        // 1.00e8 → 1e8, 3.20e6 → 3.2e6
-        let s = format!("{v:.2e}");
-        return match s.split_once('e') {
-            Some((m, e)) if m.contains('.') => {
-                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
-            }
-            _ => s,
-        };
-    }
-    let decimals = if a == 0.0 {
-        0
-    } else {
-        (2 - a.log10().floor() as i32).clamp(0, 6) as usize
-    };
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 /// Events ranked by how far they rose over their baseline (then by peak).
@@ -148,7 +98,7 @@ pub fn ranked(s: &Series) -> Vec<ExplosionEvent> {
 }
 
 /// The human summary, ending with the ranked explosion report.
-pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
     let s = model.primary();
     let (clip, from) = model.clip();
     let path = printable(&model.source.to_string_lossy()).into_owned();
@@ -175,7 +125,7 @@ pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         out,
         "  points      {} {} ({} {first} … {last}{})",
         s.len(),
-        model.metric,
+        model.metric.label,
         kind.axis_label(),
         if kind == crate::series::StepKind::Index {
             "; the log prints no step number"
@@ -193,7 +143,7 @@ pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
         "  above clip  {} ({pct:.1}%)   non-finite {}   skipped lines {}   restarts {}",
         s.above_clip(),
         s.nonfinite(),
-        model.skipped_lines,
+        model.skipped_records,
         model.restarts()
     )?;
     if let Some((lo, hi)) = s.value_range(0..s.len()) {
@@ -242,10 +192,10 @@ pub fn write_summary(model: &LogModel, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn from_words(from: crate::model::ClipSource) -> &'static str {
+fn from_words(from: crate::run::ClipSource) -> &'static str {
     match from {
-        crate::model::ClipSource::Flag => "--clip",
-        crate::model::ClipSource::Log => "the log",
-        crate::model::ClipSource::Default => "default: none in the log",
+        crate::run::ClipSource::Flag => "--clip",
+        crate::run::ClipSource::Log => "the log",
+        crate::run::ClipSource::Default => "default: none in the log",
     }
 }

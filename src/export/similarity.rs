@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::checkpoint::{self, Error, SimilarityReport, SimilarityRequest};
+use crate::checkpoint::{self, Error, ReadMode, SimilarityReport, SimilarityRequest};
 
 /// The command's options, as the CLI parsed them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +91,7 @@ pub fn run_similarity(opts: &SimilarityOptions, out: &mut dyn Write) -> Result<(
         rows: opts.rows,
         blocks: opts.size,
         sinusoidal: opts.sinusoidal,
+        read: ReadMode::Mapped,
     })?;
     let text = if opts.json {
         let mut s = to_json(&report);
@@ -221,7 +222,7 @@ pub fn human(r: &SimilarityReport) -> String {
 }
 
 fn write_list(opts: &SimilarityOptions, out: &mut dyn Write) -> Result<(), Error> {
-    let list = checkpoint::list_candidates(&opts.path)?;
+    let list = checkpoint::list_candidates(&opts.path, ReadMode::Mapped)?;
     let file = crate::text::printable_path(list.resolved.main_path());
     let picked = match &opts.tensor {
         Some(t) => list.candidates.iter().position(|c| &c.name == t),

@@ -2,52 +2,11 @@
 //! parsing and clip declarations, in one place shared by the one-shot reader and the follower.
 
 use super::formats::clip::clip_declaration;
-use super::formats::{detect, LineParser, LogFormat, MetricRecord, MetricSpec, Parsed};
+use super::formats::{
+    detect_after, olmo_header, overflow, LineParser, LogFormat, MetricSpec, Parsed,
+};
 use super::framing::{strip_ansi, LineFramer};
-
-/// What a stretch of a log contributed, in file order.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Batch {
-    pub steps: Vec<MetricRecord>,
-    pub aggregates: Vec<MetricRecord>,
-    /// The last clipping threshold the stretch declared.
-    pub clip_declared: Option<f64>,
-    /// Whether the first step record carried fairseq's `clip` field (None: not known here).
-    pub clip_field: Option<bool>,
-    /// Lines that named the metric but could not be read, plus lines over the length cap.
-    pub skipped: u64,
-    /// The format, when it was detected in this stretch.
-    pub detected: Option<LogFormat>,
-    pub lines: u64,
-}
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-            && self.aggregates.is_empty()
-            && self.clip_declared.is_none()
-            && self.clip_field.is_none()
-            && self.skipped == 0
-            && self.detected.is_none()
-    }
-
-    /// Appends `later` (which comes after `self` in the file).
-    pub fn extend(&mut self, later: Batch) {
-        self.steps.extend(later.steps);
-        self.aggregates.extend(later.aggregates);
-        if later.clip_declared.is_some() {
-            self.clip_declared = later.clip_declared;
-        }
-        if self.clip_field.is_none() {
-            self.clip_field = later.clip_field;
-        }
-        self.skipped += later.skipped;
-        if self.detected.is_none() {
-            self.detected = later.detected;
-        }
-        self.lines += later.lines;
-    }
-}
+pub use crate::core::Batch;
 
 /// Stateful decoder for one file.
 #[derive(Debug)]
@@ -61,6 +20,10 @@ pub struct LogDecoder {
     /// The stretch being decoded (or the held partial line) contains an ESC byte: lines must
     /// go through ANSI stripping. One search per chunk instead of one per line.
     escapes: bool,
+    /// The same for overflow notes.
+    overflow_notes: bool,
+    /// The step of the last header line, for formats whose records span lines (OLMo).
+    header_step: Option<u64>,
 }
 
 impl LogDecoder {
@@ -69,11 +32,13 @@ impl LogDecoder {
         LogDecoder {
             framer: LineFramer::new(),
             parser: format.map(|f| LineParser::new(f, metric.clone())),
+            batch: Batch::with_columns(metric.columns()),
             metric,
-            batch: Batch::default(),
             overlong_seen: 0,
             clip_field_reported: false,
             escapes: false,
+            overflow_notes: false,
+            header_step: None,
         }
     }
 
@@ -89,6 +54,16 @@ impl LogDecoder {
     pub fn feed(&mut self, bytes: &[u8]) {
         let held_escapes = self.escapes && self.framer.pending_len() > 0;
         self.escapes = held_escapes || memchr::memchr(0x1b, bytes).is_some();
+        // A note may be split between the held partial line and this chunk's first line.
+        let held = self.framer.pending();
+        let joined = !held.is_empty() && {
+            let first = memchr::memchr2(b'\n', b'\r', bytes).unwrap_or(bytes.len());
+            let mut line = Vec::with_capacity(held.len() + first);
+            line.extend_from_slice(held);
+            line.extend_from_slice(&bytes[..first]);
+            overflow::may_occur(&line)
+        };
+        self.overflow_notes = joined || overflow::may_occur(bytes);
         let mut framer = std::mem::take(&mut self.framer);
         framer.push(bytes, |line| self.line(line));
         self.framer = framer;
@@ -119,7 +94,8 @@ impl LogDecoder {
     }
 
     pub fn take_batch(&mut self) -> Batch {
-        std::mem::take(&mut self.batch)
+        let next = self.batch.empty_like();
+        std::mem::replace(&mut self.batch, next)
     }
 
     fn sync_overlong(&mut self) {
@@ -136,8 +112,18 @@ impl LogDecoder {
             std::borrow::Cow::Borrowed(raw)
         };
         let line = &*line;
+        if self.overflow_notes {
+            if let Some(o) = overflow::note(line) {
+                self.batch.overflows += o.skipped;
+                self.batch.loss_scale = o.loss_scale.or(self.batch.loss_scale);
+            }
+        }
         if self.parser.is_none() {
-            match detect(line, &self.metric) {
+            if let Some(step) = olmo_header(line) {
+                self.header_step = Some(step);
+                return;
+            }
+            match detect_after(line, &self.metric, self.header_step.is_some()) {
                 Some(f) => {
                     self.parser = Some(LineParser::new(f, self.metric.clone()));
                     self.batch.detected = Some(f);
@@ -150,15 +136,19 @@ impl LogDecoder {
         }
         let Some(parser) = &self.parser else { return };
         match parser.parse(line) {
-            Parsed::Step(r) => {
+            Parsed::Step(mut r) => {
                 if !self.clip_field_reported && parser.format.logs_clip_field() {
                     self.clip_field_reported = true;
                     self.batch.clip_field = Some(parser.has_clip_field(line));
+                }
+                if parser.format.spans_lines() {
+                    r.step = r.step.or(self.header_step);
                 }
                 self.batch.steps.push(r);
             }
             Parsed::Aggregate(r) => self.batch.aggregates.push(r),
             Parsed::Malformed => self.batch.skipped += 1,
+            Parsed::Header(step) => self.header_step = Some(step),
             // Only lines that are not records can declare the threshold (config dumps).
             Parsed::Nothing => self.clip_check(line),
         }

@@ -4,7 +4,7 @@
 
 use super::decoder::{Batch, LogDecoder};
 use super::source::{self, Source, Update};
-use super::{scan, LogOptions};
+use super::{scan, SourceSpec};
 use crate::text::printable_path;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use notify::{RecursiveMode, Watcher};
@@ -17,32 +17,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Why the follower started over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartReason {
-    /// The file shrank, or its first bytes changed (truncated and rewritten).
-    Truncated,
-    /// The path now names another file (rename over it: logrotate, rsync).
-    Replaced,
-    /// The file was deleted and a new one created.
-    Recreated,
-    /// A new file appeared after the first (TensorBoard writes a new event file per run).
-    NewFile,
-}
-
-impl RestartReason {
-    pub fn describe(self) -> &'static str {
-        match self {
-            RestartReason::Truncated => "log truncated",
-            RestartReason::Replaced => "log replaced",
-            RestartReason::Recreated => "log re-created",
-            RestartReason::NewFile => "new event file",
-        }
-    }
-}
+pub use crate::core::RestartReason;
 
 /// What the follower tells its consumer, in order.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one event per batch through a bounded channel
 pub enum IngestEvent {
     /// The log does not exist (yet, or any more): waiting for it.
     Waiting,
@@ -72,7 +51,7 @@ struct Open {
 /// Starts following `opts.path` on a thread; events go to `tx` until `stop` is set or `tx`
 /// is dropped.
 pub fn spawn(
-    opts: LogOptions,
+    opts: SourceSpec,
     poll: Duration,
     tx: Sender<IngestEvent>,
     stop: Arc<AtomicBool>,
@@ -81,7 +60,7 @@ pub fn spawn(
         .name("trainwatch-follow".into())
         .spawn(move || {
             let kind = source::kind_of(&opts.path, opts.format);
-            match Source::new(kind, &opts.path, &opts.metric) {
+            match kind.open(&opts.path, &opts.metric) {
                 Some(src) => follow_source(src, &opts.path, poll, &tx, &stop),
                 None => Follower::new(opts, poll, tx, stop).run(),
             }
@@ -91,7 +70,7 @@ pub fn spawn(
 /// Follows a non-text source (event files, trainer state, metrics CSV) by looking at it at
 /// each file-system event or poll tick; each look reads only what is new.
 fn follow_source(
-    mut src: Source,
+    mut src: Box<dyn Source>,
     path: &Path,
     poll: Duration,
     tx: &Sender<IngestEvent>,
@@ -179,7 +158,7 @@ fn watch_dir(dir: &Path, wake: Sender<()>) -> Option<notify::RecommendedWatcher>
 }
 
 struct Follower {
-    opts: LogOptions,
+    opts: SourceSpec,
     poll: Duration,
     tx: Sender<IngestEvent>,
     stop: Arc<AtomicBool>,
@@ -193,7 +172,7 @@ struct Follower {
 
 impl Follower {
     fn new(
-        opts: LogOptions,
+        opts: SourceSpec,
         poll: Duration,
         tx: Sender<IngestEvent>,
         stop: Arc<AtomicBool>,

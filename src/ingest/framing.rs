@@ -73,6 +73,11 @@ impl LineFramer {
     }
 
     /// Bytes held for an unfinished line.
+    /// The partial line held, waiting for its end.
+    pub fn pending(&self) -> &[u8] {
+        &self.pending
+    }
+
     pub fn pending_len(&self) -> usize {
         self.pending.len()
     }

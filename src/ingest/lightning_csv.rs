@@ -2,7 +2,7 @@
 //! where a metric was not logged at that step). The logger rewrites the whole file when a new
 //! column appears, so a changed header means "read again from the start".
 
-use super::formats::{MetricRecord, MetricSpec, GNORM_ALIASES};
+use super::formats::{record, MetricRecord, MetricSpec, GNORM_ALIASES};
 
 /// Whether a file is a metrics CSV (by name, or a `.csv` whose header has a `step` column).
 pub fn looks_like(name: &str, head: &[u8]) -> bool {
@@ -123,12 +123,7 @@ impl Columns {
             })
         });
         let loss = cell(self.loss).and_then(|s| s.parse::<f64>().ok());
-        Ok(Some(MetricRecord {
-            step,
-            value: v,
-            loss,
-            frame: None,
-        }))
+        Ok(Some(record(step, v, loss)))
     }
 }
 

@@ -29,7 +29,14 @@ pub fn read_to_end(
     mut on_batch: impl FnMut(Batch, u64),
 ) -> io::Result<u64> {
     let len = file.metadata()?.len();
-    if threads <= 1 || len.saturating_sub(offset) < (2 * BLOCK) as u64 {
+    // Blocks are parsed independently only in a known format whose records are single lines:
+    // the first block goes alone while the format is unknown (OLMo's records span lines).
+    let parallel = |d: &LogDecoder, offset: u64| {
+        threads > 1
+            && len.saturating_sub(offset) >= (2 * BLOCK) as u64
+            && d.format().is_none_or(|f| !f.spans_lines())
+    };
+    if !parallel(decoder, offset) || decoder.format().is_none() {
         let mut buf = vec![0u8; BLOCK.min((len.saturating_sub(offset) as usize).max(64 << 10))];
         loop {
             if stop.load(Ordering::Relaxed) {
@@ -42,8 +49,13 @@ pub fn read_to_end(
             offset += n as u64;
             decoder.feed(&buf[..n]);
             on_batch(decoder.take_batch(), offset);
+            if decoder.format().is_some() && parallel(decoder, offset) {
+                break;
+            }
         }
-        return Ok(offset);
+        if !parallel(decoder, offset) {
+            return Ok(offset);
+        }
     }
 
     std::thread::scope(|scope| -> io::Result<u64> {

@@ -1,7 +1,8 @@
-//! What kind of source a path is, and the non-text sources read by polling: TensorBoard event
-//! files (one file, or a directory of them read in order), `trainer_state.json` and
-//! `metrics.csv`. Every source yields the same [`Batch`]es as a text log, so the model, the
-//! views and `gnorm --json` do not know which one was read.
+//! Sources behind one trait ([`Source`]), listed in one [`REGISTRY`]: what kind a path is,
+//! and the non-text sources read by polling: TensorBoard event files (one file, or a
+//! directory of them read in order), `trainer_state.json` and `metrics.csv`. Every source
+//! yields the same [`Batch`]es as a text log, so runs, views and `gnorm --json` do not know
+//! which one was read.
 
 use super::decoder::Batch;
 use super::follow::RestartReason;
@@ -12,7 +13,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-/// The kinds of file trainwatch reads.
+/// The kinds of source trainwatch reads: the key of the [`REGISTRY`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SourceKind {
     /// A text log (every [`LogFormat`] that is line-based).
@@ -25,32 +26,127 @@ pub enum SourceKind {
     LightningCsv,
 }
 
-impl SourceKind {
-    pub fn format(self) -> Option<LogFormat> {
-        match self {
-            SourceKind::TextLog => None,
-            SourceKind::TensorBoard => Some(LogFormat::TensorBoard),
-            SourceKind::TrainerState => Some(LogFormat::HfTrainerState),
-            SourceKind::LightningCsv => Some(LogFormat::LightningCsv),
-        }
+/// A source of records, read by looking at it again: each look reads only what is new and
+/// hands it over in order. Every kind yields the same [`Batch`]es, so runs and views do not
+/// know which one was read.
+pub trait Source: Send + std::fmt::Debug {
+    /// Reads what is new, handing each update over as soon as it is read (a big event file
+    /// is applied to the run while the rest is still being decoded). `Ok(false)`: the source
+    /// does not exist (yet).
+    fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool>;
+
+    /// Like [`poll_each`](Self::poll_each), collecting the updates.
+    fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+        let mut out = Vec::new();
+        let exists = self.poll_each(&mut |u| out.push(u))?;
+        Ok((out, exists))
     }
 
+    /// Metric names the source holds (tags, keys, columns), for the "no metric" message.
+    fn names(&self) -> Vec<String>;
+
+    /// Bytes still waiting to complete a record (a torn record at the end of a file).
+    fn pending(&self) -> usize {
+        0
+    }
+
+    /// Why the last look could not parse the source (whole-file sources).
+    fn error(&self) -> Option<String> {
+        None
+    }
+
+    /// Reads what is left as complete (a one-shot read of a finished file).
+    fn finish(&mut self) -> Option<Batch> {
+        None
+    }
+}
+
+/// Opens a source for a metric.
+pub type OpenSource = fn(&Path, &MetricSpec) -> Box<dyn Source>;
+
+/// What the program knows of one kind of source: how to recognise it, how to open it, and
+/// how to talk about it. Adding a source is a module that implements [`Source`] plus one
+/// entry here (and its [`SourceKind`]).
+pub struct SourceType {
+    pub kind: SourceKind,
+    /// As named in messages: "TensorBoard event files".
+    pub describe: &'static str,
+    /// The format reported for it (`None`: detected from the lines).
+    pub format: Option<LogFormat>,
+    /// What it holds names of, and what its records are called, for the "no metric"
+    /// message: ("columns", "rows").
+    pub nouns: (&'static str, &'static str),
+    /// Whether a file of this name starting with these bytes is of this kind.
+    pub sniff: fn(name: &str, head: &[u8]) -> bool,
+    /// Opens it for reading (`None`: a text log, read by the line decoder).
+    pub open: Option<OpenSource>,
+}
+
+/// Every kind of source, tried in this order on a file; the text log, which takes any file,
+/// last.
+pub static REGISTRY: [SourceType; 4] = [
+    SourceType {
+        kind: SourceKind::TensorBoard,
+        describe: "TensorBoard event files",
+        format: Some(LogFormat::TensorBoard),
+        nouns: ("tags", "records"),
+        sniff: tfevents::looks_like_event_file,
+        open: Some(|p, m| Box::new(TbSource::new(p, m))),
+    },
+    SourceType {
+        kind: SourceKind::TrainerState,
+        describe: "HF trainer_state.json",
+        format: Some(LogFormat::HfTrainerState),
+        nouns: ("log_history keys", "log_history entries"),
+        sniff: trainer_state::looks_like,
+        open: Some(|p, m| Box::new(StateSource::new(p, m))),
+    },
+    SourceType {
+        kind: SourceKind::LightningCsv,
+        describe: "Lightning metrics.csv",
+        format: Some(LogFormat::LightningCsv),
+        nouns: ("columns", "rows"),
+        sniff: lightning_csv::looks_like,
+        open: Some(|p, m| Box::new(CsvSource::new(p, m))),
+    },
+    SourceType {
+        kind: SourceKind::TextLog,
+        describe: "text log",
+        format: None,
+        nouns: ("metrics", "lines"),
+        sniff: |_, _| true,
+        open: None,
+    },
+];
+
+impl SourceKind {
+    /// This kind's entry in the [`REGISTRY`].
+    pub fn source_type(self) -> &'static SourceType {
+        REGISTRY
+            .iter()
+            .find(|t| t.kind == self)
+            .unwrap_or(&REGISTRY[REGISTRY.len() - 1])
+    }
+
+    pub fn format(self) -> Option<LogFormat> {
+        self.source_type().format
+    }
+
+    /// The kind `--format F` asks for.
     pub fn from_format(f: LogFormat) -> SourceKind {
-        match f {
-            LogFormat::TensorBoard => SourceKind::TensorBoard,
-            LogFormat::HfTrainerState => SourceKind::TrainerState,
-            LogFormat::LightningCsv => SourceKind::LightningCsv,
-            _ => SourceKind::TextLog,
-        }
+        REGISTRY
+            .iter()
+            .find(|t| t.format == Some(f))
+            .map_or(SourceKind::TextLog, |t| t.kind)
     }
 
     pub fn describe(self) -> &'static str {
-        match self {
-            SourceKind::TextLog => "text log",
-            SourceKind::TensorBoard => "TensorBoard event files",
-            SourceKind::TrainerState => "HF trainer_state.json",
-            SourceKind::LightningCsv => "Lightning metrics.csv",
-        }
+        self.source_type().describe
+    }
+
+    /// Opens a source of this kind (`None` for a text log).
+    pub fn open(self, path: &Path, metric: &MetricSpec) -> Option<Box<dyn Source>> {
+        self.source_type().open.map(|open| open(path, metric))
     }
 }
 
@@ -77,29 +173,29 @@ pub fn kind_of(path: &Path, forced: Option<LogFormat>) -> SourceKind {
         .and_then(|f| f.read_at(&mut head, 0))
         .unwrap_or(0);
     head.truncate(n);
-    if tfevents::looks_like_event_file(&name, &head) {
-        SourceKind::TensorBoard
-    } else if trainer_state::looks_like(&name, &head) {
-        SourceKind::TrainerState
-    } else if lightning_csv::looks_like(&name, &head) {
-        SourceKind::LightningCsv
-    } else {
-        SourceKind::TextLog
-    }
+    REGISTRY
+        .iter()
+        .find(|t| (t.sniff)(&name, &head))
+        .map_or(SourceKind::TextLog, |t| t.kind)
 }
 
 /// The event files directly in `dir`, ordered by the timestamp in their names (then name).
 pub fn event_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
+    let walk = crate::fswalk::Walk {
+        follow_links: false,
+        ..crate::fswalk::Walk::listing()
     };
-    let mut v: Vec<(u64, String, PathBuf)> = rd
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let is_file = e.file_type().map(|t| t.is_file()).unwrap_or(false);
-            (is_file && name.contains("tfevents"))
-                .then(|| (tfevents::name_timestamp(&name).unwrap_or(0), name, e.path()))
+    let mut v: Vec<(u64, String, PathBuf)> = walk
+        .entries(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.kind == crate::fswalk::EntryKind::File && e.name.contains("tfevents"))
+        .map(|e| {
+            (
+                tfevents::name_timestamp(&e.name).unwrap_or(0),
+                e.name,
+                e.path,
+            )
         })
         .collect();
     v.sort();
@@ -108,84 +204,58 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
 
 /// What a poll of a non-text source found, in order.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // moved once per poll, never stored in bulk
 pub enum Update {
     Batch(Batch),
     Restart(RestartReason),
 }
 
-/// A non-text source, read by looking at it again (each look reads only what is new).
-#[derive(Debug)]
-pub enum Source {
-    TensorBoard(TbSource),
-    TrainerState(StateSource),
-    Csv(CsvSource),
+impl Source for TbSource {
+    fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        self.poll(each)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.tags.clone()
+    }
+
+    fn pending(&self) -> usize {
+        self.files.iter().map(|f| f.dec.pending_len()).sum()
+    }
 }
 
-impl Source {
-    pub fn new(kind: SourceKind, path: &Path, metric: &MetricSpec) -> Option<Source> {
-        match kind {
-            SourceKind::TextLog => None,
-            SourceKind::TensorBoard => Some(Source::TensorBoard(TbSource::new(path, metric))),
-            SourceKind::TrainerState => Some(Source::TrainerState(StateSource::new(path, metric))),
-            SourceKind::LightningCsv => Some(Source::Csv(CsvSource::new(path, metric))),
-        }
+impl Source for StateSource {
+    fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        let (updates, exists) = self.look()?;
+        updates.into_iter().for_each(each);
+        Ok(exists)
     }
 
-    /// Reads what is new. `Ok(false)` in the second slot: the source does not exist (yet).
-    pub fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
-        let mut out = Vec::new();
-        let exists = self.poll_each(&mut |u| out.push(u))?;
-        Ok((out, exists))
+    fn names(&self) -> Vec<String> {
+        self.keys.clone()
     }
 
-    /// Like [`poll`](Self::poll), handing each update over as soon as it is read (a big event
-    /// file is applied to the model while the rest is still being decoded). Returns whether
-    /// the source exists.
-    pub fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
-        match self {
-            Source::TensorBoard(s) => s.poll(each),
-            Source::TrainerState(s) => s.poll().map(|(v, e)| {
-                v.into_iter().for_each(&mut *each);
-                e
-            }),
-            Source::Csv(s) => s.poll().map(|(v, e)| {
-                v.into_iter().for_each(&mut *each);
-                e
-            }),
-        }
+    fn error(&self) -> Option<String> {
+        self.last_error.clone()
+    }
+}
+
+impl Source for CsvSource {
+    fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        let (updates, exists) = self.look()?;
+        updates.into_iter().for_each(each);
+        Ok(exists)
     }
 
-    /// Metric names the source holds (tags, keys, columns), for the "no metric" message.
-    pub fn names(&self) -> Vec<String> {
-        match self {
-            Source::TensorBoard(s) => s.tags.clone(),
-            Source::TrainerState(s) => s.keys.clone(),
-            Source::Csv(s) => s.cols.as_ref().map(|c| c.names.clone()).unwrap_or_default(),
-        }
+    fn names(&self) -> Vec<String> {
+        self.cols
+            .as_ref()
+            .map(|c| c.names.clone())
+            .unwrap_or_default()
     }
 
-    /// Bytes still waiting to complete a record (a torn record at the end of an event file).
-    pub fn pending(&self) -> usize {
-        match self {
-            Source::TensorBoard(s) => s.files.iter().map(|f| f.dec.pending_len()).sum(),
-            _ => 0,
-        }
-    }
-
-    /// Why the last look could not parse the file (whole-file sources only).
-    pub fn error(&self) -> Option<String> {
-        match self {
-            Source::TrainerState(s) => s.last_error.clone(),
-            _ => None,
-        }
-    }
-
-    /// Reads what is left as complete (a one-shot read of a finished file).
-    pub fn finish(&mut self) -> Option<Batch> {
-        match self {
-            Source::Csv(s) => Some(s.finish()),
-            _ => None,
-        }
+    fn finish(&mut self) -> Option<Batch> {
+        Some(self.finish_rows())
     }
 }
 
@@ -428,7 +498,7 @@ impl StateSource {
         }
     }
 
-    fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+    fn look(&mut self) -> io::Result<(Vec<Update>, bool)> {
         let Some(meta) = stat(&self.path)? else {
             return Ok((Vec::new(), false));
         };
@@ -461,7 +531,7 @@ impl StateSource {
         let now: Vec<(Option<u64>, u64)> = parsed
             .records
             .iter()
-            .map(|r| (r.step, r.value.to_bits()))
+            .map(|r| (r.step, r.value().to_bits()))
             .collect();
         let mut out = Vec::new();
         let keep = if now.len() >= self.sent.len() && now[..self.sent.len()] == self.sent[..] {
@@ -471,8 +541,10 @@ impl StateSource {
             0
         };
         let first = self.sent.is_empty() && keep == 0 && out.is_empty();
+        let mut steps = crate::core::Records::new(self.metric.columns());
+        parsed.records[keep..].iter().for_each(|r| steps.push(*r));
         let batch = Batch {
-            steps: parsed.records[keep..].to_vec(),
+            steps,
             skipped: if keep == 0 { parsed.skipped } else { 0 },
             detected: Some(LogFormat::HfTrainerState),
             lines: if first || keep == 0 {
@@ -514,7 +586,7 @@ impl CsvSource {
         }
     }
 
-    fn poll(&mut self) -> io::Result<(Vec<Update>, bool)> {
+    fn look(&mut self) -> io::Result<(Vec<Update>, bool)> {
         let Some(meta) = stat(&self.path)? else {
             return Ok((Vec::new(), false));
         };
@@ -555,7 +627,7 @@ impl CsvSource {
         };
         let mut batch = Batch {
             detected: Some(LogFormat::LightningCsv),
-            ..Batch::default()
+            ..Batch::with_columns(self.metric.columns())
         };
         let mut buf = vec![0u8; 1 << 20];
         while self.offset < len {
@@ -589,8 +661,8 @@ impl CsvSource {
     }
 
     /// The last row without its newline, read as complete (the file is taken as finished).
-    pub fn finish(&mut self) -> Batch {
-        let mut b = Batch::default();
+    fn finish_rows(&mut self) -> Batch {
+        let mut b = Batch::with_columns(self.metric.columns());
         let line = std::mem::take(&mut self.partial);
         if let (Some(cols), false) = (&self.cols, line.is_empty()) {
             b.lines += 1;

@@ -13,7 +13,7 @@
 //! hand-written, reads only those fields and never allocates from a claimed length.
 
 use super::decoder::Batch;
-use super::formats::{MetricRecord, MetricSpec};
+use super::formats::{record, MetricSpec, LOSS_COLUMN};
 
 /// Records longer than this are taken as corrupt framing, not waited for.
 pub const MAX_RECORD: u64 = 64 << 20;
@@ -167,7 +167,7 @@ impl EventDecoder {
             tags: TagMatcher::new(metric),
             buf: Vec::new(),
             start: 0,
-            batch: Batch::default(),
+            batch: Batch::with_columns(metric.columns()),
             last_loss: None,
             seen_tags: Vec::new(),
             collect_tags: false,
@@ -182,7 +182,7 @@ impl EventDecoder {
             tags: self.tags.clone(),
             buf: Vec::new(),
             start: 0,
-            batch: Batch::default(),
+            batch: self.batch.empty_like(),
             last_loss: None,
             seen_tags: Vec::new(),
             collect_tags: self.collect_tags,
@@ -209,7 +209,8 @@ impl EventDecoder {
             }
         }
         let last = *cuts.last().unwrap_or(&0);
-        let before = std::mem::take(&mut self.batch);
+        let next = self.batch.empty_like();
+        let before = std::mem::replace(&mut self.batch, next);
         let siblings: Vec<EventDecoder> = cuts.windows(2).map(|_| self.sibling()).collect();
         // The chunks before the last on their own threads; the last (which may end in a torn
         // record to hold) on this thread, through `self`, at the same time.
@@ -267,7 +268,8 @@ impl EventDecoder {
     }
 
     pub fn take_batch(&mut self) -> Batch {
-        std::mem::take(&mut self.batch)
+        let next = self.batch.empty_like();
+        std::mem::replace(&mut self.batch, next)
     }
 
     /// Feeds the next bytes of the file; complete records are decoded.
@@ -341,7 +343,8 @@ impl EventDecoder {
     }
 
     fn event(&mut self, ev: &[u8]) {
-        let mut step: Option<i64> = None;
+        // proto3: a step of 0 is not on the wire.
+        let mut step: Option<i64> = Some(0);
         let mut summaries: [Option<&[u8]>; 2] = [None, None];
         let mut extra_summaries = false;
         for f in Fields::new(ev) {
@@ -415,9 +418,9 @@ impl EventDecoder {
             if let Some(s) = step {
                 self.last_loss = Some((s, value));
                 // The metric may have come first at this step: attach it there.
-                if let Some(r) = self.batch.steps.last_mut() {
-                    if r.step == u64::try_from(s).ok() && r.loss.is_none() {
-                        r.loss = Some(value);
+                if let Some(r) = self.batch.steps.last() {
+                    if r.step == u64::try_from(s).ok() && r.values[LOSS_COLUMN].is_none() {
+                        self.batch.steps.set_last(LOSS_COLUMN, value);
                     }
                 }
             }
@@ -427,12 +430,11 @@ impl EventDecoder {
             (Some((ls, l)), Some(s)) if ls == s => Some(l),
             _ => None,
         };
-        self.batch.steps.push(MetricRecord {
-            step: step.and_then(|s| u64::try_from(s).ok()),
+        self.batch.steps.push(record(
+            step.and_then(|s| u64::try_from(s).ok()),
             value,
             loss,
-            frame: None,
-        });
+        ));
     }
 }
 

@@ -2,7 +2,7 @@
 //! `--metric` key) and `step`. Python's json writes bare `NaN`/`Infinity`/`-Infinity`, which
 //! strict JSON rejects: they are quoted before parsing and read back as floats.
 
-use super::formats::{MetricRecord, MetricSpec};
+use super::formats::{record, MetricRecord, MetricSpec};
 
 /// Whether the first bytes look like a trainer state (a JSON object naming `log_history`).
 pub fn looks_like(name: &str, head: &[u8]) -> bool {
@@ -111,12 +111,7 @@ pub fn parse(bytes: &[u8], metric: &MetricSpec) -> Result<Parsed, String> {
         } else {
             obj.get("loss").and_then(number)
         };
-        out.records.push(MetricRecord {
-            step,
-            value,
-            loss,
-            frame: None,
-        });
+        out.records.push(record(step, value, loss));
     }
     Ok(out)
 }
@@ -124,6 +119,7 @@ pub fn parse(bytes: &[u8], metric: &MetricSpec) -> Result<Parsed, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::formats::LOSS_COLUMN;
 
     #[test]
     fn nonfinite_tokens_outside_strings_only() {
@@ -141,9 +137,9 @@ mod tests {
             {"step": 5, "eval_loss": 1.0}, {"step": 10, "loss": 1.5, "grad_norm": Infinity}]}"#;
         let p = parse(s, &MetricSpec::gnorm()).unwrap();
         assert_eq!(p.records.len(), 2);
-        assert!(p.records[0].value.is_nan());
+        assert!(p.records[0].value().is_nan());
         assert_eq!(p.records[1].step, Some(10));
-        assert_eq!(p.records[1].value, f64::INFINITY);
-        assert_eq!(p.records[1].loss, Some(1.5));
+        assert_eq!(p.records[1].value(), f64::INFINITY);
+        assert_eq!(p.records[1].values[LOSS_COLUMN], Some(1.5));
     }
 }

@@ -7,7 +7,7 @@ use super::panel::{Handling, Panel};
 use super::similarity_panel::SimAction;
 use super::theme::Theme;
 use crate::ingest::follow::IngestEvent;
-use crate::model::LogModel;
+use crate::run::RunData;
 use crate::view::XWindow;
 use crossterm::event::{KeyEvent, KeyEventKind};
 use ratatui::layout::Rect;
@@ -70,7 +70,7 @@ pub struct Status {
 }
 
 pub struct App {
-    pub model: LogModel,
+    pub model: RunData,
     /// Tab 1's state.
     pub gnorm: GnormPanel,
     /// Tab 2's state.
@@ -92,7 +92,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(model: LogModel, theme: Theme) -> Self {
+    pub fn new(model: RunData, theme: Theme) -> Self {
         App {
             model,
             gnorm: GnormPanel::default(),
@@ -185,11 +185,9 @@ impl App {
                 self.status.waiting = false;
                 self.status.reading = (done < total).then_some((done, total));
             }
-            IngestEvent::Batch(b) => {
+            ev @ IngestEvent::Batch(_) => {
                 self.status.waiting = false;
-                let had = self.model.primary().len();
-                self.model.apply(b);
-                if self.model.primary().len() != had {
+                if self.model.apply(ev).points > 0 {
                     self.status.last_data = Some(self.now);
                 }
             }
@@ -199,8 +197,8 @@ impl App {
                 self.status.following = true;
                 self.status.error = None;
             }
-            IngestEvent::Restart(r) => {
-                self.model.mark_restart();
+            ev @ IngestEvent::Restart(r) => {
+                self.model.apply(ev);
                 self.note(
                     format!("{} — reading it from the start as a new run", r.describe()),
                     true,

@@ -3,7 +3,7 @@
 
 use super::gnorm_tab::GnormPanel;
 use super::panel::Scene;
-use crate::export::gnorm::{fmt_axis, fmt_value};
+use crate::numfmt::{fmt_axis, fmt_value};
 use crate::series::{Column, Series, Summary, FLAG_ABOVE, FLAG_EXPLOSION};
 use crate::tui::theme::ColorMode;
 use crate::view::StepAxis;

@@ -5,8 +5,8 @@ use super::app::Status;
 use super::chart;
 use super::keys::{Binding, Key};
 use super::panel::{Handling, Panel, Scene};
-use crate::export::gnorm::fmt_value;
-use crate::model::LogModel;
+use crate::numfmt::fmt_value;
+use crate::run::RunData;
 use crate::series::Summary;
 use crate::text::printable_path;
 use crate::view::StepAxis;
@@ -97,7 +97,7 @@ impl GnormPanel {
     }
 
     /// Plot width in columns for the panel's `area`.
-    pub fn plot_width(run: &LogModel, status: &Status, area: Rect) -> usize {
+    pub fn plot_width(run: &RunData, status: &Status, area: Rect) -> usize {
         chart::plot_rect(layout(run, status, area).chart).map_or(1, |p| p.width as usize)
     }
 
@@ -176,7 +176,7 @@ pub struct GnormLayout {
     pub events: Option<Rect>,
 }
 
-pub fn layout(run: &LogModel, status: &Status, area: Rect) -> GnormLayout {
+pub fn layout(run: &RunData, status: &Status, area: Rect) -> GnormLayout {
     let mut body = area;
     let mut gauge = None;
     if status.reading.is_some() {
@@ -242,10 +242,10 @@ fn empty_message(sc: &Scene<'_>, area: Rect, buf: &mut Buffer) {
         format!(
             "no {} values in {path} yet ({} lines read).\n\nWaiting for lines such as `gnorm=0.48`, `'grad_norm': 2.87` or `grad norm: 1.3`; \
              run `trainwatch gnorm {path}` to see which metrics the file has, and --metric NAME to chart one.",
-            sc.run.metric, sc.run.lines
+            sc.run.metric.label, sc.run.lines
         )
     } else {
-        format!("no {} values yet.", sc.run.metric)
+        format!("no {} values yet.", sc.run.metric.label)
     };
     Paragraph::new(text)
         .wrap(Wrap { trim: false })

@@ -18,7 +18,7 @@ pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};
 
 use crate::ingest::follow::{self, IngestEvent};
-use crate::ingest::LogOptions;
+use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
 use crossterm::event::Event;
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 /// Everything the TUI needs to start.
 #[derive(Debug, Clone)]
 pub struct TuiOptions {
-    pub log: LogOptions,
+    pub log: SourceSpec,
     pub poll: Duration,
     pub color: ColorChoice,
     /// A line shown under the tabs, e.g. "SIMULATED DATA" for the demo.
@@ -64,9 +64,6 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         );
     }
     let mode = opts.color.from_env();
-    // This process owns the terminal: a checkpoint truncated under a memory map would kill it
-    // with SIGBUS and leave the terminal raw, so read checkpoints instead of mapping them.
-    crate::checkpoint::safetensors::use_copying_reads();
 
     let (sig_tx, sig_rx) = unbounded::<i32>();
     let mut signals = signal_hook::iterator::Signals::new([
@@ -92,7 +89,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     follow::spawn(opts.log.clone(), opts.poll, ingest_tx, stop.clone())
         .context("starting the log follower")?;
 
-    let mut app = App::new(opts.log.empty_model(), Theme::new(mode));
+    let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
     app.banner = opts.banner.clone();
     app.sim.path = opts.checkpoint.clone();
     let (ckpt_tx, ckpt_rx) = unbounded();

@@ -5,7 +5,7 @@
 use super::app::Status;
 use super::keys::{self, Binding};
 use super::theme::Theme;
-use crate::model::LogModel;
+use crate::run::RunData;
 use crate::view::XWindow;
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 
 /// What a panel renders against.
 pub struct Scene<'a> {
-    pub run: &'a LogModel,
+    pub run: &'a RunData,
     pub view: &'a XWindow,
     pub theme: &'a Theme,
     pub status: &'a Status,
@@ -22,7 +22,7 @@ pub struct Scene<'a> {
 /// What a panel handles an action against: the run, and the x-window it may move. `area` is
 /// the panel's area in the current frame size, so keys that move by a screenful know it.
 pub struct Handling<'a> {
-    pub run: &'a LogModel,
+    pub run: &'a RunData,
     pub status: &'a Status,
     pub view: &'a mut XWindow,
     pub area: Rect,

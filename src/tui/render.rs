@@ -4,7 +4,7 @@
 use super::app::{App, Tab};
 use super::help;
 use super::panel::{Panel, Scene};
-use crate::export::gnorm::fmt_value;
+use crate::numfmt::fmt_value;
 use crate::text::{printable, printable_path};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -131,9 +131,9 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("  {format}"), t.axis),
         Span::styled(format!("  {clip}"), t.threshold),
     ];
-    if m.metric != "gnorm" {
+    if m.metric.role != crate::core::Role::GradNorm {
         spans.push(Span::styled(
-            format!("  metric {}", printable(&m.metric)),
+            format!("  metric {}", printable(&m.metric.label)),
             t.axis,
         ));
     }
@@ -172,7 +172,7 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
         parts.push(Span::raw(format!(
             "{kind} {}{sep}{} {}",
             s.step(last).unwrap_or(0),
-            m.metric,
+            m.metric.label,
             fmt_value(s.value(last).unwrap_or(f64::NAN))
         )));
         let pct = 100.0 * s.above_clip() as f64 / s.len() as f64;
@@ -199,7 +199,7 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
     }
     parts.push(Span::raw(format!(
         "{sep}{} {}",
-        m.skipped_lines,
+        m.skipped_records,
         if compact { "skip" } else { "skipped" }
     )));
     if m.restarts() > 0 {

@@ -40,15 +40,15 @@ pub fn safetensors_f32(
 /// file and check what was read.
 pub struct Watch {
     pub rx: crossbeam_channel::Receiver<trainwatch::ingest::follow::IngestEvent>,
-    pub model: trainwatch::model::LogModel,
+    pub model: trainwatch::run::RunData,
     pub events: Vec<trainwatch::ingest::follow::IngestEvent>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Watch {
     pub fn start(path: &std::path::Path) -> Self {
-        let opts = trainwatch::ingest::LogOptions::new(path);
-        let model = opts.empty_model();
+        let opts = trainwatch::ingest::SourceSpec::new(path);
+        let model = trainwatch::run::RunData::empty(&opts);
         let (tx, rx) = crossbeam_channel::unbounded();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         trainwatch::ingest::follow::spawn(
@@ -69,7 +69,6 @@ impl Watch {
     /// Applies events until `cond` holds (or fails after 10 s).
     pub fn until(&mut self, what: &str, cond: impl Fn(&Watch) -> bool) {
         use std::time::{Duration, Instant};
-        use trainwatch::ingest::follow::IngestEvent;
         let deadline = Instant::now() + Duration::from_secs(10);
         while !cond(self) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -80,11 +79,7 @@ impl Watch {
                 self.events
             );
             if let Ok(ev) = self.rx.recv_timeout(left.min(Duration::from_millis(100))) {
-                match &ev {
-                    IngestEvent::Batch(b) => self.model.apply(b.clone()),
-                    IngestEvent::Restart(_) => self.model.mark_restart(),
-                    _ => {}
-                }
+                self.model.apply(ev.clone());
                 self.events.push(ev);
             }
         }

@@ -31,9 +31,11 @@ pub fn parse_json(p: &LineParser, line: &[u8]) -> Parsed {
         };
         let step =
             value_after(line, b"train_num_updates", Sep::Json).and_then(super::syntax::parse_step);
-        let mut rec = super::MetricRecord::new(step, value);
-        rec.loss =
-            value_after(line, b"train_loss", Sep::Json).and_then(super::syntax::parse_number);
+        let mut rec = super::Record::new(step, value);
+        if p.reads_loss {
+            rec.values[super::LOSS_COLUMN] =
+                value_after(line, b"train_loss", Sep::Json).and_then(super::syntax::parse_number);
+        }
         return Parsed::Aggregate(rec);
     }
     if VALID.find(line).is_some() {

@@ -2,13 +2,13 @@
 //! ` iteration     7000/  159576 | … | lm loss: 6.44E+00 | … | grad norm: 98258.265 | …`.
 
 use super::syntax::{parse_step, trim_start, value_after, Sep};
-use super::{record_with, LineParser, MetricRecord, Parsed};
+use super::{record_with, LineParser, Parsed, Record};
 
 pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
     let Some(rec) = record_with(p, line, Sep::Colon) else {
         return Parsed::Nothing;
     };
-    let Some(mut rec): Option<MetricRecord> = rec else {
+    let Some(mut rec): Option<Record> = rec else {
         return Parsed::Malformed;
     };
     // "iteration" is followed by spaces, not a colon.

@@ -1,4 +1,5 @@
-//! One parser per log format, all producing the same [`MetricRecord`].
+//! One parser per log format, all producing the same [`Record`]s: the charted metric in
+//! column 0 and the loss of the same line beside it.
 //!
 //! The format of a file is detected from the first line that carries the metric
 //! ([`detect`]); from then on every line goes through that format's parser, which knows which
@@ -9,143 +10,50 @@ pub mod discover;
 mod fairseq;
 mod hf;
 mod jsonl;
+mod keycolon;
 mod keyvalue;
 mod megatron;
+mod mmengine;
+mod nanogpt;
+mod olmo;
+pub mod overflow;
 pub mod syntax;
 mod torchtitan;
 
 use memchr::memmem;
-use std::fmt;
-use std::str::FromStr;
 
-/// One value of the watched metric, as a log line gave it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MetricRecord {
-    /// The training step, when the line names one; `None` means "use the record's index".
-    pub step: Option<u64>,
-    /// The metric's value; NaN and ±inf are kept as such.
-    pub value: f64,
-    /// The training loss on the same line, when there is one (for the explosion report).
-    pub loss: Option<f64>,
-    /// A tqdm frame's counter, used to drop frames that repeat the previous one.
-    pub frame: Option<u64>,
-}
+pub use crate::core::LogFormat;
 
-impl MetricRecord {
-    pub fn new(step: Option<u64>, value: f64) -> Self {
-        MetricRecord {
-            step,
-            value,
-            loss: None,
-            frame: None,
-        }
-    }
+pub use crate::core::Record as MetricRecord;
+use crate::core::{MetricKey, Record};
+use std::sync::Arc;
+
+/// The column of the loss in a text parser's records (when the charted metric is not the loss
+/// itself, which is then column 0 alone).
+pub const LOSS_COLUMN: usize = 1;
+
+/// A record of `value` with the loss of the same record beside it (dropped by a batch whose
+/// read charts the loss itself, which has no separate loss column).
+pub fn record(step: Option<u64>, value: f64, loss: Option<f64>) -> Record {
+    let mut r = Record::new(step, value);
+    r.values[LOSS_COLUMN] = loss;
+    r
 }
 
 /// What one line contributed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Parsed {
     /// A per-step record.
-    Step(MetricRecord),
+    Step(Record),
     /// An aggregate over an epoch (fairseq `| train |` lines): charted only when a log holds
     /// nothing finer.
-    Aggregate(MetricRecord),
+    Aggregate(Record),
     /// The line names the metric but its value could not be read: counted as skipped.
     Malformed,
+    /// A header naming the step of the records on the lines after it (OLMo).
+    Header(u64),
     /// Not a metric line.
     Nothing,
-}
-
-/// The log formats trainwatch reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LogFormat {
-    /// fairseq `--log-format simple`: `train_inner | epoch 1: … num_updates=40100, gnorm=0.489`.
-    FairseqSimple,
-    /// fairseq `--log-format json`: `train_inner | {"gnorm": "20.751", …}` (values are strings).
-    FairseqJson,
-    /// fairseq ≤ 0.9 pipe lines: `| epoch 052 | … | gnorm 0.218 | clip 0% |`.
-    FairseqLegacy,
-    /// Hugging Face Trainer stdout: `{'loss': 1.7, 'grad_norm': 2.87, …}` (4.x bare, 5.x quoted).
-    HfTrainer,
-    /// Megatron-LM: `iteration N/ M | … | grad norm: X |`.
-    Megatron,
-    /// torchtitan: `step: 10  loss: 7.1  grad_norm: 1.3` (ANSI-coloured).
-    Torchtitan,
-    /// One JSON object per line with any of the aliases.
-    JsonLines,
-    /// `key=value` pairs anywhere in the line (tqdm postfix, custom loops).
-    KeyValue,
-    /// TensorBoard event files (not a line format: read by [`super::source`]).
-    TensorBoard,
-    /// Hugging Face `trainer_state.json` (not a line format).
-    HfTrainerState,
-    /// Lightning `metrics.csv` (not a line format).
-    LightningCsv,
-}
-
-impl LogFormat {
-    pub const ALL: [LogFormat; 8] = [
-        LogFormat::FairseqSimple,
-        LogFormat::FairseqJson,
-        LogFormat::FairseqLegacy,
-        LogFormat::HfTrainer,
-        LogFormat::Megatron,
-        LogFormat::Torchtitan,
-        LogFormat::JsonLines,
-        LogFormat::KeyValue,
-    ];
-
-    /// The sources that are not text logs (chosen with `--format` too).
-    pub const SOURCES: [LogFormat; 3] = [
-        LogFormat::TensorBoard,
-        LogFormat::HfTrainerState,
-        LogFormat::LightningCsv,
-    ];
-
-    /// Whether this is a line format of a text log.
-    pub fn is_text(self) -> bool {
-        !LogFormat::SOURCES.contains(&self)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LogFormat::FairseqSimple => "fairseq_simple",
-            LogFormat::FairseqJson => "fairseq_json",
-            LogFormat::FairseqLegacy => "fairseq_legacy",
-            LogFormat::HfTrainer => "hf_trainer",
-            LogFormat::Megatron => "megatron",
-            LogFormat::Torchtitan => "torchtitan",
-            LogFormat::JsonLines => "jsonl",
-            LogFormat::KeyValue => "key_value",
-            LogFormat::TensorBoard => "tensorboard",
-            LogFormat::HfTrainerState => "hf_trainer_state",
-            LogFormat::LightningCsv => "lightning_csv",
-        }
-    }
-
-    /// Whether this framework prints a `clip` field only when clipping is on (fairseq).
-    pub fn logs_clip_field(self) -> bool {
-        matches!(self, LogFormat::FairseqSimple | LogFormat::FairseqJson)
-    }
-}
-
-impl fmt::Display for LogFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let all = LogFormat::ALL.into_iter().chain(LogFormat::SOURCES);
-        all.clone()
-            .find(|f| f.name() == s || f.name().replace('_', "-") == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = all.map(|f| f.name()).collect();
-                format!("unknown format '{s}' (known: {})", names.join(", "))
-            })
-    }
 }
 
 /// Which metric to read, under which names.
@@ -159,23 +67,35 @@ pub struct MetricSpec {
     finders: Vec<memmem::Finder<'static>>,
 }
 
-/// The names frameworks give the gradient norm.
-pub const GNORM_ALIASES: [&str; 6] = [
+/// The names frameworks give the gradient norm (matched whole, or as the last component of a
+/// `/` path: `train_inner/gnorm`). nanoGPT and llm.c also print it as `norm`
+/// ([`LogFormat::gnorm_name`]): only in those formats is `norm` the gradient norm.
+pub const GNORM_ALIASES: [&str; 11] = [
     "gnorm",
     "grad_norm",
     "grad norm",
     "gradient_norm",
     "total_norm",
     "train/grad_norm",
+    "optim/total_grad_norm",
+    "total_grad_norm",
+    "grad_norm/total",
+    "global_grad_norm",
+    "grad_l2_norm",
 ];
 /// The names frameworks give the step counter, in order of preference.
-pub const STEP_ALIASES: [&str; 5] = [
+pub const STEP_ALIASES: [&str; 6] = [
     "num_updates",
     "global_step",
     "iteration",
     "step",
     "train/global_step",
+    "current_steps",
 ];
+/// The step in the formats of whole-key fields (llm.c's `main.log` prints `s:N`).
+const FIELD_STEPS: [&str; 2] = ["step", "s"];
+/// The loss in the formats of whole-key fields (llm.c's `main.log`: `trl`).
+const FIELD_LOSSES: [&str; 3] = ["loss", "trl", "train loss"];
 const LOSS_ALIASES: [&str; 3] = ["loss", "lm loss", "train/loss"];
 
 impl MetricSpec {
@@ -215,7 +135,23 @@ impl MetricSpec {
     }
 
     pub fn is_gnorm(&self) -> bool {
-        self.label == "gnorm"
+        self.key().role == crate::core::Role::GradNorm
+    }
+
+    /// The metric as a run holds it (label and role).
+    pub fn key(&self) -> MetricKey {
+        MetricKey::new(&self.label)
+    }
+
+    /// The columns a read of this metric extracts: the metric, then the loss beside it (for
+    /// the explosion report's "loss before → after") unless the metric is the loss.
+    pub fn columns(&self) -> Arc<[MetricKey]> {
+        let key = self.key();
+        if key.role == crate::core::Role::Loss {
+            vec![key].into()
+        } else {
+            vec![key, MetricKey::new("loss")].into()
+        }
     }
 
     /// Whether `line` may hold the metric (a substring test, no parsing).
@@ -242,17 +178,33 @@ pub struct LineParser {
     /// fairseq json epoch summaries prefix every key with `train_`.
     train_prefixed: Vec<syntax::Key>,
     clip_key: syntax::Key,
+    /// Whether the loss is read into [`LOSS_COLUMN`] (not when it is the charted metric).
+    reads_loss: bool,
+    /// The metric's names in the formats of whole-key fields (nanoGPT, llm.c): its aliases,
+    /// plus `norm` for the gradient norm.
+    field_aliases: Vec<syntax::Key>,
+    field_steps: Vec<syntax::Key>,
+    field_losses: Vec<syntax::Key>,
 }
 
 impl LineParser {
     pub fn new(format: LogFormat, metric: MetricSpec) -> Self {
         let train_prefixed = metric.prefixed("train_");
+        let mut field_aliases = metric.aliases.clone();
+        if let (Some(name), true) = (format.gnorm_name(), metric.is_gnorm()) {
+            field_aliases.push(syntax::Key::new(name));
+        }
+        let keys = |names: &[&str]| names.iter().map(|s| syntax::Key::new(s)).collect();
         LineParser {
+            field_aliases,
+            field_steps: keys(&FIELD_STEPS),
+            field_losses: keys(&FIELD_LOSSES),
             format,
             steps: STEP_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
             losses: LOSS_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
             clip_key: syntax::Key::new("clip"),
             train_prefixed,
+            reads_loss: metric.columns().len() > LOSS_COLUMN,
             metric,
         }
     }
@@ -268,6 +220,10 @@ impl LineParser {
             LogFormat::HfTrainer => hf::parse(self, line),
             LogFormat::Megatron => megatron::parse(self, line),
             LogFormat::Torchtitan => torchtitan::parse(self, line),
+            LogFormat::Nanogpt | LogFormat::Llmc => nanogpt::parse(self, line),
+            LogFormat::Olmo => olmo::parse(self, line),
+            LogFormat::Mmengine => mmengine::parse(self, line),
+            LogFormat::KeyColon => keycolon::parse(self, line),
             LogFormat::JsonLines => jsonl::parse(self, line),
             LogFormat::KeyValue => keyvalue::parse(self, line),
             // Not line formats: their files never reach a line parser.
@@ -290,26 +246,21 @@ impl LineParser {
 
 /// Reads value, step and loss with one syntax into a record; `None` when the metric is absent,
 /// `Some(None)` when present but unreadable.
-fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<MetricRecord>> {
+fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<Record>> {
     let raw = syntax::first_of(line, &p.metric.aliases, sep)?;
     let Some(value) = syntax::parse_number(raw) else {
         return Some(None);
     };
     let step = syntax::first_of(line, &p.steps, sep).and_then(syntax::parse_step);
-    let loss = if p.metric.label == "loss" {
-        Some(value)
-    } else {
-        syntax::first_of(line, &p.losses, sep).and_then(syntax::parse_number)
-    };
-    Some(Some(MetricRecord {
-        step,
-        value,
-        loss,
-        frame: None,
-    }))
+    let mut rec = Record::new(step, value);
+    if p.reads_loss {
+        rec.values[LOSS_COLUMN] =
+            syntax::first_of(line, &p.losses, sep).and_then(syntax::parse_number);
+    }
+    Some(Some(rec))
 }
 
-fn to_parsed(r: Option<Option<MetricRecord>>, aggregate: bool) -> Parsed {
+fn to_parsed(r: Option<Option<Record>>, aggregate: bool) -> Parsed {
     match r {
         None => Parsed::Nothing,
         Some(None) => Parsed::Malformed,
@@ -319,9 +270,20 @@ fn to_parsed(r: Option<Option<MetricRecord>>, aggregate: bool) -> Parsed {
 }
 
 /// Guesses the format from a line that may carry the metric; `None` when the line does not
-/// yield a record in any format.
+/// yield a record in any format. `after_olmo_header`: an OLMo step header came before it.
 pub fn detect(line: &[u8], metric: &MetricSpec) -> Option<LogFormat> {
-    if !metric.may_match(line) {
+    detect_after(line, metric, false)
+}
+
+/// [`detect`], told whether an OLMo step header (`[step=N/M,…]`) came before the line.
+pub fn detect_after(
+    line: &[u8],
+    metric: &MetricSpec,
+    after_olmo_header: bool,
+) -> Option<LogFormat> {
+    // nanoGPT and llm.c print the gradient norm as `norm`, which the pre-filter does not know.
+    let fields = nanogpt::is_record_line(line, LogFormat::Llmc);
+    if !(metric.may_match(line) || fields && metric.is_gnorm()) {
         return None;
     }
     let has = |needle: &[u8]| memmem::find(line, needle).is_some();
@@ -339,15 +301,29 @@ pub fn detect(line: &[u8], metric: &MetricSpec) -> Option<LogFormat> {
     if has(b"{'") {
         order.push(LogFormat::HfTrainer);
     }
+    if mmengine::is_train_line(line) {
+        order.push(LogFormat::Mmengine);
+    }
     if has(b"{\"") {
         order.push(LogFormat::JsonLines);
     }
     if has(b"| epoch ") || has(b"num_updates") {
         order.push(LogFormat::FairseqLegacy);
     }
+    if fields {
+        order.push(if nanogpt::looks_like_llmc(line) {
+            LogFormat::Llmc
+        } else {
+            LogFormat::Nanogpt
+        });
+    }
+    if after_olmo_header {
+        order.push(LogFormat::Olmo);
+    }
     order.extend([
         LogFormat::Torchtitan,
         LogFormat::KeyValue,
+        LogFormat::KeyColon,
         LogFormat::JsonLines,
     ]);
     order.into_iter().find(|&f| {
@@ -356,6 +332,11 @@ pub fn detect(line: &[u8], metric: &MetricSpec) -> Option<LogFormat> {
             Parsed::Step(_) | Parsed::Aggregate(_)
         )
     })
+}
+
+/// The step an OLMo header line names, for the decoder to carry to the lines below it.
+pub fn olmo_header(line: &[u8]) -> Option<u64> {
+    olmo::header_step(line)
 }
 
 #[cfg(test)]

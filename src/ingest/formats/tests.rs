@@ -22,9 +22,12 @@ fn hf_trainer_4x_bare_floats_and_nan() {
     assert_eq!(detect(line, &gnorm()), Some(LogFormat::HfTrainer));
     let p = LineParser::new(LogFormat::HfTrainer, gnorm());
     let r = step(p.parse(line));
-    assert_eq!((r.step, r.value, r.loss), (None, 2.87, Some(1.702)));
+    assert_eq!(
+        (r.step, r.value(), r.values[LOSS_COLUMN]),
+        (None, 2.87, Some(1.702))
+    );
     let r = step(p.parse(b"{'loss': 0.0, 'grad_norm': nan, 'learning_rate': 1e-05, 'epoch': 0.2}"));
-    assert!(r.value.is_nan());
+    assert!(r.value().is_nan());
     // Eval and final summaries have no grad_norm: not records.
     assert_eq!(
         p.parse(b"{'eval_loss': 1.2, 'eval_runtime': 3.1, 'epoch': 1.0}"),
@@ -38,7 +41,7 @@ fn hf_trainer_5x_quoted_values() {
         b"{'loss': '4.389', 'grad_norm': '5.251', 'learning_rate': '0', 'epoch': '0.0006863'}";
     assert_eq!(detect(line, &gnorm()), Some(LogFormat::HfTrainer));
     let r = step(LineParser::new(LogFormat::HfTrainer, gnorm()).parse(line));
-    assert_eq!((r.value, r.loss), (5.251, Some(4.389)));
+    assert_eq!((r.value(), r.values[LOSS_COLUMN]), (5.251, Some(4.389)));
 }
 
 #[test]
@@ -48,7 +51,10 @@ fn torchtitan_after_ansi_stripping() {
     let line = crate::ingest::framing::strip_ansi(raw);
     assert_eq!(detect(&line, &gnorm()), Some(LogFormat::Torchtitan));
     let r = step(LineParser::new(LogFormat::Torchtitan, gnorm()).parse(&line));
-    assert_eq!((r.step, r.value, r.loss), (Some(10), 1.3, Some(7.1234)));
+    assert_eq!(
+        (r.step, r.value(), r.values[LOSS_COLUMN]),
+        (Some(10), 1.3, Some(7.1234))
+    );
 }
 
 #[test]
@@ -58,7 +64,7 @@ fn tqdm_postfix() {
     assert_eq!(detect(line, &gnorm()), Some(LogFormat::KeyValue));
     let r = step(LineParser::new(LogFormat::KeyValue, gnorm()).parse(line));
     assert_eq!(
-        (r.step, r.value, r.loss, r.frame),
+        (r.step, r.value(), r.values[LOSS_COLUMN], r.frame),
         (None, 1.2, Some(5.3), Some(180))
     );
 }
@@ -69,11 +75,14 @@ fn json_lines_with_aliases() {
     let line = br#"{"train/global_step": 120, "train/grad_norm": 0.75, "train/loss": 2.5}"#;
     assert_eq!(detect(line, &gnorm()), Some(LogFormat::JsonLines));
     let r = step(p.parse(line));
-    assert_eq!((r.step, r.value, r.loss), (Some(120), 0.75, Some(2.5)));
+    assert_eq!(
+        (r.step, r.value(), r.values[LOSS_COLUMN]),
+        (Some(120), 0.75, Some(2.5))
+    );
     let r = step(p.parse(br#"{"step": 7, "total_norm": NaN}"#));
-    assert!(r.value.is_nan() && r.step == Some(7));
+    assert!(r.value().is_nan() && r.step == Some(7));
     let r = step(p.parse(br#"{"iteration": "9", "gradient_norm": "Infinity"}"#));
-    assert_eq!((r.step, r.value), (Some(9), f64::INFINITY));
+    assert_eq!((r.step, r.value()), (Some(9), f64::INFINITY));
     assert_eq!(
         p.parse(br#"{"step": 7, "grad_norm": "oops"}"#),
         Parsed::Malformed
@@ -86,7 +95,7 @@ fn fairseq_old_per_update_lines() {
     let line = b"| epoch 001:      1 / 43 loss=15.913, nll_loss=15.911, ppl=61600.74, wps=7245, ups=0, wpb=3442, bsz=128, num_updates=2, lr=2.5e-05, gnorm=0.833, clip=0.000, oom=0.000, wall=6, train_wall=1";
     assert_eq!(detect(line, &gnorm()), Some(LogFormat::FairseqLegacy));
     let r = step(LineParser::new(LogFormat::FairseqLegacy, gnorm()).parse(line));
-    assert_eq!((r.step, r.value), (Some(2), 0.833));
+    assert_eq!((r.step, r.value()), (Some(2), 0.833));
 }
 
 #[test]
@@ -95,11 +104,11 @@ fn metric_flag_reads_other_metrics() {
     let r = step(
         p.parse(b" iteration        3/    1000 | lm loss: 4.424266E+01 | grad norm: 77.479 |"),
     );
-    assert_eq!((r.step, r.value), (Some(3), 44.24266));
+    assert_eq!((r.step, r.value()), (Some(3), 44.24266));
     assert_eq!(MetricSpec::named("grad_norm").label, "gnorm");
     let lr = LineParser::new(LogFormat::FairseqSimple, MetricSpec::named("lr"));
     let r = step(lr.parse(b"train_inner | epoch 1: num_updates=5, lr=0.0001, gnorm=1"));
-    assert_eq!(r.value, 0.0001);
+    assert_eq!(r.value(), 0.0001);
 }
 
 #[test]

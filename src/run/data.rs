@@ -1,9 +1,8 @@
-//! What trainwatch knows about one log: its series (per-step and per-epoch), format, clip
-//! threshold and where it came from, and the counts a user should see. Built from
-//! [`Batch`]es by the one-shot reader and the live follower alike.
+//! What trainwatch knows about one run's metric: its series (per-step and per-epoch), format,
+//! clip threshold and where it came from, and the counts a user should see. Changed only by
+//! the reducer ([`super::reduce`]), which the one-shot reader, the TUI and `--follow` share.
 
-use crate::ingest::decoder::Batch;
-use crate::ingest::formats::LogFormat;
+use crate::core::{LogFormat, MetricKey, Role};
 use crate::series::{ExplosionParams, Series, StepKind};
 use std::path::PathBuf;
 
@@ -28,53 +27,65 @@ impl ClipSource {
 /// The clip threshold the framework used when nothing says otherwise (HF `max_grad_norm`).
 pub const DEFAULT_CLIP: f64 = 1.0;
 
+/// A run's data: the charted metric's series and what its source said about itself.
 #[derive(Debug, Clone)]
-pub struct LogModel {
+pub struct RunData {
     pub source: PathBuf,
-    pub metric: String,
+    /// The charted metric (its label, as shown and written to JSON, and its role).
+    pub metric: MetricKey,
     pub format: Option<LogFormat>,
     /// Per-step records.
     pub steps: Series,
     /// Epoch aggregates (fairseq `| train |` summaries): shown only when there are no steps.
     pub epochs: Series,
     clip_flag: Option<f64>,
-    clip_declared: Option<f64>,
-    clip_field: Option<bool>,
-    pub skipped_lines: u64,
+    pub(super) clip_declared: Option<f64>,
+    pub(super) clip_field: Option<bool>,
+    /// Records that could not be read: lines naming the metric with an unreadable value, lines
+    /// over the length cap, torn or corrupt records (`skipped_lines` in `gnorm --json`).
+    pub skipped_records: u64,
     /// Truncations and replacements of the file seen while following it.
     pub file_restarts: u64,
     pub lines: u64,
+    /// Explosions already announced as changes, per series (steps, epochs).
+    pub(super) announced: [usize; 2],
 }
 
-impl LogModel {
+impl RunData {
     pub fn new(
         source: PathBuf,
-        metric: &str,
+        metric: MetricKey,
         clip_flag: Option<f64>,
         params: ExplosionParams,
     ) -> Self {
-        let mut m = LogModel {
+        let mut m = RunData {
             source,
-            metric: metric.to_string(),
+            metric,
             format: None,
             steps: Series::new(None, params),
             epochs: Series::new(None, params),
             clip_flag,
             clip_declared: None,
             clip_field: None,
-            skipped_lines: 0,
+            skipped_records: 0,
             file_restarts: 0,
             lines: 0,
+            announced: [0, 0],
         };
         m.refresh_clip();
         m
+    }
+
+    /// Nothing read yet, for what `spec` asks.
+    pub fn empty(spec: &crate::ingest::SourceSpec) -> Self {
+        RunData::new(spec.path.clone(), spec.metric.key(), spec.clip, spec.params)
     }
 
     /// The threshold in force (`None`: clipping off) and its source.
     pub fn clip(&self) -> (Option<f64>, ClipSource) {
         // Clipping thresholds apply to gradient norms only; another metric has none unless a
         // flag sets one.
-        let gnorm = self.metric == "gnorm";
+        let gnorm = self.metric.role == Role::GradNorm;
         let (v, src) = if let Some(f) = self.clip_flag {
             (Some(f), ClipSource::Flag)
         } else if !gnorm {
@@ -90,41 +101,10 @@ impl LogModel {
         (v.filter(|c| *c > 0.0), src)
     }
 
-    fn refresh_clip(&mut self) {
+    pub(super) fn refresh_clip(&mut self) {
         let (c, _) = self.clip();
         self.steps.set_clip(c);
         self.epochs.set_clip(c);
-    }
-
-    pub fn apply(&mut self, batch: Batch) {
-        if self.format.is_none() {
-            self.format = batch.detected;
-        }
-        let clip_before = (self.clip_declared, self.clip_field);
-        if batch.clip_declared.is_some() {
-            self.clip_declared = batch.clip_declared;
-        }
-        if self.clip_field.is_none() {
-            self.clip_field = batch.clip_field;
-        }
-        if (self.clip_declared, self.clip_field) != clip_before {
-            self.refresh_clip();
-        }
-        self.skipped_lines += batch.skipped;
-        self.lines += batch.lines;
-        for r in batch.steps {
-            self.steps.push(r.step, r.value, r.loss, r.frame);
-        }
-        for r in batch.aggregates {
-            self.epochs.push(r.step, r.value, r.loss, None);
-        }
-    }
-
-    /// The file was truncated or replaced: the next record starts a new run.
-    pub fn mark_restart(&mut self) {
-        self.file_restarts += 1;
-        self.steps.mark_restart();
-        self.epochs.mark_restart();
     }
 
     /// The series to show: per-step records, or the epoch aggregates when the log has nothing

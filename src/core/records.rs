@@ -1,0 +1,279 @@
+//! The record batch every source produces: one step column and a column per metric the read
+//! asked for, with gaps, plus what the stretch of the source said about itself (a clip
+//! threshold, the format, how many records could not be read).
+//!
+//! Column 0 is the metric being charted; a parser emits a record when that metric is present,
+//! and the other columns (the loss, for the explosion report; further panels' metrics) are
+//! read from the same record where they are there.
+
+use super::format::LogFormat;
+use super::metric::{MetricKey, Role};
+use std::sync::Arc;
+
+/// The most metric columns one read extracts (the charted metric and its companions).
+pub const MAX_COLUMNS: usize = 4;
+
+/// One record as a parser reads it, before it joins a [`Records`] batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Record {
+    /// The training step, when the source names one; `None` means "use the record's index".
+    pub step: Option<u64>,
+    /// A tqdm frame's counter, used to drop frames that repeat the previous one.
+    pub frame: Option<u64>,
+    /// The value of each column (NaN and ±inf kept as such); `None` is a gap.
+    pub values: [Option<f64>; MAX_COLUMNS],
+}
+
+impl Record {
+    /// A record of the charted metric (column 0) alone.
+    pub fn new(step: Option<u64>, value: f64) -> Self {
+        let mut values = [None; MAX_COLUMNS];
+        values[0] = Some(value);
+        Record {
+            step,
+            frame: None,
+            values,
+        }
+    }
+
+    /// The charted metric's value (NaN for a record without it).
+    pub fn value(&self) -> f64 {
+        self.values[0].unwrap_or(f64::NAN)
+    }
+}
+
+/// Records in columns: `step[i]`, `frame[i]` and `column(j)[i]` describe record `i`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Records {
+    keys: Arc<[MetricKey]>,
+    step: Vec<Option<u64>>,
+    frame: Vec<Option<u64>>,
+    values: Vec<Vec<Option<f64>>>,
+}
+
+impl Default for Records {
+    /// Records whose columns are not named yet (they take the names of the first batch
+    /// appended to them).
+    fn default() -> Self {
+        Records {
+            keys: Arc::from(Vec::new()),
+            step: Vec::new(),
+            frame: Vec::new(),
+            values: vec![Vec::new(); MAX_COLUMNS],
+        }
+    }
+}
+
+impl Records {
+    /// An empty batch with one column per key (at most [`MAX_COLUMNS`]).
+    pub fn new(keys: Arc<[MetricKey]>) -> Self {
+        let width = keys.len().min(MAX_COLUMNS);
+        Records {
+            keys,
+            step: Vec::new(),
+            frame: Vec::new(),
+            values: vec![Vec::new(); width],
+        }
+    }
+
+    pub fn keys(&self) -> &[MetricKey] {
+        &self.keys
+    }
+
+    /// The column of the metric with this role, if the read extracts one.
+    pub fn column_of(&self, role: Role) -> Option<usize> {
+        self.keys
+            .iter()
+            .take(self.values.len())
+            .position(|k| k.role == role)
+    }
+
+    pub fn len(&self) -> usize {
+        self.step.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.step.is_empty()
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.step.reserve(n);
+        self.frame.reserve(n);
+        for c in &mut self.values {
+            c.reserve(n);
+        }
+    }
+
+    pub fn push(&mut self, r: Record) {
+        self.step.push(r.step);
+        self.frame.push(r.frame);
+        for (c, v) in self.values.iter_mut().zip(r.values) {
+            c.push(v);
+        }
+    }
+
+    /// Record `i` (gaps where the batch has fewer columns than a record).
+    pub fn get(&self, i: usize) -> Option<Record> {
+        let step = *self.step.get(i)?;
+        let mut values = [None; MAX_COLUMNS];
+        for (v, c) in values.iter_mut().zip(&self.values) {
+            *v = c.get(i).copied().flatten();
+        }
+        Some(Record {
+            step,
+            frame: self.frame[i],
+            values,
+        })
+    }
+
+    pub fn last(&self) -> Option<Record> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Record> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Fills the gap (or replaces the value) of column `col` in the last record.
+    pub fn set_last(&mut self, col: usize, value: f64) {
+        if let Some(slot) = self.values.get_mut(col).and_then(|c| c.last_mut()) {
+            *slot = Some(value);
+        }
+    }
+
+    pub fn steps(&self) -> &[Option<u64>] {
+        &self.step
+    }
+
+    pub fn column(&self, col: usize) -> &[Option<f64>] {
+        self.values.get(col).map_or(&[], |c| c.as_slice())
+    }
+
+    /// Appends `later`, which has the same columns (or `self` is still without any).
+    pub fn extend(&mut self, later: Records) {
+        if self.is_empty() {
+            *self = later;
+            return;
+        }
+        self.step.extend(later.step);
+        self.frame.extend(later.frame);
+        for (c, l) in self.values.iter_mut().zip(later.values) {
+            c.extend(l);
+        }
+    }
+}
+
+/// What a stretch of a source contributed, in source order.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Batch {
+    /// Per-step records.
+    pub steps: Records,
+    /// Aggregates over an epoch (fairseq `| train |` summaries): charted only when a source
+    /// holds nothing finer.
+    pub aggregates: Records,
+    /// The last clipping threshold the stretch declared.
+    pub clip_declared: Option<f64>,
+    /// Whether the first step record carried fairseq's `clip` field (None: not known here).
+    pub clip_field: Option<bool>,
+    /// Records that could not be read: lines naming the metric with an unreadable value,
+    /// lines over the length cap, torn or corrupt records.
+    pub skipped: u64,
+    /// The format, when it was detected in this stretch.
+    pub detected: Option<LogFormat>,
+    /// Lines (or records, for binary sources) read.
+    pub lines: u64,
+    /// Steps skipped for mixed-precision overflow, as the source's notes report them.
+    pub overflows: u64,
+    /// The loss scale the last overflow note set.
+    pub loss_scale: Option<f64>,
+}
+
+impl Batch {
+    /// An empty batch whose record columns are `keys`.
+    pub fn with_columns(keys: Arc<[MetricKey]>) -> Self {
+        Batch {
+            steps: Records::new(keys.clone()),
+            aggregates: Records::new(keys),
+            ..Batch::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+            && self.aggregates.is_empty()
+            && self.clip_declared.is_none()
+            && self.clip_field.is_none()
+            && self.skipped == 0
+            && self.detected.is_none()
+            && self.overflows == 0
+    }
+
+    /// Appends `later` (which comes after `self` in the source).
+    pub fn extend(&mut self, later: Batch) {
+        self.steps.extend(later.steps);
+        self.aggregates.extend(later.aggregates);
+        if later.clip_declared.is_some() {
+            self.clip_declared = later.clip_declared;
+        }
+        if self.clip_field.is_none() {
+            self.clip_field = later.clip_field;
+        }
+        self.skipped += later.skipped;
+        if self.detected.is_none() {
+            self.detected = later.detected;
+        }
+        self.lines += later.lines;
+        self.overflows += later.overflows;
+        if later.loss_scale.is_some() {
+            self.loss_scale = later.loss_scale;
+        }
+    }
+
+    /// A copy with the same columns and no records (a decoder's next batch).
+    pub fn empty_like(&self) -> Batch {
+        Batch::with_columns(self.steps.keys.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Arc<[MetricKey]> {
+        vec![MetricKey::new("gnorm"), MetricKey::new("loss")].into()
+    }
+
+    #[test]
+    fn records_keep_columns_with_gaps() {
+        let mut r = Records::new(keys());
+        let mut a = Record::new(Some(10), 1.5);
+        a.values[1] = Some(3.0);
+        r.push(a);
+        r.push(Record::new(None, f64::NAN));
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.column_of(Role::Loss), Some(1));
+        assert_eq!(r.column(1), &[Some(3.0), None]);
+        assert_eq!(r.get(0), Some(a));
+        assert!(r
+            .get(1)
+            .is_some_and(|x| x.value().is_nan() && x.step.is_none()));
+        r.set_last(1, 2.0);
+        assert_eq!(r.column(1)[1], Some(2.0));
+        assert_eq!(r.get(2), None);
+    }
+
+    #[test]
+    fn extend_appends_in_order_and_adopts_columns() {
+        let mut a = Batch::default();
+        let mut b = Batch::with_columns(keys());
+        b.steps.push(Record::new(Some(1), 1.0));
+        b.skipped = 2;
+        a.extend(b.clone());
+        b.steps.push(Record::new(Some(2), 2.0));
+        a.extend(b);
+        let steps: Vec<_> = a.steps.iter().map(|r| r.step).collect();
+        assert_eq!(steps, [Some(1), Some(1), Some(2)]);
+        assert_eq!(a.skipped, 4);
+        assert_eq!(a.steps.keys().len(), 2);
+    }
+}

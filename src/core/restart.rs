@@ -1,0 +1,25 @@
+//! Why a source started over.
+
+/// Why the records after a restart belong to a new run of the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartReason {
+    /// The file shrank, or its first bytes changed (truncated and rewritten).
+    Truncated,
+    /// The path now names another file (rename over it: logrotate, rsync).
+    Replaced,
+    /// The file was deleted and a new one created.
+    Recreated,
+    /// A new file appeared after the first (TensorBoard writes a new event file per run).
+    NewFile,
+}
+
+impl RestartReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            RestartReason::Truncated => "log truncated",
+            RestartReason::Replaced => "log replaced",
+            RestartReason::Recreated => "log re-created",
+            RestartReason::NewFile => "new event file",
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Discovery: from what the user named (a log, a folder of event files, a run folder) to a
+//! [`RunManifest`] — the runs in it, each with the sources found, the one chosen to read, and
+//! its checkpoints. It sits above [`crate::ingest`] and [`crate::checkpoint`] (it asks them what
+//! a file holds) and below every view: `main.rs` calls [`discover`] once and hands the result
+//! to the TUI, the one-shot reader and the follower.
+//!
+//! A run folder is walked once with [`crate::fswalk`] ([`run_folder`] says what is preferred).
+
+mod probe;
+pub mod run_folder;
+
+use crate::ingest::source::{event_files, SourceKind};
+use crate::ingest::MetricSpec;
+use crate::text::printable_path;
+use std::path::{Path, PathBuf};
+
+/// What the user named, and what they chose themselves.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// A log, a folder of event files, or a run folder.
+    pub path: PathBuf,
+    /// What the sources are probed for.
+    pub metric: MetricSpec,
+    /// `--log`: read this instead of searching the folder.
+    pub log: Option<PathBuf>,
+    /// `--checkpoint`: what tab 2 follows, instead of the run folder.
+    pub checkpoint: Option<PathBuf>,
+}
+
+impl Request {
+    pub fn new(path: impl Into<PathBuf>, metric: &MetricSpec) -> Self {
+        Request {
+            path: path.into(),
+            metric: metric.clone(),
+            log: None,
+            checkpoint: None,
+        }
+    }
+}
+
+/// Everything found under one root. Today one root is one run; a sweep folder will hold
+/// several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunManifest {
+    pub root: PathBuf,
+    /// Never empty.
+    pub runs: Vec<Run>,
+}
+
+/// One training run: where its metrics are and where its checkpoints are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// The run's folder, when it was searched or `--log` was given with it.
+    pub dir: Option<PathBuf>,
+    /// The sources the search found, best first (empty when the user named the source).
+    pub sources: Vec<FoundSource>,
+    pub chosen: Chosen,
+    pub checkpoints: Checkpoints,
+}
+
+/// A source found in a run folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundSource {
+    /// A file, or a folder of event files.
+    pub path: PathBuf,
+    pub kind: SourceKind,
+    /// Whether its first MBs hold the metric; `None`: not looked at, because a source ahead
+    /// of it already does.
+    pub has_metric: Option<bool>,
+}
+
+/// Which source a run is read from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chosen {
+    /// The path the user gave (a file, a folder of event files, `--log`): read as it is.
+    Named(PathBuf),
+    /// `sources[i]`, picked by the search.
+    Found(usize),
+}
+
+/// A run's checkpoints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checkpoints {
+    /// What tab 2 follows: a checkpoint file or index, or the folder to wait in for the first
+    /// one (a run folder is watched even before its first checkpoint lands).
+    pub watch: Option<PathBuf>,
+    /// The checkpoints found, oldest first. Today: the newest one of a searched run folder
+    /// (its highest `checkpoint-<step>/`, else its newest `*.safetensors`).
+    pub found: Vec<FoundCheckpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundCheckpoint {
+    /// The safetensors file, or the sharded checkpoint's index.
+    pub path: PathBuf,
+    /// The training step its name says.
+    pub step: Option<u64>,
+}
+
+/// Why nothing could be chosen.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: nothing to watch found (looked up to {depth} folders deep for a text log with {what} (*.log, *.out, *.txt, train*), TensorBoard event files (events.out.tfevents.*), metrics.csv and trainer_state.json); pass the file itself")]
+    NothingFound {
+        path: String,
+        what: String,
+        depth: usize,
+    },
+}
+
+/// Finds what to read and which checkpoints to follow for `req`. A file (or a path that does
+/// not exist yet: the TUI waits for it), a folder of event files and `--log` are taken as
+/// named; any other folder is searched as a run folder.
+pub fn discover(req: &Request) -> Result<RunManifest, Error> {
+    let root = req.path.clone();
+    let run = if !root.is_dir() {
+        Run::named(req.log.clone().unwrap_or_else(|| root.clone()), None)
+            .watching(req.checkpoint.clone())
+    } else if let Some(log) = &req.log {
+        Run::named(log.clone(), Some(root.clone()))
+            .watching(req.checkpoint.clone().or_else(|| Some(root.clone())))
+    } else if !event_files(&root).is_empty() {
+        Run::named(root.clone(), None).watching(req.checkpoint.clone())
+    } else {
+        run_folder::search(&root, &req.metric)?
+            .watching(req.checkpoint.clone().or_else(|| Some(root.clone())))
+    };
+    Ok(RunManifest {
+        root,
+        runs: vec![run],
+    })
+}
+
+impl RunManifest {
+    /// The run the single-run views show.
+    pub fn first(&self) -> Option<&Run> {
+        self.runs.first()
+    }
+}
+
+impl Run {
+    fn named(path: PathBuf, dir: Option<PathBuf>) -> Run {
+        Run {
+            dir,
+            sources: Vec::new(),
+            chosen: Chosen::Named(path),
+            checkpoints: Checkpoints::default(),
+        }
+    }
+
+    fn watching(mut self, watch: Option<PathBuf>) -> Run {
+        self.checkpoints.watch = watch;
+        self
+    }
+
+    /// The file or folder to read.
+    pub fn source_path(&self) -> &Path {
+        match &self.chosen {
+            Chosen::Named(p) => p,
+            // Out of range (a hand-built run): the empty path, which reads as missing.
+            Chosen::Found(i) => self.sources.get(*i).map_or(Path::new(""), |s| &s.path),
+        }
+    }
+
+    /// The source the search chose, when it chose one.
+    pub fn found_source(&self) -> Option<&FoundSource> {
+        match self.chosen {
+            Chosen::Named(_) => None,
+            Chosen::Found(i) => self.sources.get(i),
+        }
+    }
+
+    /// One line for the user when the search chose the source (the user named nothing, so
+    /// say what is read): `watching PATH (kind[, the metric not seen yet])[; checkpoints from
+    /// DIR]`.
+    pub fn describe(&self) -> Option<String> {
+        let src = self.found_source()?;
+        let mut s = format!(
+            "watching {} ({}{})",
+            printable_path(&src.path),
+            src.kind.describe(),
+            if src.has_metric == Some(true) {
+                ""
+            } else {
+                ", the metric not seen yet"
+            }
+        );
+        if let (Some(dir), false) = (&self.dir, self.checkpoints.found.is_empty()) {
+            s.push_str(&format!("; checkpoints from {}", printable_path(dir)));
+        }
+        Some(s)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! Mixed-precision overflow notes: steps the optimizer skipped because the fp16 gradients
+//! overflowed. They are not divergence: the loss scaler lowers the scale and training goes on.
+//!
+//! - fairseq: `NOTE: overflow detected, setting loss scale to: 32768.0`, or
+//!   `NOTE: gradient overflow detected, ignoring gradient, setting loss scale to: 64.0`;
+//! - DeepSpeed: `[deepspeed] OVERFLOW! Rank 0 Skipping step. Attempted loss scale: 65536, reducing to 32768`;
+//! - Megatron: `| number of skipped iterations:   3 |` on each iteration line (skips since the
+//!   previous line).
+
+use super::syntax::{parse_number, parse_step, trim_start, value_after, Sep};
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
+
+static FAIRSEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("overflow detected"));
+static DEEPSPEED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("OVERFLOW!"));
+static MEGATRON: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("number of skipped iterations:"));
+
+/// Skipped steps a line reports, with the loss scale set after them when it says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overflow {
+    pub skipped: u64,
+    pub loss_scale: Option<f64>,
+}
+
+/// Whether a stretch of bytes may hold an overflow note (one search per chunk, not per line).
+pub fn may_occur(bytes: &[u8]) -> bool {
+    FAIRSEQ.find(bytes).is_some()
+        || DEEPSPEED.find(bytes).is_some()
+        || MEGATRON.find(bytes).is_some()
+}
+
+/// The overflow this line reports, if it is an overflow note.
+pub fn note(line: &[u8]) -> Option<Overflow> {
+    if let Some(at) = MEGATRON.find(line) {
+        let rest = trim_start(&line[at + b"number of skipped iterations:".len()..]);
+        let end = rest
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let skipped = parse_step(&rest[..end]).filter(|n| *n > 0)?;
+        return Some(Overflow {
+            skipped,
+            loss_scale: value_after(line, b"loss scale", Sep::Colon).and_then(parse_number),
+        });
+    }
+    if let Some(at) = FAIRSEQ.find(line) {
+        let rest = &line[at..];
+        return Some(Overflow {
+            skipped: 1,
+            loss_scale: value_after(rest, b"loss scale to", Sep::Colon).and_then(parse_number),
+        });
+    }
+    if let Some(at) = DEEPSPEED.find(line) {
+        let rest = &line[at..];
+        let scale = memchr::memmem::find(rest, b"reducing to")
+            .map(|i| trim_start(&rest[i + b"reducing to".len()..]))
+            .and_then(|r| {
+                let end = r
+                    .iter()
+                    .position(|b| !(b.is_ascii_digit() || *b == b'.'))
+                    .unwrap_or(r.len());
+                parse_number(&r[..end])
+            });
+        return Some(Overflow {
+            skipped: 1,
+            loss_scale: scale,
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_framework() {
+        let f = note(b"2023-06-14 | INFO | fairseq.trainer | NOTE: overflow detected, setting loss scale to: 32768.0");
+        assert_eq!(
+            f,
+            Some(Overflow {
+                skipped: 1,
+                loss_scale: Some(32768.0)
+            })
+        );
+        let f = note(
+            b"NOTE: gradient overflow detected, ignoring gradient, setting loss scale to: 64.0",
+        );
+        assert_eq!(
+            f,
+            Some(Overflow {
+                skipped: 1,
+                loss_scale: Some(64.0)
+            })
+        );
+        let d = note(b"[deepspeed] OVERFLOW! Rank 0 Skipping step. Attempted loss scale: 65536, reducing to 32768");
+        assert_eq!(
+            d,
+            Some(Overflow {
+                skipped: 1,
+                loss_scale: Some(32768.0)
+            })
+        );
+        let m = b" iteration 10/ 100 | loss scale: 4096.0 | grad norm: 1.0 | number of skipped iterations:   3 | number of nan iterations:   0 |";
+        assert_eq!(
+            note(m),
+            Some(Overflow {
+                skipped: 3,
+                loss_scale: Some(4096.0)
+            })
+        );
+        assert_eq!(note(b"| number of skipped iterations:   0 |"), None);
+        assert_eq!(note(b"step 10 loss 3.1"), None);
+        assert!(may_occur(b"..NOTE: overflow detected, .."));
+        assert!(!may_occur(b"step 10 loss 3.1"));
+    }
+}

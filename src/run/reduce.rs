@@ -1,0 +1,175 @@
+//! The one reducer: what a source event does to a run's data. The one-shot reader, the TUI and
+//! `--follow` all apply events here, so they cannot disagree about what a batch means.
+//!
+//! Records are applied one at a time, and each change is handed to the caller as it happens:
+//! a new point, an explosion as it stood when it opened (a later point of the same batch may
+//! raise its peak), a restart. `--follow` prints them; the TUI and the one-shot reader only
+//! need the sums in [`Changes`].
+
+use super::data::RunData;
+use crate::core::{Batch, Records, RestartReason, Role};
+use crate::ingest::follow::IngestEvent;
+use crate::series::{ExplosionEvent, Series};
+
+/// Which of a run's series a change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesId {
+    /// Per-step records.
+    Steps,
+    /// Epoch aggregates (fairseq `| train |` summaries).
+    Epochs,
+}
+
+impl SeriesId {
+    fn slot(self) -> usize {
+        match self {
+            SeriesId::Steps => 0,
+            SeriesId::Epochs => 1,
+        }
+    }
+}
+
+/// One change, in source order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    /// Point `index` of the series was added.
+    Point { series: SeriesId, index: usize },
+    /// An explosion opened (or was found again after the clip threshold changed); the event
+    /// as it stood then.
+    Explosion {
+        series: SeriesId,
+        event: ExplosionEvent,
+    },
+    /// The source restarted: what follows is a new run of the job.
+    Restart(RestartReason),
+}
+
+/// What one event changed, in sum.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Changes {
+    /// How much the series shown ([`RunData::primary`]) grew (or changed length, when epoch
+    /// aggregates gave way to per-step records).
+    pub points: usize,
+    /// Explosions announced.
+    pub explosions: usize,
+    pub restart: Option<RestartReason>,
+}
+
+impl RunData {
+    /// Applies one source event (status events change nothing here).
+    pub fn apply(&mut self, ev: IngestEvent) -> Changes {
+        self.apply_each(ev, &mut |_, _| {})
+    }
+
+    /// Applies one source event, handing each change to `each` as it happens, with the data
+    /// as it stands right after it.
+    pub fn apply_each(
+        &mut self,
+        ev: IngestEvent,
+        each: &mut dyn FnMut(&RunData, Change),
+    ) -> Changes {
+        let mut sum = Changes::default();
+        let had = self.primary().len();
+        let mut tell = |data: &RunData, c: Change| {
+            if matches!(c, Change::Explosion { .. }) {
+                sum.explosions += 1;
+            }
+            each(data, c);
+        };
+        match ev {
+            IngestEvent::Batch(b) => self.apply_batch(b, &mut tell),
+            IngestEvent::Restart(r) => {
+                self.mark_restart();
+                sum.restart = Some(r);
+                tell(self, Change::Restart(r));
+            }
+            IngestEvent::Waiting
+            | IngestEvent::Reading { .. }
+            | IngestEvent::Following
+            | IngestEvent::Error(_) => {}
+        }
+        sum.points = self.primary().len().abs_diff(had);
+        sum
+    }
+
+    /// The source was truncated or replaced: the next record starts a new run.
+    pub fn mark_restart(&mut self) {
+        self.file_restarts += 1;
+        self.steps.mark_restart();
+        self.epochs.mark_restart();
+    }
+
+    fn apply_batch(&mut self, mut b: Batch, tell: &mut dyn FnMut(&RunData, Change)) {
+        if self.format.is_none() {
+            self.format = b.detected;
+        }
+        let clip_before = (self.clip_declared, self.clip_field);
+        if b.clip_declared.is_some() {
+            self.clip_declared = b.clip_declared;
+        }
+        if self.clip_field.is_none() {
+            self.clip_field = b.clip_field;
+        }
+        if (self.clip_declared, self.clip_field) != clip_before {
+            self.refresh_clip();
+        }
+        self.skipped_records += b.skipped;
+        self.lines += b.lines;
+        // A new threshold re-ran detection: the events it found are announced now.
+        self.announce(SeriesId::Steps, tell);
+        let steps = std::mem::take(&mut b.steps);
+        self.push_all(SeriesId::Steps, &steps, tell);
+        let aggregates = std::mem::take(&mut b.aggregates);
+        self.push_all(SeriesId::Epochs, &aggregates, tell);
+    }
+
+    fn series_mut(&mut self, id: SeriesId) -> &mut Series {
+        match id {
+            SeriesId::Steps => &mut self.steps,
+            SeriesId::Epochs => &mut self.epochs,
+        }
+    }
+
+    fn series(&self, id: SeriesId) -> &Series {
+        match id {
+            SeriesId::Steps => &self.steps,
+            SeriesId::Epochs => &self.epochs,
+        }
+    }
+
+    fn push_all(
+        &mut self,
+        id: SeriesId,
+        records: &Records,
+        tell: &mut dyn FnMut(&RunData, Change),
+    ) {
+        let loss_col = records.column_of(Role::Loss);
+        // Epoch aggregates have no tqdm frames to drop.
+        let frames = id == SeriesId::Steps;
+        for r in records.iter() {
+            let Some(value) = r.values[0] else { continue };
+            let loss = loss_col.and_then(|c| r.values[c]);
+            let frame = if frames { r.frame } else { None };
+            let s = self.series_mut(id);
+            if s.push(r.step, value, loss, frame) {
+                let index = s.len() - 1;
+                tell(self, Change::Point { series: id, index });
+            }
+            self.announce(id, tell);
+        }
+    }
+
+    /// Announces the explosions of series `id` not announced yet.
+    fn announce(&mut self, id: SeriesId, tell: &mut dyn FnMut(&RunData, Change)) {
+        let n = self.series(id).events().len();
+        // A re-detection may have found fewer events than were announced before it.
+        let mut next = self.announced[id.slot()].min(n);
+        while next < n {
+            let event = self.series(id).events()[next];
+            next += 1;
+            self.announced[id.slot()] = next;
+            tell(self, Change::Explosion { series: id, event });
+        }
+        self.announced[id.slot()] = next;
+    }
+}
