@@ -5,7 +5,8 @@
 //!   reads position tables from safetensors checkpoints,
 //! - [`series`]/[`model`] store the records and find clipping and explosions;
 //!   [`checkpoint::similarity`] computes the block-mean cosine map,
-//! - [`tui`] and [`export`] show them;
+//! - [`view`] places points on a step axis and picks the x-window; [`tui`] and [`export`]
+//!   show them;
 //! - [`watch`], at the bottom, says when to look again (one notify watcher, one poll
 //!   scheduler), what changed in a file, and runs heavy work on one bounded pool.
 //!
@@ -28,4 +29,5 @@ pub mod series;
 pub mod tensor;
 pub mod text;
 pub mod tui;
+pub mod view;
 pub mod watch;

@@ -1,10 +1,14 @@
 //! The metric store: an append-only series of (step, value) with clipping and explosion
-//! detection, and min/max downsampling for display.
+//! detection, and min/max summaries for display (a [`pyramid`], so a column costs O(log n)).
 //!
 //! Memory is bounded per point (21 bytes: step, value, loss as f32, flags) and grows in fixed
-//! chunks, so 10 M points stay near 210 MB with no doubling slack.
+//! chunks, so 10 M points stay near 210 MB with no doubling slack; the pyramid adds about
+//! 4 bytes per point (up to twice that while its levels grow).
 
 use std::ops::Range;
+
+pub mod pyramid;
+pub use pyramid::{Pyramid, Summary, FLAG_NONFINITE};
 
 const CHUNK_BITS: u32 = 16;
 const CHUNK: usize = 1 << CHUNK_BITS;
@@ -118,6 +122,8 @@ pub struct Series {
     last_step: Option<u64>,
     /// Records that repeated the previous record's step and value (logged twice): not added.
     merged: usize,
+    /// Min/max summaries for display, kept as points arrive.
+    pyramid: Pyramid,
 }
 
 impl Series {
@@ -145,6 +151,7 @@ impl Series {
             pending_restart: false,
             last_step: None,
             merged: 0,
+            pyramid: Pyramid::default(),
         }
     }
 
@@ -279,6 +286,7 @@ impl Series {
         self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
         self.flags.push(0);
         self.classify(i, value);
+        self.pyramid.push(value, self.flags(i));
         true
     }
 
@@ -289,10 +297,12 @@ impl Series {
             return;
         }
         self.nonfinite = 0;
+        self.pyramid = Pyramid::default();
         for i in 0..self.len() {
             self.flags.set(i, 0);
             if let Some(v) = self.values.get(i) {
                 self.classify(i, v);
+                self.pyramid.push(v, self.flags(i));
             }
         }
     }
@@ -310,51 +320,68 @@ impl Series {
         }
     }
 
+    /// Min/max summary of the points in `range`, from the pyramid: O(log n).
+    pub fn summary(&self, range: Range<usize>) -> Summary {
+        self.pyramid.summary(range, |r| {
+            let mut out = Summary::EMPTY;
+            let flags = self.flags.iter_range(r.clone());
+            for (v, f) in self.values.iter_range(r).zip(flags) {
+                out.merge(&Summary::point(v, f));
+            }
+            out
+        })
+    }
+
+    /// The display column of the points in `points` (`None` when it holds none).
+    pub fn column(&self, points: Range<usize>) -> Option<Column> {
+        let end = points.end.min(self.len());
+        if points.start >= end {
+            return None;
+        }
+        let sum = self.summary(points.start..end);
+        let r = self.restarts.partition_point(|&r| r < points.start);
+        Some(Column {
+            first: points.start,
+            last: end - 1,
+            min: sum.min,
+            max: sum.max,
+            min_pos: sum.min_pos,
+            nonfinite: sum.nonfinite(),
+            flags: sum.flags & !FLAG_NONFINITE,
+            restart: self.restarts.get(r).is_some_and(|&r| r < end),
+        })
+    }
+
+    /// The first point in `points` whose step is at least `step`; `points` must not span a
+    /// restart, so that its steps do not go down (binary search).
+    pub fn first_at_or_after(&self, points: Range<usize>, step: u64) -> usize {
+        let (mut lo, mut hi) = (points.start, points.end.min(self.len()));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.steps.get(mid).is_some_and(|s| s < step) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// Min/max summary of `per_col` consecutive points per column over `range`, so that a
     /// spike is never lost when many points share a column.
     pub fn columns(&self, range: Range<usize>, per_col: usize) -> Vec<Column> {
         let per_col = per_col.max(1);
         let end = range.end.min(self.len());
-        let mut out = Vec::with_capacity((end.saturating_sub(range.start)).div_ceil(per_col));
-        let mut start = range.start;
-        while start < end {
-            let stop = (start + per_col).min(end);
-            let mut c = Column {
-                first: start,
-                last: stop - 1,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                nonfinite: false,
-                flags: 0,
-                restart: false,
-            };
-            for (j, v) in self.values.iter_range(start..stop).enumerate() {
-                if v.is_finite() {
-                    c.min = c.min.min(v);
-                    c.max = c.max.max(v);
-                } else {
-                    c.nonfinite = true;
-                }
-                c.flags |= self.flags.get(start + j).unwrap_or(0);
-            }
-            c.restart = self.restarts.iter().any(|&r| r >= start && r < stop);
-            out.push(c);
-            start = stop;
-        }
-        out
+        (range.start..end)
+            .step_by(per_col)
+            .filter_map(|start| self.column(start..(start + per_col).min(end)))
+            .collect()
     }
 
     /// Finite min and max over `range` (None when there is no finite value).
     pub fn value_range(&self, range: Range<usize>) -> Option<(f64, f64)> {
-        let mut lo = f64::INFINITY;
-        let mut hi = f64::NEG_INFINITY;
-        for v in self.values.iter_range(range) {
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        (lo <= hi).then_some((lo, hi))
+        let s = self.summary(range);
+        s.has_finite().then_some((s.min, s.max))
     }
 }
 
@@ -366,6 +393,8 @@ pub struct Column {
     /// Finite min/max (±inf when the column has no finite value).
     pub min: f64,
     pub max: f64,
+    /// Smallest finite value above zero (+inf when none), for log scales.
+    pub min_pos: f64,
     pub nonfinite: bool,
     pub flags: u8,
     pub restart: bool,

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 use trainwatch::ingest::SourceSpec;
 use trainwatch::run::read_once;
 use trainwatch::tui::app::Tab;
-use trainwatch::tui::keys::Action;
+use trainwatch::tui::gnorm_tab::ChartAction;
+use trainwatch::tui::keys::Global;
+use trainwatch::tui::panel::Panel;
 use trainwatch::tui::{App, ColorMode, Theme};
+use trainwatch::view::StepAxis;
 
 mod common;
 use common::sample;
@@ -112,7 +115,7 @@ fn threshold_line_and_axis_labels() {
         "megatron-ds-gpt2-bigscience/meg_ds_3d_gpt2_perf_n16-ds-off.out",
         ColorMode::TrueColor,
     );
-    a.on_action(Action::ToggleLog); // auto picked log (67 → 1 spans < 2 decades? check both)
+    a.on_action(ChartAction::ToggleLog); // auto picked log (67 → 1 spans < 2 decades? check both)
     let buf = draw(&a, 80, 24);
     let all = text(&buf);
     assert!(
@@ -156,33 +159,44 @@ fn colour_modes_degrade() {
 #[test]
 fn help_lists_every_key_and_closes() {
     let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
-    a.on_action(Action::Help);
+    a.on_action(Global::Help);
     let all = text(&draw(&a, 80, 30));
-    for b in trainwatch::tui::keys::BINDINGS {
-        assert!(all.contains(b.what), "help lacks '{}':\n{all}", b.what);
+    let whats = (trainwatch::tui::keys::GLOBAL.iter().map(|b| b.what))
+        .chain(a.gnorm.bindings().iter().map(|b| b.what))
+        .chain(a.sim.bindings().iter().map(|b| b.what));
+    for what in whats {
+        assert!(all.contains(what), "help lacks '{what}':\n{all}");
     }
-    a.on_action(Action::ZoomIn);
+    a.on_action(ChartAction::ZoomIn);
     assert!(!a.help, "any key closes the help");
+}
+
+/// The x-window in force: steps per column, and the points in view.
+fn window(a: &App) -> (u64, std::ops::Range<usize>) {
+    let s = a.model.primary();
+    let axis = StepAxis::new(s);
+    let span = a.view.span(&axis, a.plot_width());
+    let points = axis.points_before(s, span.start)..axis.points_before(s, span.end);
+    (span.per_col, points)
 }
 
 #[test]
 fn keys_zoom_scroll_follow_and_jump() {
     let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
     draw(&a, 80, 24);
-    let w = a.view.plot_width.get();
-    let (per_col, r) = a.view.window(1101, w);
+    let (per_col, r) = window(&a);
     assert_eq!(r, 0..1101, "fits the whole run by default");
-    a.on_action(Action::ZoomIn);
-    let (p2, r2) = a.view.window(1101, w);
+    a.on_action(ChartAction::ZoomIn);
+    let (p2, r2) = window(&a);
     assert_eq!(p2, per_col / 2);
     assert_eq!(r2.end, 1101, "newest point at the right edge");
-    a.on_action(Action::ScrollLeft);
+    a.on_action(ChartAction::ScrollLeft);
     assert!(!a.view.following());
-    assert!(a.view.window(1101, w).1.end < 1101);
-    a.on_action(Action::Follow);
+    assert!(window(&a).1.end < 1101);
+    a.on_action(ChartAction::Follow);
     assert!(a.view.following());
-    a.on_action(Action::ZoomOut);
-    a.on_action(Action::ZoomOut);
+    a.on_action(ChartAction::ZoomOut);
+    a.on_action(ChartAction::ZoomOut);
     assert_eq!(a.view.per_col, None, "zooming out stops at the whole run");
 
     let mut a = app(
@@ -190,8 +204,8 @@ fn keys_zoom_scroll_follow_and_jump() {
         ColorMode::TrueColor,
     );
     draw(&a, 80, 24);
-    a.on_action(Action::NextExplosion);
-    assert_eq!(a.view.selected, Some(0));
+    a.on_action(ChartAction::NextExplosion);
+    assert_eq!(a.gnorm.selected, Some(0));
     let all = text(&draw(&a, 80, 24));
     assert!(all.contains("8740"), "{all}");
 }
@@ -199,7 +213,7 @@ fn keys_zoom_scroll_follow_and_jump() {
 #[test]
 fn tab_two_explains_how_to_pass_a_checkpoint() {
     let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
-    a.on_action(Action::Tab2);
+    a.on_action(Global::Tab2);
     assert_eq!(a.tab, Tab::Similarity);
     let all = text(&draw(&a, 80, 24));
     assert!(all.contains("--checkpoint"), "{all}");
@@ -272,7 +286,7 @@ fn e_writes_the_figure_and_says_where() {
     assert_eq!((img.width(), img.height()), (1400, 700));
     // Tab 2 without a checkpoint: nothing to draw, no file.
     let mut a = a;
-    a.on_action(Action::Tab2);
+    a.on_action(Global::Tab2);
     assert!(a.export_figure(dir.path()).unwrap().is_none());
 }
 
@@ -282,8 +296,8 @@ fn every_window_size_with_help_zoom_and_smoothing() {
         "megatron-104B-spikes-bigscience/iteration_lines.log",
         ColorMode::TrueColor,
     );
-    a.on_action(Action::ToggleSmooth);
-    a.on_action(Action::NextExplosion);
+    a.on_action(ChartAction::ToggleSmooth);
+    a.on_action(ChartAction::NextExplosion);
     for help in [false, true] {
         a.help = help;
         for w in (1..=140).step_by(7) {
@@ -292,4 +306,92 @@ fn every_window_size_with_help_zoom_and_smoothing() {
             }
         }
     }
+}
+
+/// The keys column of each help section, as tokens: (section title, keys shown).
+fn help_keys(buf: &Buffer) -> Vec<(String, Vec<String>)> {
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for y in 0..buf.area.height {
+        let r = row(buf, y);
+        let Some(inner) = r.split('│').nth(1) else {
+            continue;
+        };
+        if let Some(keys) = inner.strip_prefix("  ") {
+            let keys: String = keys.chars().take(16).collect();
+            if let Some(s) = sections.last_mut() {
+                s.1.extend(keys.split_whitespace().map(String::from));
+            }
+        } else if !inner.trim().is_empty() {
+            sections.push((inner.trim().to_string(), Vec::new()));
+        }
+    }
+    sections
+}
+
+#[test]
+fn every_key_the_key_maps_handle_is_in_the_help() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use trainwatch::tui::keys::Key;
+    let mut codes: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+    codes.extend([
+        KeyCode::Esc,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Enter,
+        KeyCode::Backspace,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Insert,
+        KeyCode::Delete,
+    ]);
+    codes.extend((1..=12).map(KeyCode::F));
+    for (tab, section) in [(Global::Tab1, "tab 1"), (Global::Tab2, "tab 2")] {
+        let mut a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+        a.on_action(tab);
+        a.on_action(Global::Help);
+        let buf = draw(&a, 100, 40);
+        let shown: Vec<String> = help_keys(&buf)
+            .into_iter()
+            .filter(|(title, _)| title == "everywhere" || title.starts_with(section))
+            .flat_map(|(_, keys)| keys)
+            .collect();
+        assert!(shown.len() > 10, "help not parsed:\n{}", text(&buf));
+        let mut handled = 0;
+        for &code in &codes {
+            for mods in [
+                KeyModifiers::NONE,
+                KeyModifiers::SHIFT,
+                KeyModifiers::CONTROL,
+            ] {
+                if a.action_for(&KeyEvent::new(code, mods)).is_none() {
+                    continue;
+                }
+                handled += 1;
+                // A Ctrl press of a key bound without Ctrl is that key.
+                let plain = a.action_for(&KeyEvent::new(code, KeyModifiers::NONE));
+                let key = Key {
+                    code,
+                    ctrl: mods == KeyModifiers::CONTROL && plain.is_none(),
+                };
+                assert!(
+                    shown.contains(&key.label()),
+                    "{section}: {} is handled but not in the help:\n{}",
+                    key.label(),
+                    text(&buf)
+                );
+            }
+        }
+        assert!(handled > 20, "{section}: only {handled} keys handled");
+    }
+    // `e` was bound but missing from the help before the help was built from the key maps.
+    let a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);
+    assert!(a
+        .action_for(&KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE))
+        .is_some());
 }

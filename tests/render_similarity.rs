@@ -11,7 +11,8 @@ use trainwatch::checkpoint::{compute_similarity, SimilarityRequest};
 use trainwatch::colormap::MAGMA;
 use trainwatch::ingest::SourceSpec;
 use trainwatch::tui::app::Tab;
-use trainwatch::tui::keys::Action;
+use trainwatch::tui::keys::Global;
+use trainwatch::tui::similarity_panel::SimAction;
 use trainwatch::tui::theme::rgb_to_256;
 use trainwatch::tui::{App, ColorMode, Theme};
 
@@ -37,7 +38,7 @@ fn app(mode: ColorMode, blocks: usize) -> App {
     })
     .unwrap();
     a.sim.loaded(Box::new(r));
-    a.on_action(Action::Tab2);
+    a.on_action(Global::Tab2);
     assert_eq!(a.tab, Tab::Similarity);
     a
 }
@@ -134,7 +135,7 @@ fn fixed_range_changes_the_colours() {
     let (x0, y0) = map_origin(&buf);
     let v = a.sim.report.as_ref().unwrap().map.matrix[[4, 12]];
     let before = buf[(x0 + 12, y0 + 2)].fg;
-    a.on_action(Action::ToggleRange);
+    a.on_action(SimAction::ToggleRange);
     let buf = draw(&a, 60, 20);
     let [r, g, b] = MAGMA[(((v + 1.0) / 2.0) * 255.0).round() as usize];
     assert_eq!(buf[(x0 + 12, y0 + 2)].fg, Color::Rgb(r, g, b));
@@ -193,27 +194,27 @@ fn a_failed_reload_keeps_the_map_and_says_so() {
 fn cursor_zoom_and_table_switch() {
     let mut a = app(ColorMode::TrueColor, 16);
     draw(&a, 60, 20);
-    a.on_action(Action::Down);
-    a.on_action(Action::Down);
-    a.on_action(Action::ScrollRight);
+    a.on_action(SimAction::Down);
+    a.on_action(SimAction::Down);
+    a.on_action(SimAction::Right);
     assert_eq!(a.sim.cursor, (2, 1));
     let all = text(&draw(&a, 100, 24));
     // Block 2 of 16 over 448 rows: positions 56–83.
     assert!(all.contains("positions 56–83 × 28–55"), "{all}");
-    a.on_action(Action::ZoomIn);
+    a.on_action(SimAction::ZoomIn);
     assert_eq!(a.sim.zoom.len(), 1);
     let (lo, hi) = a.sim.zoom[0];
     assert!(hi - lo <= 224 && lo <= 56 && hi >= 56, "{lo}..{hi}");
     assert_eq!(
-        a.sim.view().rows,
+        a.sim_view().rows,
         Some((lo, hi)),
         "the follower is asked for the range"
     );
-    a.on_action(Action::ZoomOut);
+    a.on_action(SimAction::ZoomOut);
     assert!(a.sim.zoom.is_empty());
-    a.on_action(Action::NextTensor);
+    a.on_action(SimAction::NextTensor);
     assert_eq!(
-        a.sim.view().tensor.as_deref(),
+        a.sim_view().tensor.as_deref(),
         Some("encoder.position_encodings.encodings")
     );
 }
@@ -239,7 +240,7 @@ fn a_map_larger_than_the_window_is_clipped_not_a_panic() {
 fn every_window_size_renders_both_tabs() {
     for blocks in [1, 7, 64] {
         let mut a = app(ColorMode::TrueColor, blocks);
-        for tab in [Action::Tab1, Action::Tab2] {
+        for tab in [Global::Tab1, Global::Tab2] {
             a.on_action(tab);
             for w in (1..=130).step_by(9) {
                 for h in (1..=60).step_by(4) {

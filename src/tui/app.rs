@@ -1,11 +1,16 @@
 //! The TUI's state, in one place, and how events and keys change it. Rendering is a pure
 //! function of this state (see `tui::render`).
 
-use super::keys::Action;
+use super::gnorm_tab::{ChartAction, GnormPanel};
+use super::keys::{self, Global};
+use super::panel::{Handling, Panel};
+use super::similarity_panel::SimAction;
 use super::theme::Theme;
 use crate::ingest::follow::IngestEvent;
 use crate::run::RunData;
-use std::cell::Cell;
+use crate::view::XWindow;
+use crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::layout::Rect;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -16,69 +21,29 @@ pub enum Tab {
     Similarity,
 }
 
-/// What part of the series tab 1 shows, and how.
-#[derive(Debug, Clone)]
-pub struct ChartView {
-    /// Points per column; `None` fits the whole run.
-    pub per_col: Option<usize>,
-    /// Index one past the last point shown; `None` follows the newest point.
-    pub end: Option<usize>,
-    /// `None`: automatic (log when the values in view span more than two decades).
-    pub log_scale: Option<bool>,
-    pub smooth: bool,
-    /// The explosion event jumped to with `n`/`N`.
-    pub selected: Option<usize>,
-    /// Plot width in columns at the last draw (keys scroll by it).
-    pub plot_width: Cell<usize>,
+/// An action for the app (global keys) or for one panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Global(Global),
+    Chart(ChartAction),
+    Similarity(SimAction),
 }
 
-impl Default for ChartView {
-    fn default() -> Self {
-        ChartView {
-            per_col: None,
-            end: None,
-            log_scale: None,
-            smooth: false,
-            selected: None,
-            plot_width: Cell::new(60),
-        }
+impl From<Global> for Action {
+    fn from(a: Global) -> Self {
+        Action::Global(a)
     }
 }
 
-impl ChartView {
-    /// Points per column that fit `len` points in `width` columns.
-    pub fn fit(len: usize, width: usize) -> usize {
-        len.div_ceil(width.max(1)).max(1)
+impl From<ChartAction> for Action {
+    fn from(a: ChartAction) -> Self {
+        Action::Chart(a)
     }
+}
 
-    /// The points per column in force, and the visible point range, for `len` points.
-    pub fn window(&self, len: usize, width: usize) -> (usize, std::ops::Range<usize>) {
-        let width = width.max(1);
-        let fit = Self::fit(len, width);
-        let per_col = self.per_col.map_or(fit, |p| p.clamp(1, fit));
-        let end = self.end.map_or(len, |e| e.min(len));
-        let span = per_col * width;
-        // Align the window so columns keep their points as new ones arrive (no shimmer).
-        let start = end.saturating_sub(span);
-        (per_col, start..end)
-    }
-
-    /// Whether the y-scale is logarithmic for the values in `range`.
-    pub fn log_effective(&self, s: &crate::series::Series, range: std::ops::Range<usize>) -> bool {
-        self.log_scale.unwrap_or_else(|| {
-            let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
-            for v in s.values_in(range) {
-                if v.is_finite() && v > 0.0 {
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
-            }
-            lo.is_finite() && hi / lo > 100.0
-        })
-    }
-
-    pub fn following(&self) -> bool {
-        self.end.is_none()
+impl From<SimAction> for Action {
+    fn from(a: SimAction) -> Self {
+        Action::Similarity(a)
     }
 }
 
@@ -106,10 +71,13 @@ pub struct Status {
 
 pub struct App {
     pub model: RunData,
+    /// Tab 1's state.
+    pub gnorm: GnormPanel,
     /// Tab 2's state.
     pub sim: super::similarity_tab::SimState,
     pub tab: Tab,
-    pub view: ChartView,
+    /// The x-window the chart panels share.
+    pub view: XWindow,
     pub help: bool,
     pub theme: Theme,
     pub status: Status,
@@ -118,22 +86,72 @@ pub struct App {
     pub quit: bool,
     /// The clock used for "updated Ns ago" (set before each draw; fixed in tests).
     pub now: Instant,
+    /// The frame size, set on start and on resize: handlers lay out against it, so nothing
+    /// has to be remembered while drawing.
+    pub area: Rect,
 }
 
 impl App {
     pub fn new(model: RunData, theme: Theme) -> Self {
         App {
             model,
+            gnorm: GnormPanel::default(),
             sim: Default::default(),
             tab: Tab::Gnorm,
-            view: ChartView::default(),
+            view: XWindow::default(),
             help: false,
             theme,
             status: Status::default(),
             banner: None,
             quit: false,
             now: Instant::now(),
+            area: Rect::new(0, 0, 80, 24),
         }
+    }
+
+    /// The terminal's new size.
+    pub fn resize(&mut self, area: Rect) {
+        self.area = area;
+    }
+
+    /// The area the active tab gets in the current frame size.
+    pub fn body(&self) -> Rect {
+        super::render::frame_layout(self, self.area).body
+    }
+
+    /// Plot width of tab 1's chart in the current frame size.
+    pub fn plot_width(&self) -> usize {
+        GnormPanel::plot_width(&self.model, &self.status, self.body())
+    }
+
+    /// What tab 2's checkpoint follower should compute for the current frame size.
+    pub fn sim_view(&self) -> crate::checkpoint::follow::View {
+        self.sim.view(super::similarity_tab::fit(self.body()))
+    }
+
+    /// The action a key press asks for: a global key, else the active panel's.
+    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        if let Some(g) = keys::lookup(keys::GLOBAL, key) {
+            return Some(g.into());
+        }
+        match self.tab {
+            Tab::Gnorm => self.gnorm.action(key).map(Action::from),
+            Tab::Similarity => self.sim.action(key).map(Action::from),
+        }
+    }
+
+    /// Handles a key press; false when it meant nothing (no redraw needed).
+    pub fn on_key(&mut self, key: KeyEvent) -> bool {
+        if key.kind == KeyEventKind::Release {
+            return false;
+        }
+        match self.action_for(&key) {
+            Some(a) => self.on_action(a),
+            // Any key closes the help, bound or not.
+            None if self.help => self.help = false,
+            None => return false,
+        }
+        true
     }
 
     pub fn note(&mut self, text: impl Into<String>, warn: bool) {
@@ -190,37 +208,58 @@ impl App {
         }
     }
 
-    pub fn on_action(&mut self, a: Action) {
-        if self.help && !matches!(a, Action::Quit | Action::Help) {
+    pub fn on_action(&mut self, a: impl Into<Action>) {
+        let a = a.into();
+        let g = |g| a == Action::Global(g);
+        if self.help && !g(Global::Quit) && !g(Global::Help) {
             self.help = false;
             return;
         }
+        if let Action::Global(g) = a {
+            return self.global(g);
+        }
+        let area = self.body();
+        let mut cx = Handling {
+            run: &self.model,
+            status: &self.status,
+            view: &mut self.view,
+            area,
+        };
+        let note = match a {
+            Action::Global(_) => None,
+            Action::Chart(a) => self.gnorm.handle(a, &mut cx),
+            Action::Similarity(a) => self.sim.handle(a, &mut cx),
+        };
+        if let Some(n) = note {
+            self.note(n, false);
+        }
+    }
+
+    fn global(&mut self, a: Global) {
         match a {
-            Action::Quit => {
+            Global::Quit => {
                 if self.help {
                     self.help = false;
                 } else {
                     self.quit = true;
                 }
             }
-            Action::Help => self.help = !self.help,
-            Action::NextTab => {
+            Global::Help => self.help = !self.help,
+            Global::NextTab => {
                 self.tab = match self.tab {
                     Tab::Gnorm => Tab::Similarity,
                     Tab::Similarity => Tab::Gnorm,
                 }
             }
-            Action::Tab1 => self.tab = Tab::Gnorm,
-            Action::Tab2 => self.tab = Tab::Similarity,
-            Action::Export => match self.export_figure(std::path::Path::new(".")) {
+            Global::Tab1 => self.tab = Tab::Gnorm,
+            Global::Tab2 => self.tab = Tab::Similarity,
+            Global::Export => match self.export_figure(std::path::Path::new(".")) {
                 Ok(Some(p)) => {
                     self.note(format!("wrote {}", crate::text::printable_path(&p)), false)
                 }
                 Ok(None) => self.note("nothing to draw yet", false),
                 Err(e) => self.note(format!("figure not written: {e:#}"), true),
             },
-            _ if self.tab == Tab::Gnorm => self.chart_action(a),
-            _ => self.similarity_action(a),
         }
     }
 
@@ -267,21 +306,6 @@ impl App {
         Ok(Some(std::fs::canonicalize(&path).unwrap_or(path)))
     }
 
-    fn similarity_action(&mut self, a: Action) {
-        let sim = &mut self.sim;
-        match a {
-            Action::Up => sim.move_cursor(-1, 0),
-            Action::Down => sim.move_cursor(1, 0),
-            Action::ScrollLeft => sim.move_cursor(0, -1),
-            Action::ScrollRight => sim.move_cursor(0, 1),
-            Action::ZoomIn => sim.zoom_in(),
-            Action::ZoomOut => sim.zoom_out(),
-            Action::ToggleRange => sim.fixed_range = !sim.fixed_range,
-            Action::NextTensor => sim.next_tensor(),
-            _ => {}
-        }
-    }
-
     pub fn on_checkpoint(&mut self, ev: crate::checkpoint::follow::CheckpointEvent) {
         use crate::checkpoint::follow::CheckpointEvent as E;
         match ev {
@@ -294,65 +318,5 @@ impl App {
                 self.sim.failure = Some((message, retrying));
             }
         }
-    }
-
-    fn chart_action(&mut self, a: Action) {
-        let len = self.model.primary().len();
-        let width = self.view.plot_width.get().max(1);
-        let (per_col, range) = self.view.window(len, width);
-        let fit = ChartView::fit(len, width);
-        match a {
-            Action::ToggleLog => {
-                let now = self.view.log_effective(self.model.primary(), range.clone());
-                self.view.log_scale = Some(!now);
-            }
-            Action::ToggleSmooth => self.view.smooth = !self.view.smooth,
-            Action::ZoomIn => self.view.per_col = Some((per_col / 2).max(1)),
-            Action::ZoomOut => {
-                let p = per_col.saturating_mul(2);
-                self.view.per_col = if p >= fit { None } else { Some(p) };
-            }
-            Action::FitAll => {
-                self.view.per_col = None;
-                self.view.end = None;
-            }
-            Action::ScrollLeft => {
-                let step = (per_col * width / 4).max(1);
-                let min_end = (per_col * width).min(len);
-                self.view.end = Some(range.end.saturating_sub(step).max(min_end));
-            }
-            Action::ScrollRight => {
-                let step = (per_col * width / 4).max(1);
-                let e = range.end + step;
-                self.view.end = if e >= len { None } else { Some(e) };
-            }
-            Action::Follow => {
-                self.view.end = None;
-                self.view.selected = None;
-            }
-            Action::NextExplosion | Action::PrevExplosion => self.jump(a, per_col, width),
-            _ => {}
-        }
-    }
-
-    fn jump(&mut self, a: Action, per_col: usize, width: usize) {
-        let events = self.model.primary().events();
-        if events.is_empty() {
-            self.note("no explosions to jump to", false);
-            return;
-        }
-        let n = events.len();
-        let i = match (self.view.selected, a) {
-            (None, Action::NextExplosion) => 0,
-            (None, _) => n - 1,
-            (Some(i), Action::NextExplosion) => (i + 1) % n,
-            (Some(i), _) => (i + n - 1) % n,
-        };
-        self.view.selected = Some(i);
-        let peak = events[i].peak;
-        let len = self.model.primary().len();
-        let half = per_col * width / 2;
-        let end = (peak + half).max(per_col * width).min(len);
-        self.view.end = if end >= len { None } else { Some(end) };
     }
 }

@@ -1,7 +1,8 @@
-//! The `?` screen: every key, from the same table the event loop uses.
+//! The `?` screen: every key, from the same binding data the event loop looks keys up in.
 
 use super::app::App;
-use super::keys::BINDINGS;
+use super::keys::GLOBAL;
+use super::panel::{binding_lines, help_lines, Panel};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -10,16 +11,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let mut lines = Vec::new();
-    for (tab, title) in [
-        (None, "everywhere"),
-        (Some(1), "tab 1 · gnorm"),
-        (Some(2), "tab 2 · similarity"),
-    ] {
+    for (title, keys) in sections(app) {
         lines.push(Line::styled(title, t.title));
-        for b in BINDINGS.iter().filter(|b| b.tab == tab) {
+        for (keys, what) in keys {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<16}", b.keys), t.above),
-                Span::raw(b.what),
+                Span::styled(format!("  {keys:<16}"), t.above),
+                Span::raw(what),
             ]));
         }
     }
@@ -45,4 +42,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 .title(" keys · any key closes "),
         )
         .render(popup, buf);
+}
+
+/// The help's sections: the global keys, then each panel's, as (keys shown, what they do).
+pub fn sections(app: &App) -> Vec<(String, Vec<(String, &'static str)>)> {
+    vec![
+        ("everywhere".into(), binding_lines(GLOBAL)),
+        (
+            format!("tab 1 · {}", app.gnorm.title()),
+            help_lines(&app.gnorm),
+        ),
+        (format!("tab 2 · {}", app.sim.title()), help_lines(&app.sim)),
+    ]
 }

@@ -4,14 +4,17 @@
 //! updates so they do not tear over slow SSH links.
 
 pub mod app;
+mod chart;
 pub mod gnorm_tab;
 pub mod help;
 pub mod keys;
+pub mod panel;
 mod render;
+pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
 
-pub use app::App;
+pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};
 
 use crate::ingest::follow::{self, IngestEvent};
@@ -101,6 +104,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
 
     let terminal = ratatui::try_init().context("setting up the terminal")?;
     let _guard = RestoreGuard;
+    app.resize(frame_area(&terminal)?);
     let (input_tx, input_rx) = unbounded::<Event>();
     std::thread::Builder::new()
         .name("trainwatch-input".into())
@@ -123,6 +127,15 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let result = event_loop(terminal, &mut app, &chans);
     stop.store(true, Ordering::Relaxed);
     result
+}
+
+/// The whole terminal as a `Rect`, for laying out before drawing.
+fn frame_area<B: Backend>(terminal: &Terminal<B>) -> anyhow::Result<ratatui::layout::Rect>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let s = terminal.size()?;
+    Ok(ratatui::layout::Rect::new(0, 0, s.width, s.height))
 }
 
 fn draw<B: Backend + std::io::Write>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
@@ -170,7 +183,7 @@ where
         // Tab 2's view depends on keys and on the area drawn: tell the follower when it
         // changes (the first one starts its work).
         if let Some(tx) = &ch.views {
-            let v = app.sim.view();
+            let v = app.sim_view();
             if sent_view.as_ref() != Some(&v) {
                 let _ = tx.send(v.clone());
                 sent_view = Some(v);
@@ -208,14 +221,14 @@ where
             },
             recv(input_rx) -> ev => match ev {
                 Ok(Event::Key(k)) => {
-                    if let Some(a) = keys::action(k, if app.tab == app::Tab::Gnorm { 1 } else { 2 }) {
-                        app.now = Instant::now();
-                        app.on_action(a);
+                    app.now = Instant::now();
+                    if app.on_key(k) {
                         dirty = true;
                     }
                 }
                 Ok(Event::Resize(..)) => {
                     terminal.autoresize()?;
+                    app.resize(frame_area(&terminal)?);
                     dirty = true;
                 }
                 Ok(_) => {}

@@ -2,13 +2,50 @@
 //! [`App`].
 
 use super::app::{App, Tab};
-use super::{gnorm_tab, help, similarity_tab};
+use super::help;
+use super::panel::{Panel, Scene};
 use crate::numfmt::fmt_value;
 use crate::text::{printable, printable_path};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+
+/// The frame's regions, from its size and the state (banner, notes, error).
+pub struct FrameLayout {
+    pub tabs: Rect,
+    pub banner: Rect,
+    pub header: Rect,
+    pub body: Rect,
+    pub notes: Rect,
+    pub status: Rect,
+}
+
+/// Notes shown at once, newest first.
+const NOTES_SHOWN: usize = 2;
+
+pub fn frame_layout(app: &App, area: Rect) -> FrameLayout {
+    let notes = app.status.notes.len().min(NOTES_SHOWN) as u16;
+    let note_rows = notes + u16::from(app.status.error.is_some());
+    let banner_rows = u16::from(app.banner.is_some());
+    let [tabs, banner, header, body, notes, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_rows),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(note_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    FrameLayout {
+        tabs,
+        banner,
+        header,
+        body,
+        notes,
+        status,
+    }
+}
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -18,30 +55,25 @@ impl Widget for &App {
                 .render(area, buf);
             return;
         }
-        let notes: Vec<_> = self.status.notes.iter().rev().take(2).collect();
-        let note_rows = notes.len() as u16 + u16::from(self.status.error.is_some());
-        let banner_rows = u16::from(self.banner.is_some());
-        let [tabs, banner, header, body, notes_area, status] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(banner_rows),
-            Constraint::Length(1),
-            Constraint::Min(1),
-            Constraint::Length(note_rows),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        tab_bar(self, tabs, buf);
+        let l = frame_layout(self, area);
+        tab_bar(self, l.tabs, buf);
         if let Some(b) = &self.banner {
             Paragraph::new(printable(b).into_owned())
                 .style(self.theme.banner)
-                .render(banner, buf);
+                .render(l.banner, buf);
         }
-        header_line(self, header, buf);
-        similarity_tab::fit(self, body);
+        header_line(self, l.header, buf);
+        let scene = Scene {
+            run: &self.model,
+            view: &self.view,
+            theme: &self.theme,
+            status: &self.status,
+        };
         match self.tab {
-            Tab::Gnorm => gnorm_tab::render(self, body, buf),
-            Tab::Similarity => similarity_tab::render(self, body, buf),
+            Tab::Gnorm => self.gnorm.render(&scene, l.body, buf),
+            Tab::Similarity => self.sim.render(&scene, l.body, buf),
         }
+        let notes = self.status.notes.iter().rev().take(NOTES_SHOWN);
         let mut lines = Vec::new();
         if let Some(e) = &self.status.error {
             lines.push(Line::styled(format!("⚠ {}", printable(e)), self.theme.warn));
@@ -54,8 +86,8 @@ impl Widget for &App {
             };
             lines.push(Line::styled(format!("• {}", printable(&n.text)), style));
         }
-        Paragraph::new(lines).render(notes_area, buf);
-        status_line(self, status, buf);
+        Paragraph::new(lines).render(l.notes, buf);
+        status_line(self, l.status, buf);
         if self.help {
             help::render(self, area, buf);
         }
@@ -72,9 +104,9 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let line = Line::from(vec![
         Span::styled("trainwatch ", t.title),
-        tab("1", "gnorm", app.tab == Tab::Gnorm),
+        tab("1", app.gnorm.title(), app.tab == Tab::Gnorm),
         Span::raw(" "),
-        tab("2", "similarity", app.tab == Tab::Similarity),
+        tab("2", app.sim.title(), app.tab == Tab::Similarity),
     ]);
     line.render(area, buf);
     let hint = "? help  q quit";

@@ -2,7 +2,7 @@
 //! fg = upper matrix row, bg = lower: two rows per terminal row), `magma` colours, a colour
 //! bar, position labels, a cursor, and the similarity-vs-distance summary.
 
-use super::app::App;
+use super::theme::Theme;
 use crate::checkpoint::SimilarityReport;
 use crate::colormap::{density, magma};
 use crate::text::printable;
@@ -12,7 +12,6 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
-use std::cell::Cell;
 use std::path::PathBuf;
 
 /// Width of the row labels left of the map.
@@ -43,17 +42,16 @@ pub struct SimState {
     pub zoom: Vec<(usize, usize)>,
     /// Table chosen with `t` (None: auto-detection's pick).
     pub tensor: Option<String>,
-    /// Blocks that fit the area at the last draw.
-    pub fit_blocks: Cell<usize>,
 }
 
 impl SimState {
-    /// What the checkpoint follower should compute now.
-    pub fn view(&self) -> crate::checkpoint::follow::View {
+    /// What the checkpoint follower should compute now, for a map of `blocks` blocks (see
+    /// [`fit`]).
+    pub fn view(&self, blocks: usize) -> crate::checkpoint::follow::View {
         crate::checkpoint::follow::View {
             tensor: self.tensor.clone(),
             rows: self.zoom.last().copied(),
-            blocks: self.fit_blocks.get().max(1),
+            blocks: blocks.max(1),
         }
     }
 
@@ -115,19 +113,16 @@ impl SimState {
     }
 }
 
-/// Records how many blocks fit in `area` (one per column, two per row with half blocks): the
-/// follower is asked for that many. Called on every draw, whichever tab is shown, so the map
-/// is ready at the right size when the user switches to it.
-pub fn fit(app: &App, area: Rect) {
+/// How many blocks fit in `area` (one per column, two per row with half blocks): the
+/// follower is asked for that many, whichever tab is shown, so the map is ready at the right
+/// size when the user switches to it.
+pub fn fit(area: Rect) -> usize {
     let avail_w = area.width.saturating_sub(LEFT + RIGHT) as usize;
     let avail_h = 2 * area.height.saturating_sub(ABOVE + BELOW) as usize;
-    app.sim.fit_blocks.set(avail_w.min(avail_h).max(1));
+    avail_w.min(avail_h).max(1)
 }
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let st = &app.sim;
-    let t = &app.theme;
-
+pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
     let Some(path) = &st.path else {
         Paragraph::new(
             "No checkpoint to show.\n\nStart trainwatch with --checkpoint PATH (a .safetensors file, a sharded \
@@ -238,7 +233,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let norm = |v: f64| (v - lo) / (hi - lo);
     let colour = |v: f64| -> Color {
         match magma(norm(v)) {
-            Some([r, g, bl]) => app.theme.rgb(r, g, bl),
+            Some([r, g, bl]) => t.rgb(r, g, bl),
             None => Color::DarkGray,
         }
     };
@@ -333,8 +328,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if no_color {
                 cell.set_char(density((f_top + f_bot) / 2.0));
             } else {
-                let c =
-                    |f: f64| magma(f).map_or(Color::Reset, |[r, g, bl]| app.theme.rgb(r, g, bl));
+                let c = |f: f64| magma(f).map_or(Color::Reset, |[r, g, bl]| t.rgb(r, g, bl));
                 cell.set_symbol("▀").set_fg(c(f_top)).set_bg(c(f_bot));
             }
         }

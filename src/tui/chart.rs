@@ -1,0 +1,359 @@
+//! Tab 1's chart: the metric against step, one bar per column (min/max downsampled), values
+//! above the clip threshold and explosion events marked, the threshold drawn as a line.
+
+use super::gnorm_tab::GnormPanel;
+use super::panel::Scene;
+use crate::numfmt::{fmt_axis, fmt_value};
+use crate::series::{Column, Series, Summary, FLAG_ABOVE, FLAG_EXPLOSION};
+use crate::tui::theme::ColorMode;
+use crate::view::StepAxis;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::widgets::{Paragraph, Widget};
+
+const EIGHTHS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
+const Y_LABEL_W: u16 = 9;
+/// Points the EMA averages over (span): α = 2 / (span + 1).
+const EMA_SPAN: f64 = 20.0;
+
+/// The plot inside the chart's area (right of the y labels, above the x axis); `None` when
+/// the area is too small to draw in.
+pub fn plot_rect(area: Rect) -> Option<Rect> {
+    if area.width <= Y_LABEL_W + 2 || area.height < 3 {
+        return None;
+    }
+    Some(Rect {
+        x: area.x + Y_LABEL_W,
+        y: area.y,
+        width: area.width - Y_LABEL_W,
+        height: area.height - 1,
+    })
+}
+
+/// The y mapping: linear or log10, over [lo, hi] in transformed units.
+#[derive(Debug, Clone, Copy)]
+struct YScale {
+    log: bool,
+    lo: f64,
+    hi: f64,
+}
+
+impl YScale {
+    fn t(&self, v: f64) -> Option<f64> {
+        if self.log {
+            (v > 0.0).then(|| v.log10())
+        } else {
+            Some(v)
+        }
+    }
+
+    /// Fraction of the height (0 at the bottom, 1 at the top), clamped.
+    fn frac(&self, v: f64) -> f64 {
+        match self.t(v) {
+            Some(t) => ((t - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0),
+            None => 0.0,
+        }
+    }
+
+    fn value_at(&self, frac: f64) -> f64 {
+        let t = self.lo + frac * (self.hi - self.lo);
+        if self.log {
+            10f64.powf(t)
+        } else {
+            t
+        }
+    }
+
+    /// The scale for the values summarised by `sum` (None when none is finite).
+    fn new(sum: &Summary, clip: Option<f64>, log: bool) -> Option<Self> {
+        let (mut lo, mut hi) = if log {
+            if !sum.min_pos.is_finite() {
+                return None;
+            }
+            (sum.min_pos, sum.max)
+        } else if sum.has_finite() {
+            (sum.min, sum.max)
+        } else {
+            return None;
+        };
+        // Show the threshold when it is near the data; far above it would flatten the bars.
+        if let Some(c) = clip {
+            if c <= hi * 2.0 && c > 0.0 {
+                hi = hi.max(c * 1.05);
+                lo = lo.min(c);
+            }
+        }
+        if !log && lo >= 0.0 && lo <= 0.5 * hi {
+            lo = 0.0;
+        }
+        if log {
+            lo = lo.log10();
+            hi = hi.log10();
+        }
+        if hi - lo < 1e-12 {
+            let pad = if hi.abs() > 1e-12 {
+                hi.abs() * 0.1
+            } else {
+                1.0
+            };
+            lo -= pad;
+            hi += pad;
+        }
+        Some(YScale { log, lo, hi })
+    }
+}
+/// Draws the chart into `area`.
+pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffer) {
+    let s = scene.run.primary();
+    let theme = scene.theme;
+    let Some(plot) = plot_rect(area) else {
+        return;
+    };
+    let w = plot.width as usize;
+    let h = plot.height as usize;
+    // Each column's points by binary search on the steps; its summary from the pyramid.
+    let axis = StepAxis::new(s);
+    let span = scene.view.span(&axis, w);
+    let cuts = span.cuts(&axis, s);
+    let cols: Vec<Option<Column>> = cuts.windows(2).map(|c| s.column(c[0]..c[1])).collect();
+    let points = cuts[0]..cuts[cuts.len() - 1];
+    let window = s.summary(points.clone());
+    let clip = s.clip();
+    let log = panel.log_effective(&window);
+    let Some(y) = YScale::new(&window, clip, log) else {
+        Paragraph::new("no finite values in view")
+            .style(theme.dim)
+            .render(plot, buf);
+        return;
+    };
+    // Few points: wider bars, so a short run does not hide in the right edge.
+    let bw = if scene.view.per_col.is_none() && !cols.is_empty() && cols.len() * 2 <= w {
+        (w / cols.len()).min(4)
+    } else {
+        1
+    };
+    let x0 = plot.x + (w - (cols.len() * bw).min(w)) as u16;
+    let bottom = plot.y + plot.height - 1;
+    // The threshold line, when the threshold is within the y-range; else a note says where.
+    let clip_in_view = clip.filter(|&c| y.t(c).is_some_and(|t| t >= y.lo && t <= y.hi));
+    let clip_row = clip_in_view.map(|c| {
+        let f = y.frac(c);
+        bottom - ((f * (h as f64 - 1.0)).round() as u16).min(plot.height - 1)
+    });
+    if let (Some(c), None) = (clip, clip_in_view) {
+        let above = y.t(c).is_some_and(|t| t > y.hi);
+        let note = format!(
+            " clip {} {} ",
+            fmt_value(c),
+            if above { "above ↑" } else { "below ↓" }
+        );
+        let nw = note.chars().count() as u16;
+        if plot.width > nw + 2 {
+            let row = if above { plot.y } else { bottom };
+            buf.set_string(plot.x + 1, row, note, theme.threshold);
+        }
+    }
+    let selected = panel
+        .selected
+        .and_then(|i| s.events().get(i))
+        .map(|e| e.start..=e.end);
+    let ema = if panel.smooth {
+        Some(ema_per_column(s, &cols))
+    } else {
+        None
+    };
+
+    for (ci, c) in cols.iter().enumerate() {
+        let Some(c) = c else { continue };
+        for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
+            draw_column(buf, x, plot, c, &y, clip_row, theme);
+            if c.restart {
+                for row in plot.y..=bottom {
+                    let cell = &mut buf[(x, row)];
+                    if cell.symbol() == " " {
+                        cell.set_symbol("┊").set_style(theme.restart);
+                    }
+                }
+            }
+            if c.nonfinite {
+                buf[(x, plot.y)].set_symbol("×").set_style(theme.nonfinite);
+            }
+            if selected
+                .as_ref()
+                .is_some_and(|r| r.start() <= &c.last && &c.first <= r.end())
+            {
+                buf[(x, bottom)].set_style(theme.selected);
+            }
+            if let Some(e) = ema.as_ref().and_then(|e| e[ci]) {
+                let row =
+                    bottom - ((y.frac(e) * (h as f64 - 1.0)).round() as u16).min(plot.height - 1);
+                buf[(x, row)].set_symbol("•").set_style(theme.ema);
+            }
+        }
+    }
+    // The threshold line, where no bar covers it.
+    if let Some(row) = clip_row {
+        for x in plot.x..plot.x + plot.width {
+            let cell = &mut buf[(x, row)];
+            if cell.symbol() == " " {
+                cell.set_symbol("╌").set_style(theme.threshold);
+            }
+        }
+    }
+    // Y labels: top, middle, bottom, and the threshold.
+    let label = |buf: &mut Buffer, row: u16, text: String, style: Style| {
+        let t: String = text.chars().take(Y_LABEL_W as usize - 1).collect();
+        let pad = Y_LABEL_W as usize - 1 - t.chars().count();
+        buf.set_string(area.x, row, format!("{}{t}┤", " ".repeat(pad)), style);
+    };
+    let mut used = Vec::new();
+    for (row, frac) in [
+        (plot.y, 1.0),
+        (plot.y + plot.height / 2, 0.5),
+        (bottom, 0.0),
+    ] {
+        if h < 3 && row != bottom {
+            continue;
+        }
+        let f = if row == plot.y + plot.height / 2 {
+            (bottom - row) as f64 / (h as f64 - 1.0).max(1.0)
+        } else {
+            frac
+        };
+        label(buf, row, fmt_axis(y.value_at(f)), theme.axis);
+        used.push(row);
+    }
+    if let (Some(row), Some(c)) = (clip_row, clip_in_view) {
+        if !used.contains(&row) {
+            label(buf, row, format!("clip {}", fmt_value(c)), theme.threshold);
+        } else if row != bottom {
+            buf.set_string(area.x, row, "clip", theme.threshold);
+        }
+    }
+    // X axis: first and last step, and what a column holds.
+    let axis_row = area.y + area.height - 1;
+    let first = s.step(points.start).unwrap_or(0);
+    let last = points
+        .end
+        .checked_sub(1)
+        .and_then(|i| s.step(i))
+        .unwrap_or(0);
+    let kind = if scene.run.per_epoch() {
+        "epoch summaries (num_updates)"
+    } else {
+        s.step_kind().axis_label()
+    };
+    let scale = if log { " · log y" } else { "" };
+    // Whole point spacings per column read as points (what an evenly spaced run holds).
+    let (per_col, spacing) = (span.per_col, axis.spacing());
+    let middle = if per_col <= spacing {
+        format!("{kind}{scale}")
+    } else if per_col % spacing == 0 {
+        format!("{kind} · {} points/column{scale}", per_col / spacing)
+    } else {
+        format!("{kind} · {per_col} steps/column{scale}")
+    };
+    let left = first.to_string();
+    let right = last.to_string();
+    buf.set_string(x0, axis_row, &left, theme.axis);
+    let rx = (plot.x + plot.width).saturating_sub(right.chars().count() as u16);
+    let mid_len = middle.chars().count() as u16;
+    let mx = plot.x + plot.width.saturating_sub(mid_len) / 2;
+    if mx > x0 + left.len() as u16 && mx + mid_len < rx {
+        buf.set_string(mx, axis_row, &middle, theme.dim);
+    }
+    if rx > x0 + left.len() as u16 {
+        buf.set_string(rx, axis_row, &right, theme.axis);
+    }
+}
+
+fn draw_column(
+    buf: &mut Buffer,
+    x: u16,
+    plot: Rect,
+    c: &Column,
+    y: &YScale,
+    clip_row: Option<u16>,
+    theme: &super::theme::Theme,
+) {
+    if !c.has_finite() {
+        return;
+    }
+    let h = plot.height as usize;
+    let bottom = plot.y + plot.height - 1;
+    let eighths = (y.frac(c.max) * (h * 8) as f64).round() as usize;
+    let eighths = eighths.clamp(1, h * 8);
+    let style = if c.flags & FLAG_EXPLOSION != 0 {
+        theme.explosion
+    } else if c.flags & FLAG_ABOVE != 0 {
+        theme.above
+    } else {
+        theme.bar
+    };
+    let no_color = theme.mode == ColorMode::None;
+    let full = eighths / 8;
+    for i in 0..full {
+        let row = bottom - i as u16;
+        // Without colour, the part above the threshold is shaded so it still stands out.
+        let glyph = if no_color && c.flags & FLAG_ABOVE != 0 && clip_row.is_some_and(|r| row < r) {
+            "▓"
+        } else {
+            EIGHTHS[8]
+        };
+        buf[(x, row)].set_symbol(glyph).set_style(style);
+    }
+    let rem = eighths % 8;
+    let top_row = if rem > 0 && full < h {
+        let row = bottom - full as u16;
+        buf[(x, row)].set_symbol(EIGHTHS[rem]).set_style(style);
+        row
+    } else {
+        bottom + 1 - full as u16
+    };
+    if c.flags & FLAG_EXPLOSION != 0 {
+        let row = if top_row > plot.y {
+            top_row - 1
+        } else {
+            plot.y
+        };
+        buf[(x, row)].set_symbol("▼").set_style(theme.explosion);
+    }
+}
+
+/// Points the EMA is warmed up over before a column that is far from the previous one; the
+/// weight left on older points is (1 − α)^100 ≈ 5·10⁻⁵, so the dot does not move.
+const EMA_WARM: usize = 100;
+
+/// EMA at each column's last point. Near columns continue the previous column's EMA; a far
+/// one starts afresh [`EMA_WARM`] points before its end, so a frame costs about the plot
+/// width however many points are in view.
+fn ema_per_column(s: &Series, cols: &[Option<Column>]) -> Vec<Option<f64>> {
+    let alpha = 2.0 / (EMA_SPAN + 1.0);
+    let mut ema: Option<f64> = None;
+    let mut i = cols
+        .iter()
+        .flatten()
+        .next()
+        .map_or(0, |c| c.first.saturating_sub(EMA_WARM));
+    let mut out = Vec::with_capacity(cols.len());
+    for c in cols {
+        let Some(c) = c else {
+            out.push(None);
+            continue;
+        };
+        let end = c.last + 1;
+        if end.saturating_sub(i) > 4 * EMA_WARM {
+            ema = None;
+            i = end - EMA_WARM;
+        }
+        for v in s.values_in(i..end) {
+            if v.is_finite() {
+                ema = Some(ema.map_or(v, |e| e + alpha * (v - e)));
+            }
+        }
+        i = end;
+        out.push(ema);
+    }
+    out
+}
