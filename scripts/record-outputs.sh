@@ -25,7 +25,7 @@ find . -mindepth 1 \( -type f -o -type d \) ! -name MANIFEST.md ! -name '*.py' |
   record "$name.similarity" "$bin" similarity "$p" --json
   if [ -f "$p" ]; then
     # The follower prints what is there, then waits: SIGTERM after 1.5 s ends it with its summary.
-    record "$name.follow" timeout -s TERM 1.5 "$bin" gnorm "$p" --follow --jsonl
+    record "$name.follow" timeout --foreground -s TERM 1.5 "$bin" gnorm "$p" --follow --jsonl
   fi
 done
 echo "recorded $(ls "$out" | wc -l) files in $out"
