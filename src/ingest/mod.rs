@@ -14,6 +14,7 @@ pub mod framing;
 pub mod lightning_csv;
 pub mod scan;
 pub mod source;
+pub mod text_source;
 pub mod tfevents;
 pub mod trainer_state;
 

@@ -7,7 +7,7 @@
 use super::decoder::Batch;
 use super::follow::RestartReason;
 use super::formats::{LogFormat, MetricSpec};
-use super::{lightning_csv, tfevents, trainer_state};
+use super::{lightning_csv, tfevents, trainer_state, SourceSpec};
 use crate::watch::identity::{self, Change, FileIdentity, Prefix, ReadMark};
 use std::fs::File;
 use std::io;
@@ -60,10 +60,13 @@ pub trait Source: Send + std::fmt::Debug {
     fn finish(&mut self) -> Option<Batch> {
         None
     }
+
+    /// Long reads (a big history) end early once `stop` is set (the user quit).
+    fn stop_with(&mut self, _stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {}
 }
 
-/// Opens a source for a metric.
-pub type OpenSource = fn(&Path, &MetricSpec) -> Box<dyn Source>;
+/// Opens a source for what the user asked to read.
+pub type OpenSource = fn(&SourceSpec) -> Box<dyn Source>;
 
 /// What the program knows of one kind of source: how to recognise it, how to open it, and
 /// how to talk about it. Adding a source is a module that implements [`Source`] plus one
@@ -80,8 +83,8 @@ pub struct SourceType {
     pub nouns: (&'static str, &'static str),
     /// Whether a file of this name starting with these bytes is of this kind.
     pub sniff: fn(name: &str, head: &[u8]) -> bool,
-    /// Opens it for reading (`None`: a text log, read by the line decoder).
-    pub open: Option<OpenSource>,
+    /// Opens it for reading.
+    pub open: OpenSource,
 }
 
 /// Every kind of source, tried in this order on a file; the text log, which takes any file,
@@ -93,7 +96,7 @@ pub static REGISTRY: [SourceType; 4] = [
         formats: &[LogFormat::TensorBoard],
         nouns: ("tags", "records"),
         sniff: tfevents::looks_like_event_file,
-        open: Some(|p, m| Box::new(TbSource::new(p, m))),
+        open: |s| Box::new(TbSource::new(&s.path, &s.metric)),
     },
     SourceType {
         kind: SourceKind::TrainerState,
@@ -101,7 +104,7 @@ pub static REGISTRY: [SourceType; 4] = [
         formats: &[LogFormat::HfTrainerState],
         nouns: ("metrics found (log_history keys)", "log_history entries"),
         sniff: trainer_state::looks_like,
-        open: Some(|p, m| Box::new(StateSource::new(p, m))),
+        open: |s| Box::new(StateSource::new(&s.path, &s.metric)),
     },
     SourceType {
         kind: SourceKind::LightningCsv,
@@ -109,7 +112,7 @@ pub static REGISTRY: [SourceType; 4] = [
         formats: &[LogFormat::LightningCsv, LogFormat::Csv],
         nouns: ("metrics found (columns)", "rows"),
         sniff: lightning_csv::looks_like,
-        open: Some(|p, m| Box::new(CsvSource::new(p, m))),
+        open: |s| Box::new(CsvSource::new(&s.path, &s.metric)),
     },
     SourceType {
         kind: SourceKind::TextLog,
@@ -117,7 +120,7 @@ pub static REGISTRY: [SourceType; 4] = [
         formats: &[],
         nouns: ("metrics", "lines"),
         sniff: |_, _| true,
-        open: None,
+        open: |s| Box::new(super::text_source::TextSource::new(s)),
     },
 ];
 
@@ -146,9 +149,9 @@ impl SourceKind {
         self.source_type().describe
     }
 
-    /// Opens a source of this kind (`None` for a text log).
-    pub fn open(self, path: &Path, metric: &MetricSpec) -> Option<Box<dyn Source>> {
-        self.source_type().open.map(|open| open(path, metric))
+    /// Opens a source of this kind for `spec`.
+    pub fn open(self, spec: &SourceSpec) -> Box<dyn Source> {
+        (self.source_type().open)(spec)
     }
 }
 
@@ -210,6 +213,11 @@ pub fn event_files(dir: &Path) -> Vec<PathBuf> {
 pub enum Update {
     Batch(Batch),
     Restart(RestartReason),
+    /// Reading existing content: `done` of `total` bytes (a big history).
+    Progress {
+        done: u64,
+        total: u64,
+    },
 }
 
 impl Source for TbSource {

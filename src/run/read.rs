@@ -2,11 +2,9 @@
 //! live views, fed from a one-shot scan.
 
 use super::RunData;
-use crate::ingest::decoder::LogDecoder;
 use crate::ingest::follow::IngestEvent;
-use crate::ingest::{formats, no_metric_error, open, scan, source, SourceError, SourceSpec};
+use crate::ingest::{formats, no_metric_error, open, source, SourceError, SourceSpec};
 use crate::text::printable_path;
-use std::sync::atomic::AtomicBool;
 
 /// Reads a whole source once (the headless commands). A last line without its newline is read
 /// too: the file is taken as finished. Event files (or a folder of them), trainer states and
@@ -14,33 +12,11 @@ use std::sync::atomic::AtomicBool;
 /// pass the source [`crate::discovery::discover`] chose in it.
 pub fn read_once(opts: &SourceSpec) -> Result<RunData, SourceError> {
     let kind = source::kind_of(&opts.path, opts.format);
-    if let Some(src) = kind.open(&opts.path, &opts.metric) {
-        return read_source(opts, kind, src);
+    if kind == source::SourceKind::TextLog {
+        // A missing file or a directory, said as such.
+        open(&opts.path)?;
     }
-    let file = open(&opts.path)?;
-    let mut model = RunData::empty(opts);
-    let mut decoder = LogDecoder::new(opts.metric.clone(), opts.format);
-    let stop = AtomicBool::new(false);
-    scan::read_to_end(
-        &file,
-        0,
-        &mut decoder,
-        scan::default_threads(),
-        &stop,
-        |b, _| {
-            model.apply(IngestEvent::Batch(b));
-        },
-    )
-    .map_err(|e| SourceError::Io {
-        path: printable_path(&opts.path),
-        source: e,
-    })?;
-    decoder.finish();
-    model.apply(IngestEvent::Batch(decoder.take_batch()));
-    if model.primary().is_empty() {
-        return Err(no_metric_error(opts, model.lines));
-    }
-    Ok(model)
+    read_source(opts, kind, kind.open(opts))
 }
 
 fn read_source(
@@ -63,6 +39,7 @@ fn read_source(
             match u {
                 source::Update::Batch(b) => model.apply(IngestEvent::Batch(b)),
                 source::Update::Restart(r) => model.apply(IngestEvent::Restart(r)),
+                source::Update::Progress { .. } => Default::default(),
             };
         }
         reader
@@ -91,6 +68,9 @@ fn read_source(
         model.skipped_records += 1;
     }
     model.set_format(kind.format());
+    if model.primary().is_empty() && kind == source::SourceKind::TextLog {
+        return Err(no_metric_error(opts, model.lines));
+    }
     if model.primary().is_empty() {
         let names = src.names();
         let what = if opts.metric.is_gnorm() {
