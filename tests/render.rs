@@ -58,6 +58,48 @@ fn gnorm_tab_at_80x24_snapshot() {
     insta::assert_snapshot!(text(&buf));
 }
 
+/// Issue 10 in the header: the framework's default named, the gradient norm's printed name,
+/// an unknown threshold that says how to give it, and non-finite values no overflow note
+/// explains.
+#[test]
+fn header_names_the_clip_default_unknown_thresholds_and_divergence() {
+    let a = app("wild/llmc-mainlog-124M/main.log", ColorMode::TrueColor);
+    let header = row(&draw(&a, 120, 24), 1);
+    assert!(header.contains("llmc (gradient norm ← norm)"), "{header}");
+    assert!(header.contains("clip 1 (llm.c's default)"), "{header}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("run.jsonl");
+    let lines: String = (1..=20)
+        .map(|i| {
+            let v = if i == 15 {
+                "NaN".to_string()
+            } else {
+                format!("{}", 1.0 + i as f64 / 100.0)
+            };
+            format!("{{\"step\": {i}, \"grad_norm\": {v}}}\n")
+        })
+        .collect();
+    std::fs::write(&p, lines).unwrap();
+    let mut a = App::new(
+        read_once(&SourceSpec::new(&p)).unwrap(),
+        Theme::new(ColorMode::TrueColor),
+    );
+    a.status.following = true;
+    let buf = draw(&a, 120, 24);
+    let header = row(&buf, 1);
+    assert!(
+        header.contains("clip unknown: give it with --clip X"),
+        "{header}"
+    );
+    assert!(header.contains("DIVERGING"), "{header}");
+    let status = row(&buf, 23);
+    assert!(
+        !status.contains(">clip"),
+        "no threshold, no share above it: {status}"
+    );
+}
+
 #[test]
 fn header_and_status_say_what_the_file_is() {
     let a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);

@@ -5,6 +5,7 @@ use super::app::{App, Tab};
 use super::help;
 use super::panel::{Panel, Scene};
 use crate::numfmt::fmt_value;
+use crate::run::ClipSource;
 use crate::text::{printable, printable_path};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -119,11 +120,18 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let m = &app.model;
     let (clip, from) = m.clip();
-    let clip = match clip {
-        Some(c) => format!("clip {} ({})", fmt_value(c), from.name()),
-        None => format!("clipping off ({})", from.name()),
+    let clip = match (clip, from) {
+        (_, ClipSource::Unknown) => "clip unknown: give it with --clip X".to_string(),
+        (Some(c), ClipSource::Default) => match m.clip_framework() {
+            Some(fw) => format!("clip {} ({fw}'s default)", fmt_value(c)),
+            None => format!("clip {} (default)", fmt_value(c)),
+        },
+        (Some(c), _) => format!("clip {} ({})", fmt_value(c), from.name()),
+        (None, _) => format!("clipping off ({})", from.name()),
     };
-    let format = m.format.map_or("format: detecting…", |f| f.name());
+    let format = m.format.map_or("format: detecting…".to_string(), |f| {
+        format!("{}{}", f.name(), crate::export::gnorm::gnorm_alias(m))
+    });
     let path = printable_path(&m.source);
     let room = (area.width as usize).saturating_sub(45).max(12);
     let mut spans = vec![
@@ -142,6 +150,15 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
             "  per-epoch summaries (no per-step lines)",
             t.warn,
         ));
+    }
+    if m.overflows > 0 {
+        spans.push(Span::styled(
+            format!("  {} fp16 overflow skips", m.overflows),
+            t.axis,
+        ));
+    }
+    if m.unexplained_nonfinite() > 0 {
+        spans.push(Span::styled("  DIVERGING (NaN/inf)", t.nonfinite));
     }
     Line::from(spans).render(area, buf);
 }
@@ -176,10 +193,13 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
             fmt_value(s.value(last).unwrap_or(f64::NAN))
         )));
         let pct = 100.0 * s.above_clip() as f64 / s.len() as f64;
-        parts.push(Span::raw(format!(
-            "{sep}{} pts{sep}{pct:.1}% >clip{sep}",
-            s.len()
-        )));
+        // No threshold known: nothing to be above.
+        let above = if m.clip().1 == ClipSource::Unknown {
+            String::new()
+        } else {
+            format!("{pct:.1}% >clip{sep}")
+        };
+        parts.push(Span::raw(format!("{sep}{} pts{sep}{above}", s.len())));
         parts.push(Span::styled(
             format!("{} expl", s.events().len()),
             if s.events().is_empty() {
