@@ -120,6 +120,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     let points = cuts[0]..cuts[cuts.len() - 1];
     let window = s.summary(points.clone());
     let clip = s.clip();
+    let overflow_explained = scene.run.overflows > 0 && scene.run.unexplained_nonfinite() == 0;
     let log = panel.log_effective(&window);
     let Some(y) = YScale::new(&window, clip, log) else {
         Paragraph::new("no finite values in view")
@@ -177,7 +178,14 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
                 }
             }
             if c.nonfinite {
-                buf[(x, plot.y)].set_symbol("×").set_style(theme.nonfinite);
+                // fp16 overflow (the log's notes account for every NaN/inf) is not divergence:
+                // its own marker, not the divergence ×.
+                let (mark, style) = if overflow_explained {
+                    ("o", theme.warn)
+                } else {
+                    ("×", theme.nonfinite)
+                };
+                buf[(x, plot.y)].set_symbol(mark).set_style(style);
             }
             if selected
                 .as_ref()
