@@ -7,6 +7,7 @@
 //! ([`tfevents`], [`trainer_state`], [`lightning_csv`]). Which file of a run folder to read
 //! is decided above, in [`crate::discovery`].
 
+pub mod csv_source;
 pub mod decoder;
 pub mod follow;
 pub mod formats;
@@ -14,6 +15,8 @@ pub mod framing;
 pub mod lightning_csv;
 pub mod scan;
 pub mod source;
+pub mod state_source;
+pub mod tb_source;
 pub mod text_source;
 pub mod tfevents;
 pub mod trainer_state;
