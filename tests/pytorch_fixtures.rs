@@ -249,7 +249,10 @@ fn the_shared_samples_have_their_manifest_tables() {
     let wte = gpt2.tensor("transformer.wte.weight").unwrap();
     let head = gpt2.tensor("lm_head.weight").unwrap();
     assert_eq!(wte.extent, head.extent);
-    assert_eq!(gpt2.tensor("transformer.wpe.weight").unwrap().shape, [256, 64]);
+    assert_eq!(
+        gpt2.tensor("transformer.wpe.weight").unwrap().shape,
+        [256, 64]
+    );
 }
 
 #[test]
@@ -265,4 +268,38 @@ fn similarity_of_a_pt_file_works_and_takes_the_step_from_metadata() {
     let report = compute_similarity(&req).unwrap();
     assert_eq!(report.title.shape, [66, 64]);
     assert_eq!(report.title.step, Some(40));
+}
+
+#[test]
+fn every_prefix_of_a_real_file_is_an_error_never_a_panic() {
+    // A checkpoint caught half-written, in both layouts: the legacy stream (storages inline,
+    // each with its u64 count) and the zip archive (directory at the end).
+    for file in ["legacy.pt", "views.pt"] {
+        let whole = std::fs::read(fixture(file)).unwrap();
+        for cut in 0..whole.len() {
+            let r = trainwatch::tensor::PytorchStore::from_bytes(file, whole[..cut].to_vec());
+            assert!(r.is_err(), "{file} cut at {cut}");
+        }
+        // A legacy storage count raised past the file: an error naming the storage.
+        if file == "legacy.pt" {
+            // The last storage's count is the u64 whose elements (2 or 4 bytes) end the file.
+            let len = whole.len();
+            let at = (8..len - 8)
+                .find(|&p| {
+                    let n = u64::from_le_bytes(whole[p..p + 8].try_into().unwrap());
+                    [2u64, 4]
+                        .iter()
+                        .any(|es| n > 0 && n < 1 << 20 && (p + 8) as u64 + n * es == len as u64)
+                })
+                .unwrap();
+            let mut bad = whole.clone();
+            bad[at..at + 8].copy_from_slice(&(u64::MAX / 16).to_le_bytes());
+            let e = trainwatch::tensor::PytorchStore::from_bytes(file, bad).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("more than the rest of the file holds"),
+                "{e}"
+            );
+        }
+    }
 }

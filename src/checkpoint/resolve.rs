@@ -274,9 +274,16 @@ fn is_torch_file(name: &str) -> bool {
 /// Files the HF Trainer and others save beside the weights: never the model.
 fn is_training_state(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["optimizer", "scheduler", "rng_state", "training_args", "scaler", "trainer_state"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    [
+        "optimizer",
+        "scheduler",
+        "rng_state",
+        "training_args",
+        "scaler",
+        "trainer_state",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
 }
 
 /// `pytorch_model.bin` when present, else the newest other PyTorch file that is not

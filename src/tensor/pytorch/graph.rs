@@ -80,7 +80,14 @@ fn walk(
         }
         Heap::List(items) | Heap::Tuple(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk(arena, *item, join(&name, &i.to_string()), depth + 1, seen, out);
+                walk(
+                    arena,
+                    *item,
+                    join(&name, &i.to_string()),
+                    depth + 1,
+                    seen,
+                    out,
+                );
             }
         }
         Heap::Object { state, items, .. } => {
@@ -143,7 +150,9 @@ pub fn meta(arena: &Arena, root: Value) -> StoreMeta {
         .or_else(|| arena.field(root, "global_step").and_then(|v| int(arena, v)));
     let args = [
         arena.field(root, "args"),
-        arena.field(root, "cfg").and_then(|c| config(arena, c, "model")),
+        arena
+            .field(root, "cfg")
+            .and_then(|c| config(arena, c, "model")),
     ];
     let from_args = |key: &str| {
         args.iter()
@@ -161,11 +170,9 @@ pub fn meta(arena: &Arena, root: Value) -> StoreMeta {
 /// `key` of a dict, a Namespace (its attributes) or an omegaconf `DictConfig` (its
 /// `_content`, whose values are nodes holding `_val`).
 fn config(arena: &Arena, v: Value, key: &str) -> Option<Value> {
-    let found = arena.field(v, key).or_else(|| {
-        arena
-            .field(v, "_content")
-            .and_then(|c| arena.field(c, key))
-    })?;
+    let found = arena
+        .field(v, key)
+        .or_else(|| arena.field(v, "_content").and_then(|c| arena.field(c, key)))?;
     Some(arena.field(found, "_val").unwrap_or(found))
 }
 

@@ -15,7 +15,10 @@ const MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0
 
 /// True when `bytes` start with the legacy magic number's pickle (protocol 2, LONG1 10).
 pub fn is_legacy(bytes: &[u8]) -> bool {
-    bytes.len() >= 14 && bytes[..2] == [0x80, 0x02] && bytes[2] == 0x8a && bytes[3] == 10
+    bytes.len() >= 14
+        && bytes[..2] == [0x80, 0x02]
+        && bytes[2] == 0x8a
+        && bytes[3] == 10
         && bytes[4..14] == MAGIC
 }
 
@@ -69,11 +72,18 @@ pub(super) fn read(bytes: &[u8]) -> Result<(Unpickled, HashMap<String, Span>), P
         let mut n = [0u8; 8];
         n.copy_from_slice(head);
         let numel = u64::from_le_bytes(n);
-        let size = numel.checked_mul(es).filter(|s| s.checked_add(8).and_then(|x| x.checked_add(at)).is_some_and(|e| e <= len)).ok_or_else(|| {
-            Problem::Incomplete(format!(
-                "storage {shown} claims {numel} elements, more than the rest of the file holds"
-            ))
-        })?;
+        let size = numel
+            .checked_mul(es)
+            .filter(|s| {
+                s.checked_add(8)
+                    .and_then(|x| x.checked_add(at))
+                    .is_some_and(|e| e <= len)
+            })
+            .ok_or_else(|| {
+                Problem::Incomplete(format!(
+                    "storage {shown} claims {numel} elements, more than the rest of the file holds"
+                ))
+            })?;
         spans.insert(
             key.clone(),
             Span {

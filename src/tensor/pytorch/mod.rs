@@ -94,11 +94,13 @@ impl PytorchStore {
                 file: shown(),
                 source: e,
             },
-            OpenProblem::NotRegular => Problem::Corrupt("not a regular file".into()).with_file(shown()),
-            OpenProblem::TooLarge => Problem::Corrupt(
-                "file too large for this platform's address space".into(),
-            )
-            .with_file(shown()),
+            OpenProblem::NotRegular => {
+                Problem::Corrupt("not a regular file".into()).with_file(shown())
+            }
+            OpenProblem::TooLarge => {
+                Problem::Corrupt("file too large for this platform's address space".into())
+                    .with_file(shown())
+            }
             OpenProblem::ChangedSize => {
                 Problem::Incomplete("the file changed size while being opened".into())
                     .with_file(shown())
@@ -142,7 +144,9 @@ fn read_zip(source: ByteSource) -> Result<PytorchStore, Problem> {
         .iter()
         .filter(|e| e.name == "data.pkl" || e.name.ends_with("/data.pkl"))
         .min_by_key(|e| e.name.len())
-        .ok_or_else(|| Problem::Corrupt("the archive has no data.pkl (not a torch.save file)".into()))?;
+        .ok_or_else(|| {
+            Problem::Corrupt("the archive has no data.pkl (not a torch.save file)".into())
+        })?;
     let prefix = pkl.name.strip_suffix("data.pkl").unwrap_or("").to_string();
     let by_name: HashMap<&str, &zip::Entry> =
         entries.iter().map(|e| (e.name.as_str(), e)).collect();

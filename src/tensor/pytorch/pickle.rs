@@ -98,7 +98,9 @@ impl Vm<'_> {
 
     fn uint(&mut self, n: usize) -> Result<u64, PickleError> {
         let b = self.take(n)?;
-        Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        Ok(b.iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
     }
 
     fn len(&mut self, n: usize) -> Result<usize, PickleError> {
@@ -136,7 +138,9 @@ impl Vm<'_> {
         if self.stack.len() <= floor {
             return Err("the pickle pops an empty stack".into());
         }
-        self.stack.pop().ok_or_else(|| "the pickle pops an empty stack".into())
+        self.stack
+            .pop()
+            .ok_or_else(|| "the pickle pops an empty stack".into())
     }
 
     fn top(&self) -> Result<Value, PickleError> {
@@ -162,7 +166,9 @@ impl Vm<'_> {
         let v = u32::try_from(key)
             .ok()
             .and_then(|k| self.memo.get(&k).copied())
-            .ok_or_else(|| format!("the pickle refers to memo entry {key}, which was never stored"))?;
+            .ok_or_else(|| {
+                format!("the pickle refers to memo entry {key}, which was never stored")
+            })?;
         self.push(v)
     }
 
@@ -235,7 +241,11 @@ impl Vm<'_> {
 
     fn int_bytes(&mut self, bytes: Vec<u8>) -> Step {
         if bytes.len() <= 8 {
-            let fill = if bytes.last().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 };
+            let fill = if bytes.last().is_some_and(|b| b & 0x80 != 0) {
+                0xff
+            } else {
+                0
+            };
             let mut full = [fill; 8];
             full[..bytes.len()].copy_from_slice(&bytes);
             self.push(Value::Int(i64::from_le_bytes(full)))
@@ -472,11 +482,7 @@ impl Vm<'_> {
             b'P' => Err("a text persistent id (protocol 0) is not a torch storage".into()),
             0x82..=0x84 => Err("the pickle uses the copyreg extension registry".into()),
             0x97 | 0x98 => Err("the pickle uses out-of-band buffers".into()),
-            _ => Err(format!(
-                "unknown pickle opcode 0x{op:02x} at byte {}",
-                self.pos - 1
-            )
-            .into()),
+            _ => Err(format!("unknown pickle opcode 0x{op:02x} at byte {}", self.pos - 1).into()),
         }
     }
 }

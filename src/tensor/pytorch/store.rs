@@ -229,9 +229,10 @@ impl TensorStore for PytorchStore {
         let view = self
             .view_of(t)
             .ok_or_else(|| corrupt(format!("tensor {} is not in this file", t.display_name())))?;
-        let span = self.storages.get(t.extent.storage).ok_or_else(|| {
-            corrupt(format!("tensor {} has no storage", t.display_name()))
-        })?;
+        let span = self
+            .storages
+            .get(t.extent.storage)
+            .ok_or_else(|| corrupt(format!("tensor {} has no storage", t.display_name())))?;
         let raw = self
             .source
             .read_at(span.offset + t.extent.begin, t.extent.len())

@@ -33,8 +33,9 @@ fn u16_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn u32_at(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 4)
-        .map_or(0, |s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+    b.get(at..at + 4).map_or(0, |s| {
+        u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    })
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -51,7 +52,9 @@ fn read(src: &ByteSource, offset: u64, len: u64, what: &str) -> Result<Vec<u8>, 
     let (Ok(o), Ok(l)) = (o, l) else {
         return Err(short());
     };
-    src.read_at(o, l).map(|c| c.into_owned()).map_err(|_| short())
+    src.read_at(o, l)
+        .map(|c| c.into_owned())
+        .map_err(|_| short())
 }
 
 /// The archive's entries, in directory order.
@@ -63,6 +66,7 @@ pub fn entries(src: &ByteSource) -> Result<Vec<Entry>, ZipProblem> {
     let at = tail
         .windows(4)
         .rposition(|w| w == EOCD)
+        .filter(|&at| tail.len() - at >= 22)
         .ok_or_else(|| {
             ZipProblem::Incomplete("no end-of-archive record (cut short, or not a zip)".into())
         })?;
@@ -77,11 +81,15 @@ pub fn entries(src: &ByteSource) -> Result<Vec<Entry>, ZipProblem> {
             .ok_or_else(|| ZipProblem::Corrupt("zip64 fields without a zip64 locator".into()))?;
         let loc = read(src, loc_pos, 20, "zip64 locator")?;
         if &loc[..4] != LOCATOR64 {
-            return Err(ZipProblem::Corrupt("zip64 fields without a zip64 locator".into()));
+            return Err(ZipProblem::Corrupt(
+                "zip64 fields without a zip64 locator".into(),
+            ));
         }
         let rec = read(src, u64_at(&loc, 8), 56, "zip64 end record")?;
         if &rec[..4] != EOCD64 {
-            return Err(ZipProblem::Corrupt("the zip64 locator points at no zip64 record".into()));
+            return Err(ZipProblem::Corrupt(
+                "the zip64 locator points at no zip64 record".into(),
+            ));
         }
         count = u64_at(&rec, 32);
         cd_size = u64_at(&rec, 40);
