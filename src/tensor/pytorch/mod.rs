@@ -15,7 +15,9 @@
 
 pub mod globals;
 mod graph;
+mod input;
 mod legacy;
+mod literals;
 pub mod pickle;
 mod store;
 pub mod value;

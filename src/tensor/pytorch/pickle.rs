@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 
 use super::globals;
+use super::input::Input;
+use super::literals;
 use super::value::{Arena, Heap, Limits, Value};
 
 /// Why a pickle was not read.
@@ -42,8 +44,7 @@ pub struct Unpickled {
 pub fn unpickle(data: &[u8], start: usize) -> Result<Unpickled, PickleError> {
     let limits = Limits::for_len(data.len().saturating_sub(start));
     let mut vm = Vm {
-        data,
-        pos: start,
+        input: Input { data, pos: start },
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),
@@ -54,26 +55,25 @@ pub fn unpickle(data: &[u8], start: usize) -> Result<Unpickled, PickleError> {
     Ok(Unpickled {
         arena: vm.arena,
         root,
-        end: vm.pos,
+        end: vm.input.pos,
     })
 }
 
-struct Vm<'a> {
-    data: &'a [u8],
-    pos: usize,
-    stack: Vec<Value>,
-    marks: Vec<usize>,
-    memo: HashMap<u32, Value>,
-    arena: Arena,
-    limits: Limits,
+pub(super) struct Vm<'a> {
+    pub(super) input: Input<'a>,
+    pub(super) stack: Vec<Value>,
+    pub(super) marks: Vec<usize>,
+    pub(super) memo: HashMap<u32, Value>,
+    pub(super) arena: Arena,
+    pub(super) limits: Limits,
 }
 
-type Step = Result<(), PickleError>;
+pub(super) type Step = Result<(), PickleError>;
 
 impl Vm<'_> {
     fn run(&mut self) -> Result<Value, PickleError> {
         loop {
-            let op = self.take(1)?[0];
+            let op = self.input.take(1)?[0];
             if op == b'.' {
                 return self.pop();
             }
@@ -85,50 +85,12 @@ impl Vm<'_> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], PickleError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.data.len())
-            .ok_or("the pickle ends in the middle of an opcode")?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn uint(&mut self, n: usize) -> Result<u64, PickleError> {
-        let b = self.take(n)?;
-        Ok(b.iter()
-            .rev()
-            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
-    }
-
-    fn len(&mut self, n: usize) -> Result<usize, PickleError> {
-        let v = self.uint(n)?;
-        usize::try_from(v)
-            .ok()
-            .filter(|&l| l <= self.data.len() - self.pos)
-            .ok_or_else(|| format!("a length of {v} bytes runs past the end of the pickle").into())
-    }
-
-    fn line(&mut self) -> Result<&[u8], PickleError> {
-        let rest = &self.data[self.pos..];
-        let n = memchr::memchr(b'\n', rest).ok_or("a text opcode has no end of line")?;
-        let s = &rest[..n];
-        self.pos += n + 1;
-        Ok(s)
-    }
-
-    fn line_str(&mut self) -> Result<String, PickleError> {
-        Ok(String::from_utf8_lossy(self.line()?).into_owned())
-    }
-
-    fn push(&mut self, v: Value) -> Step {
+    pub(super) fn push(&mut self, v: Value) -> Step {
         self.stack.push(v);
         Ok(())
     }
 
-    fn alloc(&mut self, h: Heap) -> Step {
+    pub(super) fn alloc(&mut self, h: Heap) -> Step {
         let v = self.arena.alloc(h)?;
         self.push(v)
     }
@@ -153,13 +115,6 @@ impl Vm<'_> {
     fn pop_mark(&mut self) -> Result<Vec<Value>, PickleError> {
         let m = self.marks.pop().ok_or("the pickle has no MARK to pop to")?;
         Ok(self.stack.split_off(m.min(self.stack.len())))
-    }
-
-    fn text(&mut self, bytes: Vec<u8>) -> Step {
-        match String::from_utf8(bytes) {
-            Ok(s) => self.alloc(Heap::Str(s)),
-            Err(e) => self.alloc(Heap::Bytes(e.into_bytes())),
-        }
     }
 
     fn memo_get(&mut self, key: u64) -> Step {
@@ -239,31 +194,19 @@ impl Vm<'_> {
         Ok(())
     }
 
-    fn int_bytes(&mut self, bytes: Vec<u8>) -> Step {
-        if bytes.len() <= 8 {
-            let fill = if bytes.last().is_some_and(|b| b & 0x80 != 0) {
-                0xff
-            } else {
-                0
-            };
-            let mut full = [fill; 8];
-            full[..bytes.len()].copy_from_slice(&bytes);
-            self.push(Value::Int(i64::from_le_bytes(full)))
-        } else {
-            self.alloc(Heap::BigInt(bytes))
-        }
-    }
-
     fn op(&mut self, op: u8) -> Step {
+        if literals::is_literal(op) {
+            return self.literal(op);
+        }
         match op {
             0x80 => {
-                let p = self.take(1)?[0];
+                let p = self.input.take(1)?[0];
                 if p > 5 {
                     return Err(format!("pickle protocol {p} is newer than 5").into());
                 }
                 Ok(())
             }
-            0x95 => self.take(8).map(|_| ()),
+            0x95 => self.input.take(8).map(|_| ()),
             b'(' => {
                 self.marks.push(self.stack.len());
                 Ok(())
@@ -277,73 +220,6 @@ impl Vm<'_> {
             b'N' => self.push(Value::None),
             0x88 => self.push(Value::Bool(true)),
             0x89 => self.push(Value::Bool(false)),
-            b'I' => {
-                let l = self.line_str()?;
-                let v = match l.as_str() {
-                    "00" => Value::Bool(false),
-                    "01" => Value::Bool(true),
-                    s => Value::Int(s.trim().parse().map_err(|_| "a bad INT")?),
-                };
-                self.push(v)
-            }
-            b'J' => {
-                let b = self.take(4)?;
-                let v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                self.push(Value::Int(i64::from(v)))
-            }
-            b'K' => {
-                let v = self.uint(1)?;
-                self.push(Value::Int(v as i64))
-            }
-            b'M' => {
-                let v = self.uint(2)?;
-                self.push(Value::Int(v as i64))
-            }
-            b'L' => {
-                let l = self.line_str()?;
-                match l.trim_end_matches('L').parse::<i64>() {
-                    Ok(v) => self.push(Value::Int(v)),
-                    Err(_) => self.alloc(Heap::BigInt(l.into_bytes())),
-                }
-            }
-            0x8a | 0x8b => {
-                let n = if op == 0x8a { 1 } else { 4 };
-                let n = self.len(n)?;
-                let b = self.take(n)?.to_vec();
-                self.int_bytes(b)
-            }
-            b'F' => {
-                let l = self.line_str()?;
-                self.push(Value::Float(l.trim().parse().map_err(|_| "a bad FLOAT")?))
-            }
-            b'G' => {
-                let b = self.take(8)?;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(b);
-                self.push(Value::Float(f64::from_be_bytes(a)))
-            }
-            b'S' => {
-                let l = self.line()?;
-                let inner = l.get(1..l.len().saturating_sub(1)).unwrap_or(&[]).to_vec();
-                self.text(inner)
-            }
-            b'V' => {
-                let l = self.line()?.to_vec();
-                self.text(l)
-            }
-            b'T' | b'U' | b'X' | 0x8c | 0x8d | b'B' | b'C' | 0x8e | 0x96 => {
-                let n = match op {
-                    b'U' | 0x8c | b'C' => 1,
-                    b'T' | b'X' | b'B' => 4,
-                    _ => 8,
-                };
-                let n = self.len(n)?;
-                let b = self.take(n)?.to_vec();
-                match op {
-                    b'B' | b'C' | 0x8e | 0x96 => self.alloc(Heap::Bytes(b)),
-                    _ => self.text(b),
-                }
-            }
             b']' => self.alloc(Heap::List(Vec::new())),
             b')' => self.alloc(Heap::Tuple(Vec::new())),
             b'}' => self.alloc(Heap::Dict(Vec::new())),
@@ -399,33 +275,33 @@ impl Vm<'_> {
                 self.add_items(target, items, true)
             }
             b'g' => {
-                let k = self.line_str()?;
+                let k = self.input.line_str()?;
                 self.memo_get(k.trim().parse().map_err(|_| "a bad GET")?)
             }
             b'h' => {
-                let k = self.uint(1)?;
+                let k = self.input.uint(1)?;
                 self.memo_get(k)
             }
             b'j' => {
-                let k = self.uint(4)?;
+                let k = self.input.uint(4)?;
                 self.memo_get(k)
             }
             b'p' => {
-                let k = self.line_str()?;
+                let k = self.input.line_str()?;
                 self.memo_put(k.trim().parse().map_err(|_| "a bad PUT")?)
             }
             b'q' => {
-                let k = self.uint(1)?;
+                let k = self.input.uint(1)?;
                 self.memo_put(k)
             }
             b'r' => {
-                let k = self.uint(4)?;
+                let k = self.input.uint(4)?;
                 self.memo_put(k)
             }
             0x94 => self.memo_put(self.memo.len() as u64),
             b'c' | b'i' => {
-                let module = self.line_str()?;
-                let name = self.line_str()?;
+                let module = self.input.line_str()?;
+                let name = self.input.line_str()?;
                 self.global(&module, &name)?;
                 if op == b'i' {
                     let class = self.pop()?;
@@ -482,7 +358,11 @@ impl Vm<'_> {
             b'P' => Err("a text persistent id (protocol 0) is not a torch storage".into()),
             0x82..=0x84 => Err("the pickle uses the copyreg extension registry".into()),
             0x97 | 0x98 => Err("the pickle uses out-of-band buffers".into()),
-            _ => Err(format!("unknown pickle opcode 0x{op:02x} at byte {}", self.pos - 1).into()),
+            _ => Err(format!(
+                "unknown pickle opcode 0x{op:02x} at byte {}",
+                self.input.pos - 1
+            )
+            .into()),
         }
     }
 }
