@@ -95,3 +95,11 @@ pub struct StoreMeta {
     pub max_target_positions: Option<u64>,
     pub encoder_embed_dim: Option<u64>,
 }
+
+impl StoreMeta {
+    /// `(N, D)` for `--sinusoidal N,D`: the encoder's positions and width, when the
+    /// checkpoint's args give both (a fairseq model with sinusoidal positions stores no table).
+    pub fn sinusoidal_dims(&self) -> Option<(u64, u64)> {
+        self.max_source_positions.zip(self.encoder_embed_dim)
+    }
+}
