@@ -504,38 +504,56 @@ fn not_safetensors_at_all() {
     assert!(err_of(&p).to_string().contains("no JSON header"));
 }
 
+/// Issue 11 changed this: `torch.save` files are now read by trainwatch's own safe pickle
+/// reader (tests/pytorch_*.rs); a file that only *looks* like one is an error naming the file
+/// and the format, and a plain `.pkl` pickle is still refused with the reason.
 #[test]
-fn pickles_are_refused_with_a_reason() {
+fn pickles_are_read_safely_or_refused_with_a_reason() {
     let d = dir();
-    for name in [
-        "pytorch_model.bin",
-        "ckpt.pt",
-        "model.PTH",
-        "last.ckpt",
-        "x.pkl",
-    ] {
+    for name in ["pytorch_model.bin", "ckpt.pt", "model.PTH", "last.ckpt"] {
         let p = d.path().join(name);
         std::fs::write(&p, b"\x80\x02}q\x00.").unwrap();
-        let msg = err_of(&p).to_string();
+        let e = err_of(&p);
+        let msg = e.to_string();
         assert!(
-            msg.contains("pickle") && msg.contains("safetensors"),
+            matches!(e, Error::Store(StoreError::Corrupt { .. })),
             "{msg}"
         );
-        assert!(msg.contains("runs arbitrary code"), "{msg}");
+        assert!(
+            msg.contains(name) && msg.contains("not a valid PyTorch file"),
+            "{msg}"
+        );
     }
-    // A torch.save zip archive renamed to .safetensors is still a pickle.
+    let p = d.path().join("x.pkl");
+    std::fs::write(&p, b"\x80\x02}q\x00.").unwrap();
+    let msg = err_of(&p).to_string();
+    assert!(
+        msg.contains("pickle") && msg.contains("safetensors"),
+        "{msg}"
+    );
+    assert!(msg.contains("runs arbitrary code"), "{msg}");
+    // A torch.save zip archive renamed to .safetensors is read as one (this one is cut short).
     let p = d.path().join("renamed.safetensors");
     std::fs::write(&p, b"PK\x03\x04rest-of-a-zip-archive").unwrap();
     assert!(matches!(
         err_of(&p),
-        Error::Store(StoreError::Pickle { .. })
+        Error::Store(StoreError::Incomplete { .. })
     ));
-    // A directory with only pickles says so.
+    // A directory with only a (broken) PyTorch file: it is the one read.
     let only = d.path().join("only");
     std::fs::create_dir(&only).unwrap();
-    std::fs::write(only.join("pytorch_model.bin"), b"\x80\x02.").unwrap();
+    std::fs::write(only.join("pytorch_model.bin"), b"\x80\x02}q\x00.").unwrap();
+    let msg = err_of(&only).to_string();
+    assert!(
+        msg.contains("pytorch_model.bin: not a valid PyTorch file"),
+        "{msg}"
+    );
+    // A directory with only a plain pickle says why it is not read.
+    let pkl = d.path().join("pkl");
+    std::fs::create_dir(&pkl).unwrap();
+    std::fs::write(pkl.join("x.pkl"), b"\x80\x02.").unwrap();
     assert!(matches!(
-        err_of(&only),
+        err_of(&pkl),
         Error::Store(StoreError::Pickle { .. })
     ));
 }

@@ -171,6 +171,8 @@ fn table_report(
     })?;
     let map = compute_map(&view, rows, req.blocks);
     let selected = candidates.iter().position(|c| c.name == info.name);
+    // A name without a step (`checkpoint_last.pt`): the checkpoint's own metadata may say.
+    let step = step.or_else(|| store.meta().step);
     Ok(SimilarityReport {
         title: TableTitle {
             file: shown_file,

@@ -136,7 +136,16 @@ impl Checkpoint<'_> {
 
     pub(super) fn why_none(&self) -> Result<String, Error> {
         match self {
-            Checkpoint::Single(s) => Ok(select::why_none(s.tensors())),
+            Checkpoint::Single(s) => {
+                let why = select::why_none(s.tensors());
+                Ok(match s.meta().sinusoidal_dims() {
+                    // fairseq's args say what the formula table would be.
+                    Some((n, d)) => format!(
+                        "{why}. Its args give max_source_positions {n} and encoder_embed_dim {d}: a fairseq model with sinusoidal positions stores no table; try --sinusoidal {n},{d}"
+                    ),
+                    None => why,
+                })
+            }
             Checkpoint::Sharded { shards, read, .. } => {
                 // Error path only: reading every shard header is fine here.
                 let stores = shards

@@ -1,11 +1,12 @@
-//! From a user's PATH to the safetensors file(s) to open.
+//! From a user's PATH to the tensor file(s) to open (safetensors or PyTorch `torch.save`).
 //!
-//! - a file: itself (pickle formats refused);
-//! - `*.safetensors.index.json`: a sharded checkpoint; only the shard holding the chosen tensor
-//!   is opened later;
+//! - a file: itself (the tensor layer picks the reader; plain `.pkl` pickles are refused);
+//! - `*.safetensors.index.json`, `pytorch_model.bin.index.json`: a sharded checkpoint; only
+//!   the shard holding the chosen tensor is opened later;
 //! - a directory: Hugging Face `checkpoint-<step>/` sub-folders win, highest step first (the
 //!   Trainer's own rule: by number, not modification time); else an index in the directory;
-//!   else the newest `*.safetensors` by modification time.
+//!   else the newest `*.safetensors` by modification time; else a PyTorch weights file
+//!   (`pytorch_model.bin` first, never the Trainer's `optimizer.pt`/`training_args.bin`/…).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -83,7 +84,6 @@ pub fn resolve(path: &Path) -> Result<Resolved, Error> {
             step,
         });
     }
-    refuse_pickle(path)?;
     Ok(Resolved {
         layout: Layout::File(path.to_path_buf()),
         step,
@@ -111,10 +111,18 @@ pub fn step_from_name(name: &str) -> Option<u64> {
     if name.to_ascii_lowercase().starts_with("tmp") {
         return None;
     }
-    let stem = name
-        .strip_suffix(".safetensors.index.json")
-        .or_else(|| name.strip_suffix(".safetensors"))
-        .unwrap_or(name);
+    let stem = [
+        ".safetensors.index.json",
+        ".bin.index.json",
+        ".safetensors",
+        ".pt",
+        ".pth",
+        ".bin",
+        ".ckpt",
+    ]
+    .iter()
+    .find_map(|suffix| name.strip_suffix(suffix))
+    .unwrap_or(name);
     let digits_at = stem.trim_end_matches(|c: char| c.is_ascii_digit()).len();
     let (prefix, digits) = stem.split_at(digits_at);
     if digits.is_empty() {
@@ -196,12 +204,24 @@ fn resolve_plain_dir(dir: &Path) -> Result<Resolved, Error> {
         .copied()
         .filter(|e| e.name.ends_with(".safetensors.index.json"))
         .collect();
-    if !indexes.is_empty() {
+    let torch_indexes: Vec<&Entry> = files
+        .iter()
+        .copied()
+        .filter(|e| e.name.ends_with(".bin.index.json"))
+        .collect();
+    if !indexes.is_empty() || !torch_indexes.is_empty() {
         let chosen = indexes
             .iter()
             .copied()
             .find(|e| e.name == "model.safetensors.index.json")
-            .or_else(|| newest(indexes.clone()));
+            .or_else(|| newest(indexes.clone()))
+            .or_else(|| {
+                torch_indexes
+                    .iter()
+                    .copied()
+                    .find(|e| e.name == "pytorch_model.bin.index.json")
+            })
+            .or_else(|| newest(torch_indexes.clone()));
         if let Some(e) = chosen {
             return Ok(Resolved {
                 layout: read_index(&e.path)?,
@@ -220,11 +240,17 @@ fn resolve_plain_dir(dir: &Path) -> Result<Resolved, Error> {
             step: step_from_name(&e.name),
         });
     }
-    // Nothing we can read: if there are pickles, say why we will not read them.
+    if let Some(e) = torch_weights(&files) {
+        return Ok(Resolved {
+            layout: Layout::File(e.path.clone()),
+            step: step_from_name(&e.name),
+        });
+    }
+    // Nothing we can read: if there are other pickles, say why we will not read them.
     let pickles: Vec<&Entry> = files
         .iter()
         .copied()
-        .filter(|e| refuse_pickle(&e.path).is_err())
+        .filter(|e| !is_torch_file(&e.name) && refuse_pickle(&e.path).is_err())
         .collect();
     if let Some(e) = newest(pickles) {
         refuse_pickle(&e.path)?;
@@ -235,6 +261,44 @@ fn resolve_plain_dir(dir: &Path) -> Result<Resolved, Error> {
             "no checkpoint-<step>/ folders, no *.safetensors.index.json and no *.safetensors files"
                 .into(),
     })
+}
+
+/// A PyTorch file by its extension.
+fn is_torch_file(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    crate::tensor::pytorch::EXTENSIONS
+        .iter()
+        .any(|ext| lower.ends_with(&format!(".{ext}")))
+}
+
+/// Files the HF Trainer and others save beside the weights: never the model.
+fn is_training_state(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "optimizer",
+        "scheduler",
+        "rng_state",
+        "training_args",
+        "scaler",
+        "trainer_state",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+}
+
+/// `pytorch_model.bin` when present, else the newest other PyTorch file that is not
+/// training state.
+fn torch_weights<'e>(files: &[&'e Entry]) -> Option<&'e Entry> {
+    if let Some(e) = files.iter().find(|e| e.name == "pytorch_model.bin") {
+        return Some(e);
+    }
+    newest(
+        files
+            .iter()
+            .copied()
+            .filter(|e| is_torch_file(&e.name) && !is_training_state(&e.name))
+            .collect(),
+    )
 }
 
 /// Reads `*.safetensors.index.json` (`{"weight_map": {tensor: shard_file}}`).

@@ -12,7 +12,8 @@ use crate::text::printable;
 ///
 /// A safetensors file has one storage, its data area (storage 0). A PyTorch archive has one
 /// per `data/<key>` entry, and several tensors may view one storage at different offsets.
-/// The bytes are contiguous and row-major: strided views are not described (yet).
+/// For a strided view (a transpose, a slice of columns) the extent is the span its elements
+/// lie in, which is longer than `shape × dtype`; [`TensorStore::tensor_bytes`] gathers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Extent {
     pub storage: usize,
@@ -31,7 +32,7 @@ impl Extent {
 }
 
 /// One tensor of a store, validated by the store: its extent lies inside its storage and
-/// matches `shape × dtype`.
+/// matches `shape × dtype` (or, for a strided view, holds every element).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TensorInfo {
     /// The raw name: use it for lookups only; print [`TensorInfo::display_name`].
@@ -71,7 +72,34 @@ pub trait TensorStore: Send + Sync {
             .map(|i| &all[i])
     }
 
-    /// The bytes of `t` (one of [`TensorStore::tensors`]): borrowed when the store is mapped
-    /// or in memory, read into a buffer otherwise. Only these bytes are read.
+    /// The bytes of `t` (one of [`TensorStore::tensors`]), always contiguous, row-major and
+    /// little-endian, `shape × dtype` long: borrowed when the store is mapped or in memory and
+    /// the tensor is stored that way, else read (and gathered from a strided view, or
+    /// byte-swapped from a big-endian storage) into a buffer. Only its extent is read.
     fn tensor_bytes(&self, t: &TensorInfo) -> Result<Cow<'_, [u8]>, StoreError>;
+
+    /// What the checkpoint says about itself, when its format holds more than tensors
+    /// (a PyTorch pickle's training step, a fairseq model's `args`). Empty by default.
+    fn meta(&self) -> StoreMeta {
+        StoreMeta::default()
+    }
+}
+
+/// A checkpoint's own metadata beside its tensors (all optional: most files hold none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreMeta {
+    /// The training step it was saved at: fairseq's `num_updates`, Lightning's `global_step`.
+    pub step: Option<u64>,
+    /// fairseq's `args`/`cfg.model`: what `--sinusoidal N,D` needs when no table is stored.
+    pub max_source_positions: Option<u64>,
+    pub max_target_positions: Option<u64>,
+    pub encoder_embed_dim: Option<u64>,
+}
+
+impl StoreMeta {
+    /// `(N, D)` for `--sinusoidal N,D`: the encoder's positions and width, when the
+    /// checkpoint's args give both (a fairseq model with sinusoidal positions stores no table).
+    pub fn sinusoidal_dims(&self) -> Option<(u64, u64)> {
+        self.max_source_positions.zip(self.encoder_embed_dim)
+    }
 }
