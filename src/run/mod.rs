@@ -2,6 +2,7 @@
 //! through one reducer ([`reduce`]) whoever reads them: the one-shot reader ([`read`]), the TUI
 //! and the headless follower.
 
+pub mod check;
 pub mod data;
 pub mod instability;
 pub mod read;
