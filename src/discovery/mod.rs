@@ -10,6 +10,7 @@ pub mod checkpoints;
 mod probe;
 pub mod run_folder;
 pub mod sweep;
+pub mod sweep_watch;
 
 use crate::ingest::source::{event_files, SourceKind};
 use crate::ingest::MetricSpec;

@@ -72,7 +72,7 @@ pub fn run_path(run: &Run) -> &Path {
 }
 
 /// The subfolders that may be runs, in name order.
-fn subfolders(dir: &Path) -> Vec<PathBuf> {
+pub(super) fn subfolders(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

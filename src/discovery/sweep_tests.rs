@@ -126,3 +126,24 @@ fn several_paths_are_one_workspace() {
     let one = discover_all(&paths[..1], &Request::new("", &gnorm())).unwrap();
     assert_eq!(one, discover(&Request::new(&paths[0], &gnorm())).unwrap());
 }
+
+#[test]
+fn a_new_run_in_an_open_sweep_is_picked_up_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample("fairseq-simple-syngec/train.log");
+    put(dir.path(), "a/train.log", &log);
+    put(dir.path(), "b/train.log", &log);
+    let req = Request::new(dir.path(), &gnorm());
+    let m = discover(&req).unwrap();
+    let mut w = sweep_watch::SweepWatch::new(req, &m.runs);
+    assert!(w.poll().is_empty());
+    // A folder before its log: not a run yet.
+    fs::create_dir(dir.path().join("c")).unwrap();
+    assert!(w.poll().is_empty());
+    put(dir.path(), "c/train.log", &log);
+    let new = w.poll();
+    assert_eq!(new.len(), 1);
+    assert_eq!(w.name_of(&new[0]), "c");
+    assert_eq!(new[0].source_path(), dir.path().join("c/train.log"));
+    assert!(w.poll().is_empty(), "found once");
+}

@@ -8,7 +8,7 @@ use crate::ingest::follow::IngestEvent;
 use std::time::{Duration, Instant};
 
 /// A run's place in its workspace (stable: runs are only ever added).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RunId(pub usize);
 
 /// Which of a run's sources an event came from.
@@ -162,9 +162,22 @@ impl Workspace {
     /// Applies an event to its run (at `now`, for the run's timing); `None` when the run is
     /// not in the workspace or the event came from its checkpoints (tab 2 handles those).
     pub fn apply(&mut self, ev: RunEvent, now: Instant) -> Option<Changes> {
-        let m = self.members.get_mut(ev.run.0)?;
-        if ev.source != SourceRole::Metrics {
+        if !self.observe(&ev, now) {
             return None;
+        }
+        let m = self.members.get_mut(ev.run.0)?;
+        Some(m.run.apply(ev.event))
+    }
+
+    /// Notes an event's timing and restarts for its run's status without applying it (the
+    /// TUI applies the shown run's events itself); false when it is not a metrics event of a
+    /// run in the workspace.
+    pub fn observe(&mut self, ev: &RunEvent, now: Instant) -> bool {
+        let Some(m) = self.members.get_mut(ev.run.0) else {
+            return false;
+        };
+        if ev.source != SourceRole::Metrics {
+            return false;
         }
         match &ev.event {
             IngestEvent::Restart(_) => m.restarted = true,
@@ -174,7 +187,7 @@ impl Workspace {
             }
             _ => {}
         }
-        Some(m.run.apply(ev.event))
+        true
     }
 
     /// The runs, most unstable first (ties: by name).

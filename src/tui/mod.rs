@@ -10,6 +10,7 @@ pub mod help;
 pub mod keys;
 pub mod panel;
 mod render;
+pub mod runs_table;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
