@@ -21,9 +21,10 @@ use trainwatch::tui::{ColorChoice, TuiOptions};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The training log to watch (it may not exist yet), or a run directory.
+    /// The training log to watch (it may not exist yet), or a run directory; several, or a
+    /// sweep folder, open a workspace of runs.
     #[arg(value_name = "LOG")]
-    log: Option<PathBuf>,
+    log: Vec<PathBuf>,
     #[command(flatten)]
     view: ViewArgs,
 }
@@ -110,9 +111,10 @@ struct SeriesArgs {
 
 #[derive(Args, Debug, Clone)]
 struct WatchArgs {
-    /// The training log to watch (it may not exist yet), or a run directory.
-    #[arg(value_name = "LOG")]
-    log: PathBuf,
+    /// The training log to watch (it may not exist yet), or a run directory; several, or a
+    /// sweep folder, open a workspace of runs.
+    #[arg(value_name = "LOG", required = true)]
+    log: Vec<PathBuf>,
     #[command(flatten)]
     view: ViewArgs,
 }
@@ -274,33 +276,37 @@ fn demo(a: DemoArgs) -> ExitCode {
     }
 }
 
-/// What to read and which checkpoints to follow, found once; a choice the search made is said
-/// on stderr. `None` only if discovery returned no run at all.
-fn discover(req: &Request) -> Result<Option<Run>, discovery::Error> {
-    let manifest = discovery::discover(req)?;
-    for run in &manifest.runs {
-        if let Some(line) = run.describe() {
-            eprintln!("trainwatch: {line}");
-        }
-    }
-    Ok(manifest.runs.into_iter().next())
-}
-
-fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
-    let mut log = match log_options(path.clone(), &a.series) {
+fn watch(paths: Vec<PathBuf>, a: ViewArgs) -> ExitCode {
+    let first = paths.first().cloned().unwrap_or_default();
+    let mut log = match log_options(first.clone(), &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
     let req = Request {
-        path,
+        path: first,
         metric: log.metric.clone(),
         log: a.log_file.clone(),
         checkpoint: a.checkpoint.clone(),
     };
-    let run = match discover(&req) {
-        Ok(Some(r)) => r,
-        Ok(None) => return fail(NOTHING),
-        Err(e) => return fail(e),
+    let m = match manifest(&paths, &req) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let names = m.names();
+    let runs: Vec<(String, SourceSpec)> = names
+        .into_iter()
+        .zip(&m.runs)
+        .map(|(name, run)| {
+            let mut spec = log.clone();
+            spec.path = run.source_path().to_path_buf();
+            (name, spec)
+        })
+        .collect();
+    // A sweep folder named alone: new runs appearing in it are picked up.
+    let sweep = (paths.len() == 1 && m.runs.len() > 1 && req.path.is_dir())
+        .then(|| trainwatch::discovery::sweep_watch::SweepWatch::new(req.clone(), &m.runs));
+    let Some(run) = m.runs.into_iter().next() else {
+        return fail(NOTHING);
     };
     log.path = run.source_path().to_path_buf();
     let opts = TuiOptions {
@@ -309,6 +315,8 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
         color: color_choice(a.color),
         banner: None,
         checkpoint: run.checkpoints.watch,
+        runs: if runs.len() > 1 { runs } else { Vec::new() },
+        sweep,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -530,12 +538,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match (cli.command, cli.log) {
         (Some(Command::Watch(a)), _) => watch(a.log, a.view),
-        (None, Some(log)) => watch(log, cli.view),
+        (None, logs) if !logs.is_empty() => watch(logs, cli.view),
         (Some(Command::Gnorm(a)), _) => gnorm(a),
         (Some(Command::Check(a)), _) => check(a),
         (Some(Command::Similarity(a)), _) => similarity(a),
         (Some(Command::Demo(a)), _) => demo(a),
-        (None, None) => {
+        (None, _) => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
             ExitCode::from(2)

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 /// How often the TUI looks for new runs.
 pub const SWEEP_POLL: Duration = Duration::from_secs(3);
 
+#[derive(Debug, Clone)]
 pub struct SweepWatch {
     req: Request,
     /// The folders of the runs known (new runs are not inside them).

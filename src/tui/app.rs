@@ -188,7 +188,9 @@ impl App {
     /// [`App::on_ingest`] as with one run, another's to its data in the workspace.
     pub fn on_run_event(&mut self, ev: crate::run::RunEvent) {
         if ev.run == self.runs.focus {
-            if self.runs.workspace.observe(&ev, self.now) {
+            // One run: no workspace to tell.
+            self.runs.workspace.observe(&ev, self.now);
+            if ev.source == crate::run::SourceRole::Metrics {
                 self.on_ingest(ev.event);
             }
         } else {

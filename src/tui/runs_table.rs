@@ -212,7 +212,7 @@ impl RunsPanel {
             .clamp(4, (area.width as usize / 3).max(4));
         let mut lines = vec![Line::styled(
             format!(
-                "    {:<name_w$} {:<9} {:>9} {:>9} {:>6} {:>4} {:>4} {:>6}  sort: {}",
+                "    {:<name_w$} {:<9} {:>8} {:>9} {:>6} {:>4} {:>4} {:>6}  ↓{}",
                 "run",
                 "status",
                 "step",
@@ -247,7 +247,7 @@ impl RunsPanel {
             let (mark, style) = swatch(theme, *id);
             let focus = if *id == self.focus { '▶' } else { ' ' };
             let text = format!(
-                " {name:<name_w$} {status:<9} {:>9} {:>9} {:>6} {:>4} {:>4} {:>6.1}",
+                " {name:<name_w$} {status:<9} {:>8} {:>9} {:>6} {:>4} {:>4} {:>6.1}",
                 last.and_then(|l| s.step(l))
                     .map_or("—".into(), |v| v.to_string()),
                 last.and_then(|l| s.value(l)).map_or("—".into(), fmt_value),
