@@ -3,7 +3,9 @@
 //!    `metrics.csv`, a `trainer_state.json` directly in it) is one run, whatever its subfolders
 //!    hold: `run/train.log` beside `run/out/checkpoint-*/trainer_state.json` is one run;
 //! 2. otherwise each subfolder (not hidden, not a tool folder, not a checkpoint folder such as
-//!    `checkpoint-500/`) is looked at the same way, up to [`MAX_NESTING`] levels down
+//!    `checkpoint-500/`) is looked at the same way (one run found in a logger's folder —
+//!    [`LOGGER_DIRS`]: `lightning_logs/`, `runs/`, `logs/`, … — is part of this folder's run;
+//!    two or more there are runs), up to [`MAX_NESTING`] levels down
 //!    (`sweep/lr_1e-3/seed_1/`), and the runs found in them are counted: it is a sweep when two
 //!    or more of them hold the metric in a log (text, event files, CSV), or when none does
 //!    and two or more hold it in a trainer state (a sweep of Hugging Face `output_dir`s);
@@ -40,10 +42,15 @@ fn runs_under(dir: &Path, metric: &MetricSpec, depth: usize) -> Vec<Run> {
     if depth == 0 && has_own_source(dir, metric) {
         return Vec::new();
     }
-    let mut found: Vec<Run> = subfolders(dir)
-        .iter()
-        .flat_map(|c| runs_under(c, metric, depth + 1))
-        .collect();
+    let mut found: Vec<Run> = Vec::new();
+    for child in subfolders(dir) {
+        let runs = runs_under(&child, metric, depth + 1);
+        // One run in a logger's folder is a facet of this folder's run, not a run of its own.
+        if runs.len() == 1 && is_logger_dir(&child) {
+            continue;
+        }
+        found.extend(runs);
+    }
     let logs = found.iter().filter(|r| !from_trainer_state(r)).count();
     let sweep = logs >= 2 || (logs == 0 && found.len() >= 2);
     if sweep {
@@ -54,6 +61,26 @@ fn runs_under(dir: &Path, metric: &MetricSpec, depth: usize) -> Vec<Run> {
     } else {
         single().into_iter().collect()
     }
+}
+
+/// Folders loggers create inside a run folder (`lightning_logs/`, TensorBoard's `runs/`, …).
+pub const LOGGER_DIRS: &[&str] = &[
+    "lightning_logs",
+    "runs",
+    "logs",
+    "log",
+    "tensorboard",
+    "tb",
+    "tb_logs",
+    "events",
+    "wandb",
+    "mlruns",
+    "csv_logs",
+];
+
+fn is_logger_dir(dir: &Path) -> bool {
+    dir.file_name()
+        .is_some_and(|n| LOGGER_DIRS.contains(&n.to_string_lossy().to_ascii_lowercase().as_str()))
 }
 
 fn holds_metric(run: &Run) -> bool {

@@ -147,3 +147,18 @@ fn a_new_run_in_an_open_sweep_is_picked_up_once() {
     assert_eq!(new[0].source_path(), dir.path().join("c/train.log"));
     assert!(w.poll().is_empty(), "found once");
 }
+
+#[test]
+fn loggers_folders_of_one_run_are_not_a_sweep_but_their_versions_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample("fairseq-simple-syngec/train.log");
+    // One run logging to a text log and to TensorBoard-style folders.
+    put(dir.path(), "logs/train.log", &log);
+    put(dir.path(), "lightning_logs/version_0/train.log", &log);
+    let m = discover(&Request::new(dir.path(), &gnorm())).unwrap();
+    assert_eq!(m.runs.len(), 1);
+    // Two versions under lightning_logs/: two runs.
+    put(dir.path(), "lightning_logs/version_1/train.log", &log);
+    let m = discover(&Request::new(dir.path(), &gnorm())).unwrap();
+    assert_eq!(m.names(), ["version_0", "version_1"]);
+}
