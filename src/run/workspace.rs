@@ -206,3 +206,63 @@ impl Workspace {
         ids
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::RestartReason;
+    use crate::ingest::SourceSpec;
+
+    fn batch(text: &str) -> IngestEvent {
+        let mut d =
+            crate::ingest::decoder::LogDecoder::new(crate::ingest::MetricSpec::gnorm(), None);
+        d.feed(text.as_bytes());
+        d.finish();
+        IngestEvent::Batch(d.take_batch())
+    }
+
+    fn ev(run: usize, event: IngestEvent) -> RunEvent {
+        RunEvent {
+            run: RunId(run),
+            source: SourceRole::Metrics,
+            event,
+        }
+    }
+
+    #[test]
+    fn status_follows_arrivals_silence_and_restarts() {
+        let mut ws = Workspace::default();
+        ws.push("a".into(), Run::new(SourceSpec::new("a.log"), None));
+        let t0 = Instant::now();
+        let secs = |s| t0 + Duration::from_secs(s);
+        assert_eq!(ws.get(RunId(0)).unwrap().status(t0), RunStatus::Live);
+        for (i, line) in [
+            "step=1 gnorm=0.5\n",
+            "step=2 gnorm=0.6\n",
+            "step=3 gnorm=0.7\n",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let c = ws.apply(ev(0, batch(line)), secs(10 * i as u64)).unwrap();
+            assert_eq!(c.points, 1);
+        }
+        let m = ws.get(RunId(0)).unwrap();
+        assert_eq!(m.run.data.primary().len(), 3);
+        // Every 10 s: silent for 20 × 10 s is not yet a stall (the floor is 10 min).
+        assert_eq!(m.status(secs(20 + 300)), RunStatus::Live);
+        assert_eq!(m.status(secs(20 + 601)), RunStatus::Stalled(secs(20)));
+        let restart = ev(0, IngestEvent::Restart(RestartReason::Truncated));
+        ws.apply(restart, secs(30));
+        assert_eq!(
+            ws.get(RunId(0)).unwrap().status(secs(31)),
+            RunStatus::Restarted
+        );
+        ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(40));
+        assert_eq!(ws.get(RunId(0)).unwrap().status(secs(41)), RunStatus::Live);
+        // An event for a run not in the workspace changes nothing.
+        assert!(ws
+            .apply(ev(5, batch("step=1 gnorm=1\n")), secs(50))
+            .is_none());
+    }
+}
