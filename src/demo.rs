@@ -370,6 +370,8 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
             crate::text::printable_path(&dir)
         )),
         checkpoint: Some(cfg.checkpoint_dir()),
+        runs: Vec::new(),
+        sweep: None,
     };
     let result = crate::tui::run(tui);
     stop.store(true, Ordering::Relaxed);

@@ -150,7 +150,7 @@ fn kind_of(t: std::fs::FileType) -> EntryKind {
     }
 }
 
-fn is_tool_dir(name: &str) -> bool {
+pub fn is_tool_dir(name: &str) -> bool {
     name.starts_with('.')
         || matches!(
             name,

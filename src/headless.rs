@@ -304,3 +304,24 @@ impl Printer<'_> {
         });
     }
 }
+
+/// Reads every run of a manifest once, in the manifest's order, each with `spec`'s options
+/// (the path replaced by the run's chosen source, its checkpoints attached): `(name, data)`.
+pub fn read_runs(
+    m: &crate::discovery::RunManifest,
+    spec: &SourceSpec,
+) -> Vec<(String, Result<RunData, crate::ingest::SourceError>)> {
+    m.names()
+        .into_iter()
+        .zip(&m.runs)
+        .map(|(name, run)| {
+            let mut s = spec.clone();
+            s.path = run.source_path().to_path_buf();
+            let read = crate::run::read_once(&s).map(|mut d| {
+                d.checkpoints = run.checkpoints.found.clone();
+                d
+            });
+            (name, read)
+        })
+        .collect()
+}

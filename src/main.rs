@@ -21,9 +21,10 @@ use trainwatch::tui::{ColorChoice, TuiOptions};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// The training log to watch (it may not exist yet), or a run directory.
+    /// The training log to watch (it may not exist yet), or a run directory; several, or a
+    /// sweep folder, open a workspace of runs.
     #[arg(value_name = "LOG")]
-    log: Option<PathBuf>,
+    log: Vec<PathBuf>,
     #[command(flatten)]
     view: ViewArgs,
 }
@@ -34,6 +35,9 @@ enum Command {
     Watch(WatchArgs),
     /// Read a whole log once and print a summary, or the series as JSON.
     Gnorm(GnormArgs),
+    /// Whether each run is within bounds (for CI and job scripts): one line per run; exit 0
+    /// when all are, 1 when one is not, 2 on errors.
+    Check(CheckArgs),
     /// The positional-embedding cosine-similarity map of a checkpoint, as text or JSON.
     Similarity(SimilarityArgs),
     /// A simulated training run (log + checkpoints written live), watched in the TUI.
@@ -107,9 +111,10 @@ struct SeriesArgs {
 
 #[derive(Args, Debug, Clone)]
 struct WatchArgs {
-    /// The training log to watch (it may not exist yet), or a run directory.
-    #[arg(value_name = "LOG")]
-    log: PathBuf,
+    /// The training log to watch (it may not exist yet), or a run directory; several, or a
+    /// sweep folder, open a workspace of runs.
+    #[arg(value_name = "LOG", required = true)]
+    log: Vec<PathBuf>,
     #[command(flatten)]
     view: ViewArgs,
 }
@@ -135,11 +140,30 @@ struct ViewArgs {
 }
 
 #[derive(Args, Debug)]
+struct CheckArgs {
+    /// Runs: logs, run folders, or sweep folders (every run in them).
+    #[arg(value_name = "RUN", required = true)]
+    runs: Vec<PathBuf>,
+    #[command(flatten)]
+    series: SeriesArgs,
+    /// Most explosions allowed per run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_explosions: usize,
+    /// Most non-finite (NaN/inf) values allowed per run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_nonfinite: usize,
+    /// Most points above the clip threshold allowed per run, in percent (default: not checked).
+    #[arg(long, value_name = "PCT")]
+    max_clipped: Option<f64>,
+}
+
+#[derive(Args, Debug)]
 struct GnormArgs {
     /// The training log to read: a text log, an event file, trainer_state.json, metrics.csv,
-    /// or a run directory (what to read in it is found and named on stderr).
-    #[arg(value_name = "LOG")]
-    log: PathBuf,
+    /// or a run directory (what to read in it is found and named on stderr). Several, or a
+    /// sweep folder: a table of the runs ranked by instability (`--json`: one line per run).
+    #[arg(value_name = "LOG", required = true)]
+    log: Vec<PathBuf>,
     #[command(flatten)]
     series: SeriesArgs,
     /// Print the series as one JSON object.
@@ -252,33 +276,37 @@ fn demo(a: DemoArgs) -> ExitCode {
     }
 }
 
-/// What to read and which checkpoints to follow, found once; a choice the search made is said
-/// on stderr. `None` only if discovery returned no run at all.
-fn discover(req: &Request) -> Result<Option<Run>, discovery::Error> {
-    let manifest = discovery::discover(req)?;
-    for run in &manifest.runs {
-        if let Some(line) = run.describe() {
-            eprintln!("trainwatch: {line}");
-        }
-    }
-    Ok(manifest.runs.into_iter().next())
-}
-
-fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
-    let mut log = match log_options(path.clone(), &a.series) {
+fn watch(paths: Vec<PathBuf>, a: ViewArgs) -> ExitCode {
+    let first = paths.first().cloned().unwrap_or_default();
+    let mut log = match log_options(first.clone(), &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
     let req = Request {
-        path,
+        path: first,
         metric: log.metric.clone(),
         log: a.log_file.clone(),
         checkpoint: a.checkpoint.clone(),
     };
-    let run = match discover(&req) {
-        Ok(Some(r)) => r,
-        Ok(None) => return fail(NOTHING),
-        Err(e) => return fail(e),
+    let m = match manifest(&paths, &req) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let names = m.names();
+    let runs: Vec<(String, SourceSpec)> = names
+        .into_iter()
+        .zip(&m.runs)
+        .map(|(name, run)| {
+            let mut spec = log.clone();
+            spec.path = run.source_path().to_path_buf();
+            (name, spec)
+        })
+        .collect();
+    // A sweep folder named alone: new runs appearing in it are picked up.
+    let sweep = (paths.len() == 1 && m.runs.len() > 1 && req.path.is_dir())
+        .then(|| trainwatch::discovery::sweep_watch::SweepWatch::new(req.clone(), &m.runs));
+    let Some(run) = m.runs.into_iter().next() else {
+        return fail(NOTHING);
     };
     log.path = run.source_path().to_path_buf();
     let opts = TuiOptions {
@@ -287,6 +315,8 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
         color: color_choice(a.color),
         banner: None,
         checkpoint: run.checkpoints.watch,
+        runs: if runs.len() > 1 { runs } else { Vec::new() },
+        sweep,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
@@ -294,24 +324,116 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
     }
 }
 
-fn gnorm(a: GnormArgs) -> ExitCode {
-    if a.follow {
-        return follow(a);
+/// Every run the paths name (sweep folders opened), each choice the search made said on
+/// stderr.
+fn manifest(paths: &[PathBuf], req: &Request) -> Result<discovery::RunManifest, ExitCode> {
+    let m = discovery::discover_all(paths, req).map_err(fail)?;
+    if let [run] = m.runs.as_slice() {
+        if let Some(line) = run.describe() {
+            eprintln!("trainwatch: {line}");
+        }
+    } else {
+        eprintln!(
+            "trainwatch: {} runs under {}",
+            m.runs.len(),
+            trainwatch::text::printable_path(&m.root)
+        );
     }
-    let mut opts = match log_options(a.log, &a.series) {
+    Ok(m)
+}
+
+fn check(a: CheckArgs) -> ExitCode {
+    let spec = match log_options(PathBuf::new(), &a.series) {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    if a.max_clipped.is_some_and(|p| !(p.is_finite() && p >= 0.0)) {
+        return fail("--max-clipped must be a percentage ≥ 0");
+    }
+    let m = match manifest(&a.runs, &Request::new("", &spec.metric)) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let bounds = trainwatch::run::check::Bounds {
+        max_explosions: Some(a.max_explosions),
+        max_nonfinite: Some(a.max_nonfinite),
+        max_clipped: a.max_clipped,
+    };
+    let (mut errors, mut breached) = (false, false);
+    for (name, read) in trainwatch::headless::read_runs(&m, &spec) {
+        match read {
+            Ok(data) => {
+                let v = trainwatch::run::check::check(&name, &data, &bounds);
+                breached |= !v.ok();
+                println!("{}", v.line());
+            }
+            Err(e) => {
+                errors = true;
+                println!("error {}  {e}", trainwatch::text::printable(&name));
+            }
+        }
+    }
+    match (errors, breached) {
+        (true, _) => ExitCode::from(2),
+        (false, true) => ExitCode::from(1),
+        (false, false) => ExitCode::SUCCESS,
+    }
+}
+
+/// `gnorm` over several runs: the ranked table, or one JSON line per run.
+fn gnorm_many(a: &GnormArgs, m: &discovery::RunManifest, spec: &SourceSpec) -> ExitCode {
+    if a.png.is_some() || a.svg.is_some() || a.follow {
+        return fail("--png, --svg and --follow take one run; name one of them");
+    }
+    let mut read = Vec::new();
+    let mut failed = Vec::new();
+    for (name, r) in trainwatch::headless::read_runs(m, spec) {
+        match r {
+            Ok(d) => read.push((name, d)),
+            Err(e) => {
+                eprintln!("trainwatch: {e}");
+                failed.push((name, e.to_string()));
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let r = if a.json {
+        read.iter()
+            .try_for_each(|(n, d)| trainwatch::export::gnorm::write_json_of(d, Some(n), &mut out))
+    } else {
+        let rows: Vec<(String, &trainwatch::run::RunData)> =
+            read.iter().map(|(n, d)| (n.clone(), d)).collect();
+        trainwatch::export::gnorm::write_table(&rows, &failed, &mut out)
+    };
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => fail(e),
+        _ if !failed.is_empty() => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn gnorm(a: GnormArgs) -> ExitCode {
+    let mut opts = match log_options(a.log.first().cloned().unwrap_or_default(), &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
     let mut req = Request::new(opts.path.clone(), &opts.metric);
     req.checkpoint = a.checkpoint.clone();
-    let checkpoints = match discover(&req) {
-        Ok(Some(run)) => {
-            opts.path = run.source_path().to_path_buf();
-            run.checkpoints.found
-        }
-        Ok(None) => return fail(NOTHING),
-        Err(e) => return fail(e),
+    let m = match manifest(&a.log, &req) {
+        Ok(m) => m,
+        Err(code) => return code,
     };
+    if m.runs.len() > 1 {
+        return gnorm_many(&a, &m, &opts);
+    }
+    let Some(run) = m.runs.into_iter().next() else {
+        return fail(NOTHING);
+    };
+    if a.follow {
+        return follow(a, run);
+    }
+    opts.path = run.source_path().to_path_buf();
+    let checkpoints = run.checkpoints.found;
     let mut model = match trainwatch::run::read_once(&opts) {
         Ok(m) => m,
         Err(e) => return fail(e),
@@ -347,21 +469,13 @@ fn gnorm(a: GnormArgs) -> ExitCode {
     }
 }
 
-fn follow(a: GnormArgs) -> ExitCode {
-    let mut log = match log_options(a.log, &a.series) {
+fn follow(a: GnormArgs, run: Run) -> ExitCode {
+    let mut log = match log_options(run.source_path().to_path_buf(), &a.series) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let mut req = Request::new(log.path.clone(), &log.metric);
-    req.checkpoint = a.checkpoint.clone();
-    let checkpoints = match discover(&req) {
-        Ok(Some(run)) => {
-            log.path = run.source_path().to_path_buf();
-            run.checkpoints.found
-        }
-        Ok(None) => return fail(NOTHING),
-        Err(e) => return fail(e),
-    };
+    log.path = run.source_path().to_path_buf();
+    let checkpoints = run.checkpoints.found;
     let opts = trainwatch::headless::FollowOptions {
         log,
         checkpoints,
@@ -424,11 +538,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match (cli.command, cli.log) {
         (Some(Command::Watch(a)), _) => watch(a.log, a.view),
-        (None, Some(log)) => watch(log, cli.view),
+        (None, logs) if !logs.is_empty() => watch(logs, cli.view),
         (Some(Command::Gnorm(a)), _) => gnorm(a),
+        (Some(Command::Check(a)), _) => check(a),
         (Some(Command::Similarity(a)), _) => similarity(a),
         (Some(Command::Demo(a)), _) => demo(a),
-        (None, None) => {
+        (None, _) => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
             ExitCode::from(2)

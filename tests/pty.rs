@@ -615,3 +615,35 @@ fn a_run_directory_shows_its_first_checkpoint_when_it_lands() {
     t.keys("q");
     t.assert_exits_restored();
 }
+
+#[test]
+fn a_sweep_opens_every_run_and_picks_up_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        dir.path().join("a/train.log"),
+        dir.path().join("b/train.log"),
+    );
+    for p in [&a, &b] {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    }
+    append(
+        &a,
+        "Namespace(clip_norm=1.0)\nstep=1 gnorm=0.5\nstep=2 gnorm=0.6\n",
+    );
+    append(
+        &b,
+        "Namespace(clip_norm=1.0)\nstep=1 gnorm=0.4\nstep=2 gnorm=0.3\n",
+    );
+    let mut t = Tui::start(&[dir.path().as_os_str()], &[], 120, 36);
+    t.wait_for("↓instability");
+    t.wait_for("step 2 · gnorm 0.6");
+    append(&b, "step=3 gnorm=0.35\nstep=4 gnorm=0.45\n");
+    t.wait_for("0.45");
+    let c = dir.path().join("c/train.log");
+    std::fs::create_dir_all(c.parent().unwrap()).unwrap();
+    append(&c, "step=7 gnorm=0.9\n");
+    t.wait_for("new run c");
+    t.keys("w");
+    t.keys("q");
+    t.assert_exits_restored();
+}

@@ -78,7 +78,7 @@ fn name_of(p: &Path) -> String {
 }
 
 /// `checkpoint-500`, `global_step500`, `step_500`, `iter_0001000` (not `tmp-checkpoint-500`).
-fn step_dir(name: &str) -> Option<u64> {
+pub(super) fn step_dir(name: &str) -> Option<u64> {
     step_from_name(name)
 }
 

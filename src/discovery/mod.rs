@@ -9,6 +9,8 @@
 pub mod checkpoints;
 mod probe;
 pub mod run_folder;
+pub mod sweep;
+pub mod sweep_watch;
 
 use crate::ingest::source::{event_files, SourceKind};
 use crate::ingest::MetricSpec;
@@ -39,8 +41,8 @@ impl Request {
     }
 }
 
-/// Everything found under one root. Today one root is one run; a sweep folder will hold
-/// several.
+/// Everything found under one root: one run, or the runs of a sweep ([`sweep`]) or of several
+/// named paths ([`discover_all`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunManifest {
     pub root: PathBuf,
@@ -118,6 +120,9 @@ pub fn discover(req: &Request) -> Result<RunManifest, Error> {
         run.watching(req.checkpoint.clone().or(Some(watch)))
     } else if !event_files(&root).is_empty() {
         Run::named(root.clone(), None).watching(req.checkpoint.clone())
+    } else if let Some(runs) = sweep::runs_in(&root, &req.metric) {
+        let runs = runs.into_iter().map(with_checkpoint_watch).collect();
+        return Ok(RunManifest { root, runs });
     } else {
         let run = run_folder::search(&root, &req.metric)?;
         // Tab 2 follows the folder new checkpoints land in (`out/` for `out/checkpoint-*`),
@@ -134,10 +139,77 @@ pub fn discover(req: &Request) -> Result<RunManifest, Error> {
     })
 }
 
+/// Tab 2 follows the folder new checkpoints land in (`out/` for `out/checkpoint-*`), or the
+/// run folder itself until the first one does.
+fn with_checkpoint_watch(run: Run) -> Run {
+    let watch = checkpoints::watch_dir(&run.checkpoints.found).or(run.dir.clone());
+    run.watching(watch)
+}
+
+/// [`discover`] for every path named (`trainwatch A B C`): their runs together, under the
+/// paths' common folder. One path: exactly [`discover`]. The first path that fails fails it.
+pub fn discover_all(paths: &[PathBuf], template: &Request) -> Result<RunManifest, Error> {
+    if let [one] = paths {
+        let mut req = template.clone();
+        req.path = one.clone();
+        return discover(&req);
+    }
+    let mut runs = Vec::new();
+    for p in paths {
+        let mut req = template.clone();
+        req.path = p.clone();
+        runs.extend(discover(&req)?.runs);
+    }
+    let root = common_root(runs.iter().map(sweep::run_path));
+    Ok(RunManifest { root, runs })
+}
+
+/// The deepest folder every path is under (empty when they share none).
+pub fn common_root<'a>(paths: impl Iterator<Item = &'a Path>) -> PathBuf {
+    let mut root: Option<PathBuf> = None;
+    for p in paths {
+        let dir = p.parent().map_or(PathBuf::new(), Path::to_path_buf);
+        root = Some(match root {
+            None => dir,
+            Some(r) => r
+                .components()
+                .zip(dir.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    root.unwrap_or_default()
+}
+
 impl RunManifest {
     /// The run the single-run views show.
     pub fn first(&self) -> Option<&Run> {
         self.runs.first()
+    }
+
+    /// Each run's name: its folder (or source) relative to the runs' common folder, `/`
+    /// separated, control characters stripped. One run: its file or folder name.
+    pub fn names(&self) -> Vec<String> {
+        let root = common_root(self.runs.iter().map(sweep::run_path));
+        self.runs
+            .iter()
+            .map(|r| {
+                let p = sweep::run_path(r);
+                let rel = p.strip_prefix(&root).unwrap_or(p);
+                let name = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let name = if name.is_empty() {
+                    p.to_string_lossy().into_owned()
+                } else {
+                    name
+                };
+                crate::text::printable(&name).into_owned()
+            })
+            .collect()
     }
 }
 
@@ -197,3 +269,6 @@ impl Run {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sweep_tests;

@@ -42,7 +42,7 @@ fn mtime(p: &Path) -> SystemTime {
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-fn is_text_candidate(name: &str) -> bool {
+pub(super) fn is_text_candidate(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let ext_ok = [".log", ".out", ".txt", ".err"]
         .iter()

@@ -36,10 +36,19 @@ fn finite(v: f64) -> Option<f64> {
 
 /// Writes the `--json` object. Points are streamed, so millions of them need no extra memory.
 pub fn write_json(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
+    write_json_of(model, None, out)
+}
+
+/// The `--json` object of one run of several: the same object with `"run": NAME` first.
+pub fn write_json_of(model: &RunData, run: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
     let s = model.primary();
     let (clip, from) = model.clip();
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
-    write!(w, "{{\"source\":{}", js(&model.source.to_string_lossy())?)?;
+    w.write_all(b"{")?;
+    if let Some(name) = run {
+        write!(w, "\"run\":{},", js(name)?)?;
+    }
+    write!(w, "\"source\":{}", js(&model.source.to_string_lossy())?)?;
     write!(
         w,
         ",\"format\":{}",
@@ -271,4 +280,61 @@ pub fn clip_words(model: &RunData) -> String {
         },
         ClipSource::Unknown => "unknown (the log does not say; give it with --clip X)".to_string(),
     }
+}
+
+/// The summary of several runs: one row per run, most unstable first (see
+/// [`crate::run::instability`]), then the runs that could not be read.
+pub fn write_table(
+    runs: &[(String, &RunData)],
+    failed: &[(String, String)],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    use crate::run::Instability;
+    let mut rows: Vec<(&str, &RunData, Instability)> = runs
+        .iter()
+        .map(|(n, d)| (n.as_str(), *d, Instability::of(d)))
+        .collect();
+    rows.sort_by(|a, b| b.2.score.total_cmp(&a.2.score).then(a.0.cmp(b.0)));
+    let width = rows
+        .iter()
+        .map(|r| r.0.chars().count())
+        .max()
+        .unwrap_or(3)
+        .clamp(3, 48);
+    writeln!(
+        out,
+        "rank  {:<width$}  {:>9}  {:>10}  {:>10}  {:>8}  {:>6}  {:>9}  {:>10}  {:>7}",
+        "run", "points", "last step", "last", "clip", ">clip", "explosions", "non-finite", "score"
+    )?;
+    for (rank, (name, d, i)) in rows.iter().enumerate() {
+        let s = d.primary();
+        let last = s.len().checked_sub(1);
+        let name: String = printable(name).chars().take(width).collect();
+        writeln!(
+            out,
+            "{:>4}  {name:<width$}  {:>9}  {:>10}  {:>10}  {:>8}  {:>6}  {:>9}  {:>10}  {:>7.1}",
+            rank + 1,
+            s.len(),
+            last.and_then(|l| s.step(l))
+                .map_or("—".into(), |v| v.to_string()),
+            last.and_then(|l| s.value(l)).map_or("—".into(), fmt_value),
+            d.clip().0.map_or("—".into(), fmt_value),
+            i.clipped_pct.map_or("—".into(), |p| format!("{p:.1}%")),
+            i.explosions,
+            i.nonfinite,
+            i.score,
+        )?;
+    }
+    for (name, why) in failed {
+        writeln!(
+            out,
+            "   —  {}  not read: {}",
+            printable(name),
+            printable(why)
+        )?;
+    }
+    writeln!(
+        out,
+        "score = 10×explosions + 10×log10(1+non-finite) + 0.5×%above clip + 5×log2(peak/median)"
+    )
 }

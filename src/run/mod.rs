@@ -2,13 +2,18 @@
 //! through one reducer ([`reduce`]) whoever reads them: the one-shot reader ([`read`]), the TUI
 //! and the headless follower.
 
+pub mod check;
 pub mod data;
+pub mod instability;
 pub mod read;
 pub mod reduce;
+pub mod workspace;
 
 pub use data::{ClipSource, RunData};
+pub use instability::Instability;
 pub use read::read_once;
 pub use reduce::{Change, Changes, SeriesId};
+pub use workspace::{Member, RunEvent, RunId, RunStatus, SourceRole, Workspace};
 
 use crate::ingest::follow::IngestEvent;
 use crate::ingest::SourceSpec;

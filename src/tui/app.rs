@@ -27,6 +27,7 @@ pub enum Action {
     Global(Global),
     Chart(ChartAction),
     Similarity(SimAction),
+    Runs(super::runs_table::RunsAction),
 }
 
 impl From<Global> for Action {
@@ -75,6 +76,8 @@ pub struct App {
     pub gnorm: GnormPanel,
     /// Tab 2's state.
     pub sim: super::similarity_tab::SimState,
+    /// The runs open (several: the runs panel); the chart shows the focused one, `model`.
+    pub runs: super::runs_table::RunsPanel,
     pub tab: Tab,
     /// The x-window the chart panels share.
     pub view: XWindow,
@@ -97,6 +100,7 @@ impl App {
             model,
             gnorm: GnormPanel::default(),
             sim: Default::default(),
+            runs: Default::default(),
             tab: Tab::Gnorm,
             view: XWindow::default(),
             help: false,
@@ -133,6 +137,11 @@ impl App {
     pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
         if let Some(g) = keys::lookup(keys::GLOBAL, key) {
             return Some(g.into());
+        }
+        if self.tab == Tab::Gnorm && self.runs.workspace.len() > 1 {
+            if let Some(a) = keys::lookup(super::runs_table::BINDINGS, key) {
+                return Some(Action::Runs(a));
+            }
         }
         match self.tab {
             Tab::Gnorm => self.gnorm.action(key).map(Action::from),
@@ -173,6 +182,38 @@ impl App {
             .notes
             .retain(|n| now.saturating_duration_since(n.at) < NOTE_TTL);
         before != self.status.notes.len()
+    }
+
+    /// An event from one of the workspace's runs: the shown run's goes through
+    /// [`App::on_ingest`] as with one run, another's to its data in the workspace.
+    pub fn on_run_event(&mut self, ev: crate::run::RunEvent) {
+        if ev.run == self.runs.focus {
+            // One run: no workspace to tell.
+            self.runs.workspace.observe(&ev, self.now);
+            if ev.source == crate::run::SourceRole::Metrics {
+                self.on_ingest(ev.event);
+            }
+        } else {
+            self.runs.workspace.apply(ev, self.now);
+        }
+    }
+
+    /// Shows run `id` in the chart: its data comes into `model`, the shown run's goes back to
+    /// the workspace; the x-window fits the new run and follows it.
+    pub fn focus_run(&mut self, id: crate::run::RunId) {
+        let old = self.runs.focus;
+        if id == old || self.runs.workspace.get(id).is_none() {
+            return;
+        }
+        if let Some(m) = self.runs.workspace.get_mut(old) {
+            std::mem::swap(&mut self.model, &mut m.run.data);
+        }
+        if let Some(m) = self.runs.workspace.get_mut(id) {
+            std::mem::swap(&mut self.model, &mut m.run.data);
+        }
+        self.runs.focus = id;
+        self.view = XWindow::default();
+        self.status.last_data = self.runs.workspace.get(id).and_then(|m| m.updated);
     }
 
     pub fn on_ingest(&mut self, ev: IngestEvent) {
@@ -218,6 +259,12 @@ impl App {
         if let Action::Global(g) = a {
             return self.global(g);
         }
+        if let Action::Runs(a) = a {
+            if let Some(id) = self.runs.handle(a, &self.model) {
+                self.focus_run(id);
+            }
+            return;
+        }
         let area = self.body();
         let mut cx = Handling {
             run: &self.model,
@@ -226,7 +273,7 @@ impl App {
             area,
         };
         let note = match a {
-            Action::Global(_) => None,
+            Action::Global(_) | Action::Runs(_) => None,
             Action::Chart(a) => self.gnorm.handle(a, &mut cx),
             Action::Similarity(a) => self.sim.handle(a, &mut cx),
         };

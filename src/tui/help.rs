@@ -46,12 +46,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// The help's sections: the global keys, then each panel's, as (keys shown, what they do).
 pub fn sections(app: &App) -> Vec<(String, Vec<(String, &'static str)>)> {
-    vec![
+    let mut s = vec![
         ("everywhere".into(), binding_lines(GLOBAL)),
         (
             format!("tab 1 · {}", app.gnorm.title()),
             help_lines(&app.gnorm),
         ),
         (format!("tab 2 · {}", app.sim.title()), help_lines(&app.sim)),
-    ]
+    ];
+    if app.runs.workspace.len() > 1 {
+        s.insert(
+            2,
+            (
+                "tab 1 · runs".into(),
+                binding_lines(super::runs_table::BINDINGS),
+            ),
+        );
+    }
+    s
 }

@@ -10,6 +10,7 @@ pub mod help;
 pub mod keys;
 pub mod panel;
 mod render;
+pub mod runs_table;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
@@ -41,6 +42,63 @@ pub struct TuiOptions {
     pub banner: Option<String>,
     /// A checkpoint file or directory for tab 2.
     pub checkpoint: Option<std::path::PathBuf>,
+    /// With several runs: every run's name and what is read for it, `log` first (empty: one
+    /// run, today's screen).
+    pub runs: Vec<(String, SourceSpec)>,
+    /// A sweep folder to look for new runs in (every [`crate::discovery::sweep_watch::SWEEP_POLL`]).
+    pub sweep: Option<crate::discovery::sweep_watch::SweepWatch>,
+}
+
+/// Starts the follower of run `id` of several, its events tagged with the run.
+fn spawn_run(
+    watch: &crate::watch::WatchService,
+    id: crate::run::RunId,
+    spec: SourceSpec,
+    poll: Duration,
+    tx: crossbeam_channel::Sender<crate::run::RunEvent>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let (one_tx, one_rx) = unbounded();
+    follow::spawn_in(watch, spec, poll, one_tx, stop).context("starting a run's follower")?;
+    std::thread::Builder::new()
+        .name("trainwatch-run".into())
+        .spawn(move || {
+            for event in one_rx {
+                let ev = crate::run::RunEvent {
+                    run: id,
+                    source: crate::run::SourceRole::Metrics,
+                    event,
+                };
+                if tx.send(ev).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting a run's follower")?;
+    Ok(())
+}
+
+/// Looks for new runs in the sweep folder every few seconds; sends each with its name.
+fn spawn_sweep_watch(
+    mut w: crate::discovery::sweep_watch::SweepWatch,
+    tx: crossbeam_channel::Sender<(String, std::path::PathBuf)>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("trainwatch-sweep".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(crate::discovery::sweep_watch::SWEEP_POLL);
+                for run in w.poll() {
+                    let name = w.name_of(&run);
+                    if tx.send((name, run.source_path().to_path_buf())).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+        .context("starting the sweep watcher")?;
+    Ok(())
 }
 
 /// Shortest time between two frames: bursts of records coalesce into one draw.
@@ -92,6 +150,28 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         .context("starting the log follower")?;
 
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
+    let (runs_tx, runs_rx) = unbounded();
+    if opts.runs.len() > 1 {
+        let mut ws = crate::run::Workspace::default();
+        for (i, (name, spec)) in opts.runs.iter().enumerate() {
+            let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
+            if i > 0 {
+                spawn_run(
+                    &watch,
+                    id,
+                    spec.clone(),
+                    opts.poll,
+                    runs_tx.clone(),
+                    stop.clone(),
+                )?;
+            }
+        }
+        app.runs = runs_table::RunsPanel::new(ws);
+    }
+    let (new_tx, new_rx) = unbounded();
+    if let Some(w) = opts.sweep {
+        spawn_sweep_watch(w, new_tx, stop.clone())?;
+    }
     app.banner = opts.banner.clone();
     app.sim.path = opts.checkpoint.clone();
     let (ckpt_tx, ckpt_rx) = unbounded();
@@ -123,6 +203,15 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         signals: sig_rx,
         checkpoint: ckpt_rx,
         views: opts.checkpoint.is_some().then_some(view_tx),
+        runs: runs_rx,
+        new_runs: new_rx,
+        spawner: Spawner {
+            watch: watch.clone(),
+            template: opts.log.clone(),
+            poll: opts.poll,
+            tx: runs_tx,
+            stop: stop.clone(),
+        },
     };
     let result = event_loop(terminal, &mut app, &chans);
     stop.store(true, Ordering::Relaxed);
@@ -155,6 +244,48 @@ struct Channels {
     signals: Receiver<i32>,
     checkpoint: Receiver<crate::checkpoint::follow::CheckpointEvent>,
     views: Option<crossbeam_channel::Sender<crate::checkpoint::follow::View>>,
+    /// Events of the runs after the first (several runs).
+    runs: Receiver<crate::run::RunEvent>,
+    /// Runs that appeared in the sweep folder: name and source.
+    new_runs: Receiver<(String, std::path::PathBuf)>,
+    spawner: Spawner,
+}
+
+/// What starting a new run's follower takes.
+struct Spawner {
+    watch: crate::watch::WatchService,
+    /// The options every run is read with (its path replaced).
+    template: SourceSpec,
+    poll: Duration,
+    tx: crossbeam_channel::Sender<crate::run::RunEvent>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Spawner {
+    /// Adds a run that appeared in the sweep folder and starts its follower.
+    fn add(&self, app: &mut App, name: String, source: std::path::PathBuf) {
+        let mut spec = self.template.clone();
+        spec.path = source;
+        let ws = &mut app.runs.workspace;
+        if ws.has(&name) {
+            return;
+        }
+        let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
+        let (watch, poll, tx, stop) = (&self.watch, self.poll, self.tx.clone(), self.stop.clone());
+        match spawn_run(watch, id, spec, poll, tx, stop) {
+            Ok(()) => app.note(format!("new run {}", crate::text::printable(&name)), false),
+            Err(e) => app.note(format!("new run {name}: {e:#}"), true),
+        }
+    }
+}
+
+/// An event of the first run's follower (the one every view has), tagged as run 0.
+fn first_run(event: IngestEvent) -> crate::run::RunEvent {
+    crate::run::RunEvent {
+        run: crate::run::RunId(0),
+        source: crate::run::SourceRole::Metrics,
+        event,
+    }
 }
 
 fn event_loop<B: Backend + std::io::Write>(
@@ -206,10 +337,10 @@ where
             recv(ingest) -> ev => match ev {
                 Ok(ev) => {
                     app.now = Instant::now();
-                    app.on_ingest(ev);
+                    app.on_run_event(first_run(ev));
                     // Take whatever else is queued: one frame for the whole burst.
                     for ev in ingest_rx.try_iter().take(256) {
-                        app.on_ingest(ev);
+                        app.on_run_event(first_run(ev));
                     }
                     dirty = true;
                 }
@@ -240,6 +371,22 @@ where
                     dirty = true;
                 }
                 Err(_) => checkpoint_open = false,
+            },
+            recv(ch.runs) -> ev => {
+                if let Ok(ev) = ev {
+                    app.now = Instant::now();
+                    app.on_run_event(ev);
+                    for ev in ch.runs.try_iter().take(256) {
+                        app.on_run_event(ev);
+                    }
+                    dirty = true;
+                }
+            },
+            recv(ch.new_runs) -> new => {
+                if let Ok((name, source)) = new {
+                    ch.spawner.add(app, name, source);
+                    dirty = true;
+                }
             },
             recv(sig_rx) -> _ => return Ok(()),
             default(timeout) => {

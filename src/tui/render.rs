@@ -18,6 +18,8 @@ pub struct FrameLayout {
     pub banner: Rect,
     pub header: Rect,
     pub body: Rect,
+    /// The runs panel (tab 1 with several runs), under the chart.
+    pub runs: Rect,
     pub notes: Rect,
     pub status: Rect,
 }
@@ -38,11 +40,19 @@ pub fn frame_layout(app: &App, area: Rect) -> FrameLayout {
         Constraint::Length(1),
     ])
     .areas(area);
+    let runs_rows = if app.tab == Tab::Gnorm {
+        app.runs.height(body)
+    } else {
+        0
+    };
+    let [body, runs] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(runs_rows)]).areas(body);
     FrameLayout {
         tabs,
         banner,
         header,
         body,
+        runs,
         notes,
         status,
     }
@@ -71,7 +81,13 @@ impl Widget for &App {
             status: &self.status,
         };
         match self.tab {
-            Tab::Gnorm => self.gnorm.render(&scene, l.body, buf),
+            Tab::Gnorm => {
+                self.gnorm.render(&scene, l.body, buf);
+                if l.runs.height > 0 {
+                    self.runs
+                        .render(&self.model, &self.theme, self.now, l.runs, buf);
+                }
+            }
             Tab::Similarity => self.sim.render(&scene, l.body, buf),
         }
         let notes = self.status.notes.iter().rev().take(NOTES_SHOWN);

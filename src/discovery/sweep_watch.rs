@@ -1,0 +1,87 @@
+//! New runs appearing in an open sweep folder. [`SweepWatch::poll`] lists the sweep folder's
+//! subfolders (one `read_dir`, plus one `stat` per subfolder) and searches only a subfolder
+//! that is not a known run and that changed since it was last searched (its modification time
+//! moves when a file is created in it), so polling every few seconds costs a listing, not a
+//! walk of every run. A run that appears deeper than one level below an existing subfolder
+//! (`lr1/seed3/` beside `lr1/seed1/`) is found when `lr1/`'s own listing changes, that is
+//! only when a file or folder is created directly in it.
+
+use super::{Request, Run};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How often the TUI looks for new runs.
+pub const SWEEP_POLL: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone)]
+pub struct SweepWatch {
+    req: Request,
+    /// The folders of the runs known (new runs are not inside them).
+    known: Vec<PathBuf>,
+    /// Subfolders searched without a run found, and their time then.
+    searched: HashMap<PathBuf, SystemTime>,
+}
+
+impl SweepWatch {
+    /// Watches `req.path`, a sweep whose runs `runs` are open.
+    pub fn new(req: Request, runs: &[Run]) -> Self {
+        SweepWatch {
+            req,
+            known: runs
+                .iter()
+                .map(|r| super::sweep::run_path(r).to_path_buf())
+                .collect(),
+            searched: HashMap::new(),
+        }
+    }
+
+    /// The sweep folder.
+    pub fn root(&self) -> &Path {
+        &self.req.path
+    }
+
+    /// Runs that appeared since the last call, in name order.
+    pub fn poll(&mut self) -> Vec<Run> {
+        let mut found = Vec::new();
+        for dir in super::sweep::subfolders(&self.req.path) {
+            if self
+                .known
+                .iter()
+                .any(|k| k.starts_with(&dir) || dir.starts_with(k))
+            {
+                continue;
+            }
+            let mtime = std::fs::metadata(&dir)
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            if self.searched.get(&dir) == Some(&mtime) {
+                continue;
+            }
+            self.searched.insert(dir.clone(), mtime);
+            let mut req = self.req.clone();
+            req.path = dir.clone();
+            let Ok(m) = super::discover(&req) else {
+                continue;
+            };
+            for run in m.runs {
+                if run
+                    .found_source()
+                    .is_some_and(|s| s.has_metric == Some(true))
+                {
+                    self.known.push(super::sweep::run_path(&run).to_path_buf());
+                    self.searched.remove(&dir);
+                    found.push(run);
+                }
+            }
+        }
+        found
+    }
+
+    /// A new run's name: its folder relative to the sweep folder.
+    pub fn name_of(&self, run: &Run) -> String {
+        let p = super::sweep::run_path(run);
+        let rel = p.strip_prefix(&self.req.path).unwrap_or(p);
+        crate::text::printable(&rel.to_string_lossy()).into_owned()
+    }
+}

@@ -1,0 +1,268 @@
+//! A workspace: the runs open at once (a sweep, or the runs named on the command line), each
+//! with its name. One run is the special case of one member. Events from the runs' sources
+//! arrive tagged with the run and the source they came from ([`RunEvent`]) and go through the
+//! one reducer of that run.
+
+use super::{Changes, Instability, Run};
+use crate::ingest::follow::IngestEvent;
+use std::time::{Duration, Instant};
+
+/// A run's place in its workspace (stable: runs are only ever added).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(pub usize);
+
+/// Which of a run's sources an event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceRole {
+    /// The log (or event files, CSV, trainer state) the metrics are read from.
+    Metrics,
+    /// The checkpoint folder tab 2 follows.
+    Checkpoints,
+}
+
+/// One event, tagged with where it came from.
+#[derive(Debug)]
+pub struct RunEvent {
+    pub run: RunId,
+    pub source: SourceRole,
+    pub event: IngestEvent,
+}
+
+/// What a run is doing, as the runs panel says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Updated within 3× its usual interval (or nothing known yet to say otherwise).
+    Live,
+    /// Silent for longer than max(10 min, 20× its usual interval), since the instant given.
+    Stalled(Instant),
+    /// Its source said it ended (the follower reached a source that does not grow: a
+    /// finished event file, a trainer state written at the end).
+    Finished,
+    /// The file restarted (truncated, replaced, or its steps went back) since the last look.
+    Restarted,
+}
+
+impl RunStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Live => "live",
+            RunStatus::Stalled(_) => "stalled",
+            RunStatus::Finished => "finished",
+            RunStatus::Restarted => "restarted",
+        }
+    }
+}
+
+/// A run and what the workspace knows about its timing.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Its folder or file relative to the workspace's common root.
+    pub name: String,
+    pub run: Run,
+    /// When the last new points arrived.
+    pub updated: Option<Instant>,
+    /// The usual time between arrivals (an exponentially weighted mean).
+    interval: Option<Duration>,
+    restarted: bool,
+    pub finished: bool,
+}
+
+/// Silence longer than this (or 20× the usual interval) is a stall.
+pub const STALL_FLOOR: Duration = Duration::from_secs(600);
+
+impl Member {
+    pub fn new(name: String, run: Run) -> Self {
+        Member {
+            name,
+            run,
+            updated: None,
+            interval: None,
+            restarted: false,
+            finished: false,
+        }
+    }
+
+    /// The status at `now` (see [`RunStatus`]).
+    pub fn status(&self, now: Instant) -> RunStatus {
+        if self.restarted {
+            return RunStatus::Restarted;
+        }
+        if self.finished {
+            return RunStatus::Finished;
+        }
+        let Some(at) = self.updated else {
+            return RunStatus::Live;
+        };
+        let silent = now.saturating_duration_since(at);
+        let usual = self.interval.unwrap_or(Duration::from_secs(30));
+        if silent > STALL_FLOOR.max(usual * 20) {
+            RunStatus::Stalled(at)
+        } else {
+            RunStatus::Live
+        }
+    }
+
+    fn arrived(&mut self, now: Instant) {
+        if let Some(prev) = self.updated {
+            let gap = now.saturating_duration_since(prev);
+            self.interval = Some(match self.interval {
+                None => gap,
+                Some(i) => (i * 7 + gap) / 8,
+            });
+        }
+        self.updated = Some(now);
+    }
+}
+
+/// The runs open at once.
+#[derive(Debug, Clone, Default)]
+pub struct Workspace {
+    members: Vec<Member>,
+}
+
+impl Workspace {
+    /// A workspace of one run.
+    pub fn single(name: String, run: Run) -> Self {
+        Workspace {
+            members: vec![Member::new(name, run)],
+        }
+    }
+
+    /// Adds a run (a new one in a sweep folder); its id.
+    pub fn push(&mut self, name: String, run: Run) -> RunId {
+        self.members.push(Member::new(name, run));
+        RunId(self.members.len() - 1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn get(&self, id: RunId) -> Option<&Member> {
+        self.members.get(id.0)
+    }
+
+    pub fn get_mut(&mut self, id: RunId) -> Option<&mut Member> {
+        self.members.get_mut(id.0)
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = (RunId, &Member)> {
+        self.members.iter().enumerate().map(|(i, m)| (RunId(i), m))
+    }
+
+    /// Whether a run of this name is open (new runs in a sweep folder are told by name).
+    pub fn has(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m.name == name)
+    }
+
+    /// Applies an event to its run (at `now`, for the run's timing); `None` when the run is
+    /// not in the workspace or the event came from its checkpoints (tab 2 handles those).
+    pub fn apply(&mut self, ev: RunEvent, now: Instant) -> Option<Changes> {
+        if !self.observe(&ev, now) {
+            return None;
+        }
+        let m = self.members.get_mut(ev.run.0)?;
+        Some(m.run.apply(ev.event))
+    }
+
+    /// Notes an event's timing and restarts for its run's status without applying it (the
+    /// TUI applies the shown run's events itself); false when it is not a metrics event of a
+    /// run in the workspace.
+    pub fn observe(&mut self, ev: &RunEvent, now: Instant) -> bool {
+        let Some(m) = self.members.get_mut(ev.run.0) else {
+            return false;
+        };
+        if ev.source != SourceRole::Metrics {
+            return false;
+        }
+        match &ev.event {
+            IngestEvent::Restart(_) => m.restarted = true,
+            IngestEvent::Batch(b) if !b.is_empty() => {
+                m.restarted = false;
+                m.arrived(now);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// The runs, most unstable first (ties: by name).
+    pub fn by_instability(&self) -> Vec<RunId> {
+        let scores: Vec<f64> = self
+            .members
+            .iter()
+            .map(|m| Instability::of(&m.run.data).score)
+            .collect();
+        let mut ids: Vec<RunId> = (0..self.members.len()).map(RunId).collect();
+        ids.sort_by(|a, b| {
+            scores[b.0]
+                .total_cmp(&scores[a.0])
+                .then_with(|| self.members[a.0].name.cmp(&self.members[b.0].name))
+        });
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::RestartReason;
+    use crate::ingest::SourceSpec;
+
+    fn batch(text: &str) -> IngestEvent {
+        let mut d =
+            crate::ingest::decoder::LogDecoder::new(crate::ingest::MetricSpec::gnorm(), None);
+        d.feed(text.as_bytes());
+        d.finish();
+        IngestEvent::Batch(d.take_batch())
+    }
+
+    fn ev(run: usize, event: IngestEvent) -> RunEvent {
+        RunEvent {
+            run: RunId(run),
+            source: SourceRole::Metrics,
+            event,
+        }
+    }
+
+    #[test]
+    fn status_follows_arrivals_silence_and_restarts() {
+        let mut ws = Workspace::default();
+        ws.push("a".into(), Run::new(SourceSpec::new("a.log"), None));
+        let t0 = Instant::now();
+        let secs = |s| t0 + Duration::from_secs(s);
+        assert_eq!(ws.get(RunId(0)).unwrap().status(t0), RunStatus::Live);
+        for (i, line) in [
+            "step=1 gnorm=0.5\n",
+            "step=2 gnorm=0.6\n",
+            "step=3 gnorm=0.7\n",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let c = ws.apply(ev(0, batch(line)), secs(10 * i as u64)).unwrap();
+            assert_eq!(c.points, 1);
+        }
+        let m = ws.get(RunId(0)).unwrap();
+        assert_eq!(m.run.data.primary().len(), 3);
+        // Every 10 s: silent for 20 × 10 s is not yet a stall (the floor is 10 min).
+        assert_eq!(m.status(secs(20 + 300)), RunStatus::Live);
+        assert_eq!(m.status(secs(20 + 601)), RunStatus::Stalled(secs(20)));
+        let restart = ev(0, IngestEvent::Restart(RestartReason::Truncated));
+        ws.apply(restart, secs(30));
+        assert_eq!(
+            ws.get(RunId(0)).unwrap().status(secs(31)),
+            RunStatus::Restarted
+        );
+        ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(40));
+        assert_eq!(ws.get(RunId(0)).unwrap().status(secs(41)), RunStatus::Live);
+        // An event for a run not in the workspace changes nothing.
+        assert!(ws
+            .apply(ev(5, batch("step=1 gnorm=1\n")), secs(50))
+            .is_none());
+    }
+}
