@@ -370,6 +370,8 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
             crate::text::printable_path(&dir)
         )),
         checkpoint: Some(cfg.checkpoint_dir()),
+        // The follower lists them as the simulated run writes them.
+        checkpoints: Vec::new(),
     };
     let result = crate::tui::run(tui);
     stop.store(true, Ordering::Relaxed);

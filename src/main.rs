@@ -287,6 +287,7 @@ fn watch(path: PathBuf, a: ViewArgs) -> ExitCode {
         color: color_choice(a.color),
         banner: None,
         checkpoint: run.checkpoints.watch,
+        checkpoints: run.checkpoints.found,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

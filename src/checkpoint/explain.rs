@@ -113,7 +113,9 @@ impl TableFacts {
             None
         };
         let sinusoid = match (pairing, first, second, last) {
-            (Some(p), Some((f, r0)), Some(r1), Some((l, rl))) => periods(p, d, &r0, &r1, (l - f, &rl)),
+            (Some(p), Some((f, r0)), Some(r1), Some((l, rl))) => {
+                periods(p, d, &r0, &r1, (l - f, &rl))
+            }
             _ => None,
         };
         TableFacts {
@@ -187,12 +189,19 @@ pub struct UntrainedTail {
     pub bound: f64,
 }
 
+/// Narrowest table whose untrained rows can be told apart (4/√32 ≈ 0.71).
+const MIN_DIM: usize = 32;
+
 /// The untrained tail of `facts`, if any: the longest run of rows at the end whose cosine to
-/// each neighbour stays under 4/√D (random vectors: 4 standard deviations), at least
+/// each neighbour stays under 4/√D (random vectors: 4 standard deviations; D ≥ 32), at least
 /// max(4, 1 %) rows long, with norms as concentrated as a random init's.
 pub fn untrained_tail(facts: &TableFacts) -> Option<UntrainedTail> {
     let n = facts.norms.len();
-    let bound = (4.0 / (facts.dim as f64).sqrt()).max(0.05);
+    // Below 32 dimensions random rows are not near-orthogonal enough to tell from trained ones.
+    if facts.dim < MIN_DIM {
+        return None;
+    }
+    let bound = 4.0 / (facts.dim as f64).sqrt();
     // The last correlated pair (i, i+1): row i+1 is like a neighbour, the tail starts after it.
     let start = match facts.adjacent.iter().rposition(|c| c.abs() >= bound) {
         Some(i) => i + 2,
@@ -220,7 +229,8 @@ pub fn untrained_tail(facts: &TableFacts) -> Option<UntrainedTail> {
         start: facts.lo + start,
         rows: tail.len(),
         norm: mean,
-        trained_norm: (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64),
+        trained_norm: (!before.is_empty())
+            .then(|| before.iter().sum::<f64>() / before.len() as f64),
         bound,
     })
 }
@@ -267,11 +277,10 @@ pub fn explain(map: &SimilarityMap, facts: &TableFacts) -> Vec<String> {
             count(s.shortest),
             count(s.longest)
         );
-        if let Some(m) = map.summary.min.filter(|m| *m > 0.0) {
-            t.push_str(&format!(
-                "; the periods longer than the table keep even the farthest positions alike (min {})",
-                signed(m)
-            ));
+        if map.summary.min.is_some_and(|m| m > 0.0) {
+            t.push_str(
+                "; the periods longer than the table keep even the farthest positions alike",
+            );
         }
         t.push('.');
         out.push(t);
@@ -305,7 +314,10 @@ fn falloff(map: &SimilarityMap) -> String {
         (Some(a), None, None) => t.push_str(&format!("; neighbours have cosine {}", signed(a))),
     }
     if let Some(m) = s.min.filter(|m| *m < 0.5) {
-        t.push_str(&format!(", down to {} for the least similar blocks", signed(m)));
+        t.push_str(&format!(
+            ", down to {} for the least similar blocks",
+            signed(m)
+        ));
     }
     t.push('.');
     t

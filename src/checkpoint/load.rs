@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::opened::{Checkpoint, StoreRef};
 use super::explain::{explain, TableFacts};
+use super::opened::{Checkpoint, StoreRef};
 use super::resolve::{resolve, Resolved};
 use super::select::{self, Candidate};
 use super::similarity::{compute_map, SimilarityMap, TableView};

@@ -433,7 +433,8 @@ pub fn similarity_figure(
     let profile_h = (heat / 3).clamp(220, 420);
     let width = left + heat + right;
     let explanation = wrap_words(&report.explanation, (width as usize - 40) / EXPLAIN_CHAR_PX);
-    let explain_h = explanation.len() as u32 * EXPLAIN_LINE_PX + 10 * explanation.len().min(1) as u32;
+    let explain_h =
+        explanation.len() as u32 * EXPLAIN_LINE_PX + 10 * explanation.len().min(1) as u32;
     let size = (width, top + heat + 90 + profile_h + explain_h);
     let shown = printable_path(path);
     let root = BitMapBackend::new(path, size).into_drawing_area();

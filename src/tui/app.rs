@@ -317,6 +317,10 @@ impl App {
                 self.sim.computing = None;
                 self.sim.failure = Some((message, retrying));
             }
+            E::Listed(found) => {
+                self.sim.on_listed(found);
+                self.model.checkpoints = self.sim.checkpoints.clone();
+            }
         }
     }
 }

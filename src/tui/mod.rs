@@ -39,8 +39,11 @@ pub struct TuiOptions {
     pub color: ColorChoice,
     /// A line shown under the tabs, e.g. "SIMULATED DATA" for the demo.
     pub banner: Option<String>,
-    /// A checkpoint file or directory for tab 2.
+    /// A checkpoint file or directory for tab 2 (followed: its newest checkpoint is shown).
     pub checkpoint: Option<std::path::PathBuf>,
+    /// The run's checkpoints in step order (discovery's list): tab 2's scrubber steps through
+    /// them, and each explosion names the last good one.
+    pub checkpoints: Vec<crate::core::CheckpointRef>,
 }
 
 /// Shortest time between two frames: bursts of records coalesce into one draw.
@@ -94,6 +97,8 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
     app.banner = opts.banner.clone();
     app.sim.path = opts.checkpoint.clone();
+    app.sim.checkpoints = opts.checkpoints.clone();
+    app.model.checkpoints = opts.checkpoints.clone();
     let (ckpt_tx, ckpt_rx) = unbounded();
     let (view_tx, view_rx) = unbounded();
     if let Some(p) = &opts.checkpoint {
