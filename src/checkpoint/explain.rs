@@ -67,9 +67,9 @@ impl TableFacts {
         let (mut prev, mut row) = (vec![0.0f64; d], vec![0.0f64; d]);
         let mut pair_ok = [d >= 2 && d % 2 == 0; 2];
         let mut amplitude: Option<Vec<[f64; 2]>> = None;
-        // Rows kept for the phase steps: the first two consecutive non-zero rows, and the last.
-        let (mut first, mut second, mut last): (Option<(usize, Vec<f64>)>, Option<Vec<f64>>, _) =
-            (None, None, None);
+        // Rows for the phase steps: the first non-zero row, whether the next one is non-zero
+        // too, and the last non-zero row (decoded again at the end).
+        let (mut first, mut consecutive, mut last) = (None::<usize>, false, 0usize);
         for i in lo..hi {
             view.decode_row(i, &mut row);
             let ss: f64 = row.iter().map(|v| v * v).sum();
@@ -96,12 +96,12 @@ impl TableFacts {
                         });
                     }
                 }
-                match &first {
-                    None => first = Some((i, row.clone())),
-                    Some((f, _)) if second.is_none() && *f + 1 == i => second = Some(row.clone()),
+                match first {
+                    None => first = Some(i),
+                    Some(f) if f + 1 == i => consecutive = true,
                     _ => {}
                 }
-                last = Some((i, row.clone()));
+                last = i;
             }
             std::mem::swap(&mut prev, &mut row);
         }
@@ -112,9 +112,13 @@ impl TableFacts {
         } else {
             None
         };
-        let sinusoid = match (pairing, first, second, last) {
-            (Some(p), Some((f, r0)), Some(r1), Some((l, rl))) => {
-                periods(p, d, &r0, &r1, (l - f, &rl))
+        let sinusoid = match (pairing, first) {
+            (Some(p), Some(f)) if consecutive => {
+                let mut r1 = vec![0.0f64; d];
+                view.decode_row(f, &mut prev);
+                view.decode_row(f + 1, &mut r1);
+                view.decode_row(last, &mut row);
+                periods(p, d, &prev, &r1, (last - f, &row))
             }
             _ => None,
         };

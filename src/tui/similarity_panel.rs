@@ -62,7 +62,7 @@ const BINDINGS: &[Binding<SimAction>] = &[
             (Key::char('['), A::OlderCheckpoint),
             (Key::char(']'), A::NewerCheckpoint),
         ],
-        what: "previous / next checkpoint of the run (past the newest: follow it)",
+        what: "previous / next checkpoint; ] past the newest follows it",
     },
     Binding {
         keys: &[(Key::char('f'), A::FollowNewest)],
