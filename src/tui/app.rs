@@ -318,8 +318,8 @@ impl App {
                 self.sim.failure = Some((message, retrying));
             }
             E::Listed(found) => {
-                self.sim.on_listed(found);
-                self.model.checkpoints = self.sim.checkpoints.clone();
+                self.sim.scrub.on_listed(found);
+                self.model.checkpoints = self.sim.scrub.checkpoints.clone();
             }
         }
     }

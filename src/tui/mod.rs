@@ -10,6 +10,7 @@ pub mod help;
 pub mod keys;
 pub mod panel;
 mod render;
+pub mod scrubber;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
@@ -97,7 +98,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
     app.banner = opts.banner.clone();
     app.sim.path = opts.checkpoint.clone();
-    app.sim.checkpoints = opts.checkpoints.clone();
+    app.sim.scrub.checkpoints = opts.checkpoints.clone();
     app.model.checkpoints = opts.checkpoints.clone();
     let (ckpt_tx, ckpt_rx) = unbounded();
     let (view_tx, view_rx) = unbounded();

@@ -91,9 +91,9 @@ impl Panel for SimState {
             A::ZoomOut => self.zoom_out(),
             A::ToggleRange => self.fixed_range = !self.fixed_range,
             A::NextTensor => self.next_tensor(),
-            A::OlderCheckpoint => return self.scrub(-1),
-            A::NewerCheckpoint => return self.scrub(1),
-            A::FollowNewest => return self.follow_newest(),
+            A::OlderCheckpoint => return self.scrub.step(-1, self.source().as_deref()),
+            A::NewerCheckpoint => return self.scrub.step(1, self.source().as_deref()),
+            A::FollowNewest => return self.scrub.follow_newest(),
         }
         None
     }

@@ -2,10 +2,10 @@
 //! fg = upper matrix row, bg = lower: two rows per terminal row), `magma` colours, a colour
 //! bar, position labels, a cursor, and the similarity-vs-distance summary.
 
+use super::scrubber::Scrubber;
 use super::theme::Theme;
 use crate::checkpoint::SimilarityReport;
 use crate::colormap::{density, magma};
-use crate::core::CheckpointRef;
 use crate::text::printable;
 use crate::tui::theme::ColorMode;
 use ratatui::buffer::Buffer;
@@ -54,10 +54,8 @@ pub struct SimState {
     pub zoom: Vec<(usize, usize)>,
     /// Table chosen with `t` (None: auto-detection's pick).
     pub tensor: Option<String>,
-    /// The run's checkpoints in step order (discovery's list, extended as new ones land).
-    pub checkpoints: Vec<CheckpointRef>,
-    /// The checkpoint picked with `[`/`]`; `None` follows the newest.
-    pub pinned: Option<PathBuf>,
+    /// `[`/`]`: the run's checkpoints and the one picked.
+    pub scrub: Scrubber,
 }
 
 impl SimState {
@@ -65,7 +63,7 @@ impl SimState {
     /// [`fit`]).
     pub fn view(&self, blocks: usize) -> crate::checkpoint::follow::View {
         crate::checkpoint::follow::View {
-            checkpoint: self.pinned.clone(),
+            checkpoint: self.scrub.pinned.clone(),
             tensor: self.tensor.clone(),
             rows: self.zoom.last().copied(),
             blocks: blocks.max(1),
@@ -118,60 +116,9 @@ impl SimState {
         self.zoom.pop();
     }
 
-    /// Where the checkpoint on screen is in [`Self::checkpoints`]: the pinned one, else the one
-    /// the report was read from (a file, or a file inside a `checkpoint-<step>/` folder).
-    pub fn position(&self) -> Option<usize> {
-        if let Some(p) = &self.pinned {
-            return self.checkpoints.iter().position(|c| &c.path == p);
-        }
-        let source = self.report.as_ref()?.source.as_ref()?;
-        self.checkpoints
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| source.starts_with(&c.path))
-            .max_by_key(|(_, c)| c.path.as_os_str().len())
-            .map(|(i, _)| i)
-    }
-
-    /// `[` (−1) / `]` (+1): the previous / next checkpoint of the run. `]` past the newest
-    /// follows the newest again. What changed, for a note.
-    pub fn scrub(&mut self, delta: isize) -> Option<String> {
-        let n = self.checkpoints.len();
-        if n == 0 {
-            return Some("no other checkpoints in this run".into());
-        }
-        let at = self.position().unwrap_or(n - 1) as isize;
-        let to = at + delta;
-        if to < 0 {
-            return Some("this is the oldest checkpoint".into());
-        }
-        if to as usize >= n {
-            return self.follow_newest();
-        }
-        self.pinned = Some(self.checkpoints[to as usize].path.clone());
-        None
-    }
-
-    /// `f` (and `]` past the newest): show the newest checkpoint and follow new ones.
-    pub fn follow_newest(&mut self) -> Option<String> {
-        self.pinned
-            .take()
-            .map(|_| "following the newest checkpoint".into())
-    }
-
-    /// The follower's new list: checkpoints not known yet join, in step order (those without a
-    /// step stay after the others).
-    pub fn on_listed(&mut self, found: Vec<CheckpointRef>) {
-        let mut added = false;
-        for c in found {
-            if !self.checkpoints.iter().any(|k| k.path == c.path) {
-                self.checkpoints.push(c);
-                added = true;
-            }
-        }
-        if added {
-            self.checkpoints.sort_by_key(|c| (c.step.is_none(), c.step));
-        }
+    /// The main file of the checkpoint on screen (to place it among the run's checkpoints).
+    pub fn source(&self) -> Option<PathBuf> {
+        self.report.as_ref().and_then(|r| r.source.clone())
     }
 
     /// `t`: the next candidate table.
@@ -260,22 +207,9 @@ pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("  {} {:?}", ti.dtype, ti.shape), t.axis),
         Span::styled(format!("  rows {}–{}", m.rows.0, m.rows.1), t.axis),
     ];
-    match st.position() {
-        Some(i) => {
-            let step = st.checkpoints[i].step.or(ti.step);
-            let step = step.map_or(String::new(), |s| format!(" · step {s}"));
-            let n = st.checkpoints.len();
-            title.push(Span::styled(
-                format!("  checkpoint {} of {n}{step}", i + 1),
-                t.axis,
-            ));
-            let how = if st.pinned.is_some() {
-                "  ([/]: scrub, f: follow newest)"
-            } else if n > 1 {
-                "  (newest, followed; [: older)"
-            } else {
-                ""
-            };
+    match st.scrub.title(st.source().as_deref(), ti.step) {
+        Some((place, how)) => {
+            title.push(Span::styled(format!("  {place}"), t.axis));
             title.push(Span::styled(how, t.dim));
         }
         None => {
