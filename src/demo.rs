@@ -372,6 +372,8 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
         checkpoint: Some(cfg.checkpoint_dir()),
         runs: Vec::new(),
         sweep: None,
+        // The follower lists them as the simulated run writes them.
+        checkpoints: Vec::new(),
     };
     let result = crate::tui::run(tui);
     stop.store(true, Ordering::Relaxed);

@@ -317,6 +317,7 @@ fn watch(paths: Vec<PathBuf>, a: ViewArgs) -> ExitCode {
         checkpoint: run.checkpoints.watch,
         runs: if runs.len() > 1 { runs } else { Vec::new() },
         sweep,
+        checkpoints: run.checkpoints.found,
     };
     match trainwatch::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

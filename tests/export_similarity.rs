@@ -43,6 +43,8 @@ fn json_has_exactly_the_keys_in_order() {
         "matrix",
         "zero_rows",
         "profile",
+        // Issue 11: an addition at the end.
+        "explanation",
     ];
     let positions: Vec<usize> = keys
         .iter()
@@ -119,6 +121,14 @@ fn human_summary_names_everything() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+    // The explanation closes the summary (the decoder's table is learned: one sentence).
+    let last = text.lines().rev().find(|l| !l.is_empty()).unwrap();
+    assert!(
+        last.starts_with(
+            "The diagonal is each position with itself (cosine 1); neighbours have cosine +0."
+        ),
+        "{text}"
+    );
     assert!(
         text.lines()
             .filter(|l| l.trim_start().starts_with(char::is_numeric))
@@ -177,4 +187,50 @@ fn argument_parsers() {
     assert!(parse_rows("a:3").is_err());
     assert_eq!(parse_sinusoidal("1024,512"), Ok((1024, 512)));
     assert!(parse_sinusoidal("1024x512").is_err());
+}
+
+#[test]
+fn json_explanation_says_what_the_numbers_say() {
+    let mut o = whisper();
+    o.json = true;
+    o.tensor = Some("encoder.position_encodings.encodings".into());
+    let v: serde_json::Value = serde_json::from_str(&run(&o)).unwrap();
+    let ex: Vec<&str> = v["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(ex.len(), 2, "{ex:#?}");
+    assert!(
+        ex[1].starts_with("The table is sinusoidal (192 sin/cos pairs"),
+        "{ex:#?}"
+    );
+    // fairseq's formula: the rows used (2..N+2) are sinusoidal; padding row 1 is outside them.
+    let mut o = SimilarityOptions {
+        sinusoidal: Some((256, 64)),
+        json: true,
+        ..Default::default()
+    };
+    let v: serde_json::Value = serde_json::from_str(&run(&o)).unwrap();
+    let ex = v["explanation"].as_array().unwrap();
+    assert!(
+        ex[1].as_str().unwrap().contains("32 sin/cos pairs"),
+        "{ex:?}"
+    );
+    // With the padding row in range, it is named.
+    o.rows = Some((0, 258));
+    let v: serde_json::Value = serde_json::from_str(&run(&o)).unwrap();
+    let last = v["explanation"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        last.starts_with("Row 1 is all zeros: a padding row (fairseq's padding_idx 1)"),
+        "{last}"
+    );
 }

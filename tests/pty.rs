@@ -647,3 +647,65 @@ fn a_sweep_opens_every_run_and_picks_up_a_new_one() {
     t.keys("q");
     t.assert_exits_restored();
 }
+
+// ---- the scrubber (issue 11) ---------------------------------------------------------------
+
+/// An HF Trainer run folder: `train.log` beside `out/checkpoint-*/model.safetensors` (written
+/// here by the test's safetensors writer), and an explosion at step 700.
+#[test]
+fn tab_two_scrubs_through_a_runs_nested_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for step in (20..=1200).step_by(20) {
+        let g = if step == 700 {
+            80.0
+        } else {
+            1.0 + (step % 60) as f64 / 100.0
+        };
+        log.push_str(&format!("step={step} gnorm={g}\n"));
+    }
+    append(&dir.path().join("train.log"), &log);
+    let out = dir.path().join("out");
+    for (k, step) in [100, 500, 1000].into_iter().enumerate() {
+        let ck = out.join(format!("checkpoint-{step}"));
+        std::fs::create_dir_all(&ck).unwrap();
+        let table = common::safetensors_f32("wpe.weight", 48, 8, wave(1.0 + k as f32));
+        std::fs::write(ck.join("model.safetensors"), table).unwrap();
+    }
+    let mut t = Tui::start(
+        &[dir.path().as_os_str(), "--poll-ms".as_ref(), "100".as_ref()],
+        &[],
+        140,
+        36,
+    );
+    t.wait_for("step 1200");
+    // Tab 1's events: the explosion at 700 names the checkpoint to roll back to.
+    t.wait_for("▼ 700 80 67× ↩ checkpoint-500");
+    t.keys("2");
+    t.wait_for("checkpoint 3 of 3 · step 1000");
+    t.wait_for("(newest, followed; [: older)");
+    t.wait_for("The diagonal is each position with itself");
+    t.keys("[");
+    t.wait_for("checkpoint 2 of 3 · step 500");
+    t.wait_for("f: follow newest");
+    t.keys("[");
+    t.wait_for("checkpoint 1 of 3 · step 100");
+    t.keys("[");
+    t.wait_for("this is the oldest checkpoint");
+    t.keys("]");
+    t.wait_for("checkpoint 2 of 3 · step 500");
+    // A checkpoint landing while one is pinned extends the list but does not move the view.
+    let ck = out.join("checkpoint-1500");
+    std::fs::create_dir_all(&ck).unwrap();
+    std::fs::write(
+        ck.join("model.safetensors"),
+        common::safetensors_f32("wpe.weight", 48, 8, wave(4.0)),
+    )
+    .unwrap();
+    t.wait_for("checkpoint 2 of 4 · step 500");
+    t.keys("f");
+    t.wait_for("checkpoint 4 of 4 · step 1500");
+    t.wait_for("(newest, followed");
+    t.keys("q");
+    t.assert_exits_restored();
+}

@@ -9,6 +9,7 @@
 
 use super::resolve::resolve;
 use super::{compute_similarity, Error, ReadMode, SimilarityReport, SimilarityRequest};
+use crate::core::CheckpointRef;
 use crate::text::printable_path;
 use crate::watch::{parent_dir, pool, Target, WatchService};
 use crossbeam_channel::{bounded, select, Receiver, Sender};
@@ -18,9 +19,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-/// What the UI asks of the follower: which table, which rows, how many blocks.
+/// What the UI asks of the follower: which checkpoint, which table, which rows, how many
+/// blocks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
+    /// A checkpoint of the run picked with the scrubber; `None` follows the newest under the
+    /// followed path.
+    pub checkpoint: Option<PathBuf>,
     pub tensor: Option<String>,
     pub rows: Option<(usize, usize)>,
     pub blocks: usize,
@@ -40,6 +45,9 @@ pub enum CheckpointEvent {
     },
     /// The newest checkpoint could not be shown; `retrying` when it looked half-written.
     Failed { message: String, retrying: bool },
+    /// The checkpoints under the followed path, re-listed when the newest one changed (a new
+    /// checkpoint landed), in step order.
+    Listed(Vec<CheckpointRef>),
 }
 
 /// Identity of a checkpoint's files on disk: a change in any of them means "reload".
@@ -116,6 +124,8 @@ fn run(
     let mut last_failure: Option<String> = None;
     let mut said_waiting = false;
     let mut force = true;
+    // The newest checkpoint's files when the run's checkpoints were last listed.
+    let mut listed: Option<Stamp> = None;
     while !stop.load(Ordering::Relaxed) {
         // Newest view wins: the UI may send several while the user presses keys.
         while let Ok(v) = views.try_recv() {
@@ -124,7 +134,22 @@ fn run(
                 force = true;
             }
         }
-        match resolve(path) {
+        if let Ok(newest) = resolve(path) {
+            let now = stamp(&newest.files());
+            if listed.as_ref() != Some(&now) {
+                listed = Some(now);
+                let found = crate::discovery::checkpoints::at(path);
+                if tx.send(CheckpointEvent::Listed(found)).is_err() {
+                    return;
+                }
+            }
+        }
+        // The scrubber's pick, else the newest.
+        let shown_path = view
+            .checkpoint
+            .clone()
+            .unwrap_or_else(|| path.to_path_buf());
+        match resolve(&shown_path) {
             Err(e) => {
                 if loaded.is_none() {
                     if !said_waiting {
@@ -157,7 +182,7 @@ fn run(
                         return;
                     }
                     let req = SimilarityRequest {
-                        path: path.to_path_buf(),
+                        path: shown_path.clone(),
                         tensor: view.tensor.clone(),
                         rows: view.rows,
                         blocks: view.blocks.max(1),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::explain::{explain, TableFacts};
 use super::opened::{Checkpoint, StoreRef};
 use super::resolve::{resolve, Resolved};
 use super::select::{self, Candidate};
@@ -54,6 +55,11 @@ pub struct SimilarityReport {
     /// The raw name of the table shown (pass it back as `tensor` to keep the choice).
     pub tensor_name: String,
     pub map: SimilarityMap,
+    /// The map in two or three plain sentences (see [`super::explain`]).
+    pub explanation: Vec<String>,
+    /// The checkpoint's main file as resolved (unprintable characters kept: a path to compare,
+    /// never to show); `None` for `--sinusoidal` and stores opened from memory.
+    pub source: Option<PathBuf>,
 }
 
 /// Resolves PATH and validates every file of the checkpoint (header, and the file is at least
@@ -108,12 +114,14 @@ pub fn compute_similarity(req: &SimilarityRequest) -> Result<SimilarityReport, E
     }
     let resolved = resolve(&req.path)?;
     let ckpt = Checkpoint::open(&resolved, req.read)?;
-    table_report(
+    let mut report = table_report(
         &ckpt,
         printable_path(resolved.main_path()),
         resolved.step,
         req,
-    )
+    )?;
+    report.source = Some(resolved.main_path().to_path_buf());
+    Ok(report)
 }
 
 /// Computes the map of a table of `store`, already open (bytes in memory, say): `req`'s
@@ -170,6 +178,7 @@ fn table_report(
         reason: format!("tensor {} has the wrong byte length", info.display_name()),
     })?;
     let map = compute_map(&view, rows, req.blocks);
+    let explanation = explain(&map, &TableFacts::measure(&view, map.rows));
     let selected = candidates.iter().position(|c| c.name == info.name);
     // A name without a step (`checkpoint_last.pt`): the checkpoint's own metadata may say.
     let step = step.or_else(|| store.meta().step);
@@ -186,6 +195,8 @@ fn table_report(
         selected,
         tensor_name: info.name.clone(),
         map,
+        explanation,
+        source: None,
     })
 }
 
@@ -226,6 +237,7 @@ fn sinusoidal_report(
             why: "internal size mismatch".into(),
         })?;
     let map = compute_map(&view, rows, req.blocks);
+    let explanation = explain(&map, &TableFacts::measure(&view, map.rows));
     let file = if req.path.as_os_str().is_empty() {
         "(formula)".to_string()
     } else {
@@ -245,5 +257,7 @@ fn sinusoidal_report(
         selected: None,
         tensor_name: name,
         map,
+        explanation,
+        source: None,
     })
 }

@@ -14,6 +14,7 @@
 //! - [`list_candidates`]: the tables that could be shown;
 //! - [`check_complete`]: whether a checkpoint is whole (a file still being written is an error).
 
+pub mod explain;
 pub mod follow;
 pub mod resolve;
 pub mod select;

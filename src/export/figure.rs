@@ -431,15 +431,65 @@ pub fn similarity_figure(
     let heat = b as u32 * scale;
     let (left, right, top) = (90u32, 150u32, 70u32);
     let profile_h = (heat / 3).clamp(220, 420);
-    let size = (left + heat + right, top + heat + 90 + profile_h);
+    let width = left + heat + right;
+    let explanation = wrap_words(&report.explanation, (width as usize - 40) / EXPLAIN_CHAR_PX);
+    let explain_h =
+        explanation.len() as u32 * EXPLAIN_LINE_PX + 10 * explanation.len().min(1) as u32;
+    let size = (width, top + heat + 90 + profile_h + explain_h);
     let shown = printable_path(path);
     let root = BitMapBackend::new(path, size).into_drawing_area();
     let geo = draw_similarity(report, &root, (left, top, heat, profile_h))
+        .and_then(|g| draw_explanation(&root, &explanation, explain_h).map(|()| g))
         .with_context(|| format!("writing the figure {shown}"))?;
     root.present()
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("writing the figure {shown}"))?;
     Ok(geo)
+}
+
+/// Line height and mean glyph width (px) of the explanation under the similarity figure.
+const EXPLAIN_LINE_PX: u32 = 20;
+const EXPLAIN_CHAR_PX: usize = 7;
+
+/// The sentences broken into lines of at most `width` characters, at spaces.
+fn wrap_words(sentences: &[String], width: usize) -> Vec<String> {
+    let width = width.max(20);
+    let mut lines = Vec::new();
+    for s in sentences {
+        let mut line = String::new();
+        for word in s.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// The explanation's lines in the band of height `h` at the bottom of `root`.
+fn draw_explanation<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    lines: &[String],
+    h: u32,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (_, total_h) = root.dim_in_pixel();
+    let y0 = total_h.saturating_sub(h) as i32;
+    for (k, line) in lines.iter().enumerate() {
+        let y = y0 + (k as u32 * EXPLAIN_LINE_PX) as i32;
+        root.draw(&Text::new(line.clone(), (20, y), (FAMILY, 14).into_font()))
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(())
 }
 
 fn draw_similarity<DB: DrawingBackend>(
@@ -578,7 +628,8 @@ where
         .map_err(e)?;
 
     // The profile: mean cosine against distance |i − j|, log2 x.
-    let prof_area = root.margin(total_h - profile_h - 10, 10, left - 70, 140);
+    let below = total_h.saturating_sub(top + heat + 90 + profile_h);
+    let prof_area = root.margin(total_h - profile_h - 10 - below, 10 + below, left - 70, 140);
     let pts: Vec<(f64, f64)> = m
         .profile
         .iter()

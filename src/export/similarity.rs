@@ -2,7 +2,7 @@
 //!
 //! Output is either a human summary or, with `--json`, exactly
 //! `{"file", "tensor", "dtype", "shape", "rows", "blocks", "edges", "matrix", "zero_rows",
-//! "profile"}` in that order (a struct's fields serialise in declaration order). NaN cells
+//! "profile", "explanation"}` in that order (a struct's fields serialise in declaration order). NaN cells
 //! (blocks with only zero rows) and NaN profile means are `null`.
 
 use std::io::Write;
@@ -128,6 +128,8 @@ struct JsonReport<'a> {
     matrix: Vec<Vec<Option<f64>>>,
     zero_rows: &'a [usize],
     profile: Vec<JsonPoint>,
+    /// The map in plain sentences (an addition: every key before it is unchanged).
+    explanation: &'a [String],
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -160,6 +162,7 @@ pub fn to_json(r: &SimilarityReport) -> String {
                 mean: finite(p.mean),
             })
             .collect(),
+        explanation: &r.explanation,
     };
     // Serialising plain structs of numbers and strings cannot fail.
     serde_json::to_string(&doc).unwrap_or_default()
@@ -217,6 +220,12 @@ pub fn human(r: &SimilarityReport) -> String {
             format!("{:.4}", p.mean)
         };
         let _ = writeln!(s, "  {:>8}  {mean:>11}", p.distance);
+    }
+    if !r.explanation.is_empty() {
+        let _ = writeln!(s);
+        for line in &r.explanation {
+            let _ = writeln!(s, "{line}");
+        }
     }
     s
 }

@@ -364,6 +364,10 @@ impl App {
                 self.sim.computing = None;
                 self.sim.failure = Some((message, retrying));
             }
+            E::Listed(found) => {
+                self.sim.scrub.on_listed(found);
+                self.model.checkpoints = self.sim.scrub.checkpoints.clone();
+            }
         }
     }
 }

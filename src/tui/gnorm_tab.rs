@@ -271,6 +271,14 @@ fn render_events(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffe
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("explosions: {}", events.len()), theme.title),
         Span::styled(if events.is_empty() { "" } else { "  n/N jump" }, theme.dim),
+        Span::styled(
+            if events.iter().any(|e| sc.run.last_good(e).is_some()) {
+                "  ↩ last good checkpoint"
+            } else {
+                ""
+            },
+            theme.dim,
+        ),
     ])];
     if events.is_empty() {
         lines.push(Line::styled(
@@ -300,7 +308,15 @@ fn render_events(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffe
         } else {
             format!("{start}–{end}")
         };
-        let text = format!("▼ {span} {} {:.0}×", fmt_value(e.peak_value), e.factor);
+        let mut text = format!("▼ {span} {} {:.0}×", fmt_value(e.peak_value), e.factor);
+        // Where to roll back to: the newest checkpoint saved before the explosion started.
+        if let Some(c) = sc.run.last_good(e) {
+            let name = c.path.file_name().unwrap_or(c.path.as_os_str());
+            text.push_str(&format!(
+                " ↩ {}",
+                crate::text::printable(&name.to_string_lossy())
+            ));
+        }
         let style = if panel.selected == Some(i) {
             theme.selected
         } else {

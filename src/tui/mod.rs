@@ -11,6 +11,7 @@ pub mod keys;
 pub mod panel;
 mod render;
 pub mod runs_table;
+pub mod scrubber;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
@@ -40,13 +41,16 @@ pub struct TuiOptions {
     pub color: ColorChoice,
     /// A line shown under the tabs, e.g. "SIMULATED DATA" for the demo.
     pub banner: Option<String>,
-    /// A checkpoint file or directory for tab 2.
+    /// A checkpoint file or directory for tab 2 (followed: its newest checkpoint is shown).
     pub checkpoint: Option<std::path::PathBuf>,
     /// With several runs: every run's name and what is read for it, `log` first (empty: one
     /// run, today's screen).
     pub runs: Vec<(String, SourceSpec)>,
     /// A sweep folder to look for new runs in (every [`crate::discovery::sweep_watch::SWEEP_POLL`]).
     pub sweep: Option<crate::discovery::sweep_watch::SweepWatch>,
+    /// The run's checkpoints in step order (discovery's list): tab 2's scrubber steps through
+    /// them, and each explosion names the last good one.
+    pub checkpoints: Vec<crate::core::CheckpointRef>,
 }
 
 /// Starts the follower of run `id` of several, its events tagged with the run.
@@ -174,6 +178,8 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     }
     app.banner = opts.banner.clone();
     app.sim.path = opts.checkpoint.clone();
+    app.sim.scrub.checkpoints = opts.checkpoints.clone();
+    app.model.checkpoints = opts.checkpoints.clone();
     let (ckpt_tx, ckpt_rx) = unbounded();
     let (view_tx, view_rx) = unbounded();
     if let Some(p) = &opts.checkpoint {

@@ -19,6 +19,9 @@ pub enum SimAction {
     ZoomOut,
     ToggleRange,
     NextTensor,
+    OlderCheckpoint,
+    NewerCheckpoint,
+    FollowNewest,
 }
 
 use SimAction as A;
@@ -54,6 +57,17 @@ const BINDINGS: &[Binding<SimAction>] = &[
         keys: &[(Key::char('t'), A::NextTensor)],
         what: "next candidate position table",
     },
+    Binding {
+        keys: &[
+            (Key::char('['), A::OlderCheckpoint),
+            (Key::char(']'), A::NewerCheckpoint),
+        ],
+        what: "previous / next checkpoint; ] past the newest follows it",
+    },
+    Binding {
+        keys: &[(Key::char('f'), A::FollowNewest)],
+        what: "follow the newest checkpoint",
+    },
 ];
 
 impl Panel for SimState {
@@ -77,6 +91,9 @@ impl Panel for SimState {
             A::ZoomOut => self.zoom_out(),
             A::ToggleRange => self.fixed_range = !self.fixed_range,
             A::NextTensor => self.next_tensor(),
+            A::OlderCheckpoint => return self.scrub.step(-1, self.source().as_deref()),
+            A::NewerCheckpoint => return self.scrub.step(1, self.source().as_deref()),
+            A::FollowNewest => return self.scrub.follow_newest(),
         }
         None
     }

@@ -2,6 +2,7 @@
 //! fg = upper matrix row, bg = lower: two rows per terminal row), `magma` colours, a colour
 //! bar, position labels, a cursor, and the similarity-vs-distance summary.
 
+use super::scrubber::Scrubber;
 use super::theme::Theme;
 use crate::checkpoint::SimilarityReport;
 use crate::colormap::{density, magma};
@@ -21,6 +22,17 @@ const RIGHT: u16 = 10;
 /// Rows above (title, note) and below (x labels, cursor, profile) the map.
 const ABOVE: u16 = 2;
 const BELOW: u16 = 3;
+/// Rows under the profile line for the explanation, in windows tall enough to spare them.
+const EXPLAIN: u16 = 3;
+
+/// The explanation's rows in an area `height` rows tall.
+fn explain_rows(height: u16) -> u16 {
+    if height >= 20 {
+        EXPLAIN
+    } else {
+        0
+    }
+}
 
 /// Tab 2's state.
 #[derive(Debug, Default)]
@@ -42,6 +54,8 @@ pub struct SimState {
     pub zoom: Vec<(usize, usize)>,
     /// Table chosen with `t` (None: auto-detection's pick).
     pub tensor: Option<String>,
+    /// `[`/`]`: the run's checkpoints and the one picked.
+    pub scrub: Scrubber,
 }
 
 impl SimState {
@@ -49,6 +63,7 @@ impl SimState {
     /// [`fit`]).
     pub fn view(&self, blocks: usize) -> crate::checkpoint::follow::View {
         crate::checkpoint::follow::View {
+            checkpoint: self.scrub.pinned.clone(),
             tensor: self.tensor.clone(),
             rows: self.zoom.last().copied(),
             blocks: blocks.max(1),
@@ -101,6 +116,11 @@ impl SimState {
         self.zoom.pop();
     }
 
+    /// The main file of the checkpoint on screen (to place it among the run's checkpoints).
+    pub fn source(&self) -> Option<PathBuf> {
+        self.report.as_ref().and_then(|r| r.source.clone())
+    }
+
     /// `t`: the next candidate table.
     pub fn next_tensor(&mut self) {
         let Some(r) = &self.report else { return };
@@ -118,7 +138,8 @@ impl SimState {
 /// size when the user switches to it.
 pub fn fit(area: Rect) -> usize {
     let avail_w = area.width.saturating_sub(LEFT + RIGHT) as usize;
-    let avail_h = 2 * area.height.saturating_sub(ABOVE + BELOW) as usize;
+    let below = BELOW + explain_rows(area.height);
+    let avail_h = 2 * area.height.saturating_sub(ABOVE + below) as usize;
     avail_w.min(avail_h).max(1)
 }
 
@@ -186,8 +207,16 @@ pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
         Span::styled(format!("  {} {:?}", ti.dtype, ti.shape), t.axis),
         Span::styled(format!("  rows {}–{}", m.rows.0, m.rows.1), t.axis),
     ];
-    if let Some(s) = ti.step {
-        title.push(Span::styled(format!("  step {s}"), t.axis));
+    match st.scrub.title(st.source().as_deref(), ti.step) {
+        Some((place, how)) => {
+            title.push(Span::styled(format!("  {place}"), t.axis));
+            title.push(Span::styled(how, t.dim));
+        }
+        None => {
+            if let Some(s) = ti.step {
+                title.push(Span::styled(format!("  step {s}"), t.axis));
+            }
+        }
     }
     if r.candidates.len() > 1 {
         title.push(Span::styled(
@@ -243,7 +272,8 @@ pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
     let map_y = area.y + ABOVE;
     // The map was computed for the window at the time; if the window has shrunk since, draw
     // what fits (a recompute for the new size is already on its way).
-    let rows_term = (b.div_ceil(2) as u16).min(area.height.saturating_sub(ABOVE + BELOW).max(1));
+    let below = BELOW + explain_rows(area.height);
+    let rows_term = (b.div_ceil(2) as u16).min(area.height.saturating_sub(ABOVE + below).max(1));
     for tr in 0..rows_term {
         let i_top = 2 * tr as usize;
         let i_bot = i_top + 1;
@@ -379,6 +409,19 @@ pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
             text.push_str(&format!(" · {} zero rows excluded", m.zero_rows.len()));
         }
         put(buf, area, area.x, prof_y, text, t.title);
+    }
+    // What the map says, in sentences, in the rows left under the profile line.
+    let ex_y = prof_y + 1;
+    if ex_y < area.bottom() && !r.explanation.is_empty() {
+        let ex_area = Rect {
+            y: ex_y,
+            height: area.bottom() - ex_y,
+            ..area
+        };
+        Paragraph::new(r.explanation.join(" "))
+            .wrap(Wrap { trim: true })
+            .style(t.dim)
+            .render(ex_area, buf);
     }
 }
 
