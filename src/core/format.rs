@@ -112,8 +112,10 @@ impl LogFormat {
     /// The clip threshold the framework that writes this format uses when its configuration
     /// does not set one, and the framework's name: HF Trainer's `max_grad_norm` 1.0,
     /// Megatron's `clip_grad` 1.0, torchtitan's `max_norm` 1.0, nanoGPT's `grad_clip = 1.0`,
-    /// llm.c's built-in 1.0; fairseq's `--clip-norm` 0 (off). `None`: the format does not
-    /// identify a framework with a default, so a threshold the log does not print is unknown.
+    /// llm.c's built-in 1.0. `None`: the format does not identify a framework with a default,
+    /// so a threshold the log does not print is unknown. (fairseq's default, `--clip-norm` 0,
+    /// shows in its lines: no `clip=` field means off; with the field and no printed
+    /// threshold, it is unknown.)
     pub fn clip_default(self) -> Option<(f64, &'static str)> {
         match self {
             LogFormat::HfTrainer | LogFormat::HfTrainerState => Some((1.0, "HF Trainer")),
@@ -121,7 +123,6 @@ impl LogFormat {
             LogFormat::Torchtitan => Some((1.0, "torchtitan")),
             LogFormat::Nanogpt => Some((1.0, "nanoGPT")),
             LogFormat::Llmc => Some((1.0, "llm.c")),
-            LogFormat::FairseqSimple | LogFormat::FairseqJson => Some((0.0, "fairseq")),
             _ => None,
         }
     }
