@@ -9,6 +9,7 @@
 pub mod checkpoints;
 mod probe;
 pub mod run_folder;
+pub mod trackers;
 
 use crate::ingest::source::{event_files, SourceKind};
 use crate::ingest::MetricSpec;
@@ -118,6 +119,11 @@ pub fn discover(req: &Request) -> Result<RunManifest, Error> {
         run.watching(req.checkpoint.clone().or(Some(watch)))
     } else if !event_files(&root).is_empty() {
         Run::named(root.clone(), None).watching(req.checkpoint.clone())
+    } else if let Some(c) = trackers::newest(&trackers::tracker_runs(&root)) {
+        // A W&B or MLflow run (several: the newest, until the views list a sweep's runs).
+        let mut run = c.to_run(&req.metric);
+        run.checkpoints.found = checkpoints::at(&c.dir);
+        run.watching(req.checkpoint.clone().or(Some(c.dir.clone())))
     } else {
         let run = run_folder::search(&root, &req.metric)?;
         // Tab 2 follows the folder new checkpoints land in (`out/` for `out/checkpoint-*`),

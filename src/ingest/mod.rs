@@ -12,10 +12,12 @@ pub mod follow;
 pub mod formats;
 pub mod framing;
 pub mod lightning_csv;
+pub mod mlflow;
 pub mod scan;
 pub mod source;
 pub mod tfevents;
 pub mod trainer_state;
+pub mod wandb;
 
 pub use formats::{LogFormat, MetricRecord, MetricSpec};
 
