@@ -218,9 +218,8 @@ impl Framer {
     }
 }
 
-#[cfg(test)]
 pub mod write {
-    //! A writer of the same framing, for tests that need damage the real library never
+    //! A writer of the same framing, for tests (and the benchmark) that need damage the real library never
     //! writes (bad CRCs, torn tails) or records split across blocks.
     use super::*;
 

@@ -99,7 +99,6 @@ impl<'a> Value<'a> {
 }
 
 /// Encoding, for tests that build records the real library would write.
-#[cfg(test)]
 pub mod encode {
     pub fn varint(mut v: u64, out: &mut Vec<u8>) {
         while v >= 0x80 {
