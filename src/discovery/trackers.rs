@@ -91,7 +91,7 @@ pub fn wandb_runs(root: &Path) -> Vec<RunCandidate> {
     }
     let mut runs: Vec<RunCandidate> = subdirs(root)
         .iter()
-        .filter(|d| !d.file_name().is_some_and(|n| n == "latest-run"))
+        .filter(|d| d.file_name().is_none_or(|n| n != "latest-run"))
         .filter_map(|d| wandb_run(d))
         .collect();
     if runs.is_empty() && root.join("wandb").is_dir() {
@@ -115,11 +115,43 @@ pub fn mlflow_run(dir: &Path) -> Option<RunCandidate> {
     })
 }
 
-/// The MLflow runs at `root`: a run folder, an experiment folder of runs, or `mlruns/`.
+/// An MLflow SQLite store: `root` itself, or an `mlflow.db` in it. One candidate: the
+/// source picks the newest run that logged the metric.
+pub fn mlflow_db(root: &Path) -> Option<RunCandidate> {
+    let db = if root.is_file() {
+        root.to_path_buf()
+    } else {
+        root.join("mlflow.db")
+    };
+    let mut head = [0u8; 16];
+    let f = std::fs::File::open(&db).ok()?;
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut head, 0).ok()?;
+    if !crate::ingest::mlflow::sqlite::looks_like("", &head) {
+        return None;
+    }
+    Some(RunCandidate {
+        dir: db.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        source: db.clone(),
+        kind: SourceKind::Mlflow,
+        id: None,
+        order: (String::new(), mtime(&db)),
+    })
+}
+
+/// The MLflow runs at `root`: a run folder, an experiment folder of runs, or `mlruns/`; or,
+/// when there are none, an `mlflow.db`.
 pub fn mlflow_runs(root: &Path) -> Vec<RunCandidate> {
     if let Some(run) = mlflow_run(root) {
         return vec![run];
     }
+    let mut runs = mlflow_store_runs(root);
+    if runs.is_empty() {
+        runs.extend(mlflow_db(root));
+    }
+    runs
+}
+
+fn mlflow_store_runs(root: &Path) -> Vec<RunCandidate> {
     let in_experiment = |exp: &Path| -> Vec<RunCandidate> {
         subdirs(exp).iter().filter_map(|d| mlflow_run(d)).collect()
     };
@@ -163,6 +195,7 @@ impl RunCandidate {
     /// This run as a [`Run`], its source probed for the metric.
     pub fn to_run(&self, metric: &MetricSpec) -> Run {
         let has_metric = match self.kind {
+            SourceKind::Mlflow if self.source.is_file() => None,
             SourceKind::Mlflow => Some(
                 crate::ingest::mlflow::filestore::key_of(
                     &crate::ingest::mlflow::filestore::metric_keys(&self.source),
@@ -184,7 +217,3 @@ impl RunCandidate {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "trackers_tests.rs"]
-mod tests;

@@ -2,10 +2,12 @@
 //! append-only file per metric, `metrics/<key>` (a key with `/` is a nested path), one
 //! `<timestamp_ms> <value> <step>` line per point (a point logged with a dataset carries two
 //! more fields); `params/<name>` holds one value each, `tags/mlflow.runName` the run's name.
-//! A run folder is one source whose metrics are its files ([`filestore`]).
+//! A run folder is one source whose metrics are its files ([`filestore`]). The SQLite store
+//! (`mlflow.db`) is read read-only ([`sqlite`]).
 
 pub mod filestore;
 pub mod points;
+pub mod sqlite;
 
 pub use filestore::FileStoreSource;
 
@@ -18,14 +20,18 @@ pub fn is_run_dir(dir: &Path) -> bool {
     dir.join("metrics").is_dir() && dir.join("meta.yaml").is_file()
 }
 
-/// MLflow sources are folders: no file is sniffed as one.
-pub fn looks_like(_name: &str, _head: &[u8]) -> bool {
-    false
+/// Whether a file is an MLflow SQLite store (file-store runs are folders).
+pub fn looks_like(name: &str, head: &[u8]) -> bool {
+    sqlite::looks_like(name, head)
 }
 
-/// Opens an MLflow run.
+/// Opens an MLflow run: a file-store run folder, or an `mlflow.db`.
 pub fn open(path: &Path, metric: &MetricSpec) -> Box<dyn Source> {
-    Box::new(FileStoreSource::new(path, metric))
+    if path.is_dir() {
+        Box::new(FileStoreSource::new(path, metric))
+    } else {
+        Box::new(sqlite::SqliteSource::new(path, metric))
+    }
 }
 
 /// What a run folder says about its run.
