@@ -203,7 +203,11 @@ impl RecordDecoder {
     }
 
     fn run(&mut self, msg: &[u8]) {
-        let text = |b: &[u8]| (!b.is_empty()).then(|| String::from_utf8_lossy(b).into_owned());
+        // Control characters stripped: these reach the terminal.
+        let text = |b: &[u8]| {
+            (!b.is_empty())
+                .then(|| crate::text::printable(&String::from_utf8_lossy(b)).into_owned())
+        };
         for (n, v) in fields(msg) {
             match (n, v) {
                 (1, Value::Bytes(b)) => self.info.id = text(b),
