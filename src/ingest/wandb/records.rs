@@ -137,12 +137,13 @@ impl RecordDecoder {
                     let Some((name, value)) = item_of(item, &mut joined) else {
                         continue;
                     };
+                    // Only the values charted are parsed.
                     if &*name == b"_step" {
-                        step = value.and_then(as_step);
+                        step = value.number().and_then(as_step);
                     } else if self.is_metric(&name) {
-                        metric = Some(value);
+                        metric = Some(value.number());
                     } else if self.is_loss(&name) {
-                        loss = value;
+                        loss = value.number();
                     }
                     if collect && !name.starts_with(b"_") {
                         self.see(&name);
@@ -231,13 +232,29 @@ impl RecordDecoder {
     }
 }
 
-/// An item's name (`key`, or the `nested_key` parts joined with `/`) and its value (`None`:
-/// present but not a number).
-fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, Option<f64>)> {
+/// An item's value as written: JSON text, or a typed number.
+#[derive(Debug, Clone, Copy)]
+enum ItemValue<'a> {
+    Json(&'a [u8]),
+    Number(f64),
+}
+
+impl ItemValue<'_> {
+    /// The number (`None`: not a number).
+    fn number(self) -> Option<f64> {
+        match self {
+            ItemValue::Json(j) => parse_number(j),
+            ItemValue::Number(v) => Some(v),
+        }
+    }
+}
+
+/// An item's name (`key`, or the `nested_key` parts joined with `/`) and its value.
+fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, ItemValue<'a>)> {
     let mut key: &[u8] = &[];
     let mut parts = 0usize;
     let mut first: &[u8] = &[];
-    let mut value: Option<Option<f64>> = None;
+    let mut value: Option<ItemValue<'a>> = None;
     joined.clear();
     for (n, v) in fields(item) {
         match (n, v) {
@@ -254,13 +271,13 @@ fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, O
                 }
                 parts += 1;
             }
-            (16, Value::Bytes(j)) => value = Some(parse_number(j)),
+            (16, Value::Bytes(j)) => value = Some(ItemValue::Json(j)),
             (6, Value::Fixed64(bits)) if value.is_none() => {
-                value = Some(Some(f64::from_bits(bits)))
+                value = Some(ItemValue::Number(f64::from_bits(bits)))
             }
             (5, Value::Varint(z)) if value.is_none() => {
                 let i = (z >> 1) as i64 ^ -((z & 1) as i64);
-                value = Some(Some(i as f64));
+                value = Some(ItemValue::Number(i as f64));
             }
             _ => {}
         }
