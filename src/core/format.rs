@@ -43,6 +43,10 @@ pub enum LogFormat {
     LightningCsv,
     /// Any other metrics table with a header row (Ultralytics `results.csv`, …).
     Csv,
+    /// A W&B run file, `run-<id>.wandb` (not a line format).
+    Wandb,
+    /// An MLflow run: its file store folder or an `mlflow.db` (not a line format).
+    Mlflow,
 }
 
 impl LogFormat {
@@ -63,11 +67,13 @@ impl LogFormat {
     ];
 
     /// The sources that are not text logs (chosen with `--format` too).
-    pub const SOURCES: [LogFormat; 4] = [
+    pub const SOURCES: [LogFormat; 6] = [
         LogFormat::TensorBoard,
         LogFormat::HfTrainerState,
         LogFormat::LightningCsv,
         LogFormat::Csv,
+        LogFormat::Wandb,
+        LogFormat::Mlflow,
     ];
 
     /// Whether this is a line format of a text log.
@@ -94,6 +100,8 @@ impl LogFormat {
             LogFormat::HfTrainerState => "hf_trainer_state",
             LogFormat::LightningCsv => "lightning_csv",
             LogFormat::Csv => "csv",
+            LogFormat::Wandb => "wandb",
+            LogFormat::Mlflow => "mlflow",
         }
     }
 

@@ -11,6 +11,7 @@ mod probe;
 pub mod run_folder;
 pub mod sweep;
 pub mod sweep_watch;
+pub mod trackers;
 
 use crate::ingest::source::{event_files, SourceKind};
 use crate::ingest::MetricSpec;
@@ -120,6 +121,13 @@ pub fn discover(req: &Request) -> Result<RunManifest, Error> {
         run.watching(req.checkpoint.clone().or(Some(watch)))
     } else if !event_files(&root).is_empty() {
         Run::named(root.clone(), None).watching(req.checkpoint.clone())
+    } else if let Some(runs) = tracker_sweep(&root, &req.metric) {
+        // A W&B `wandb/` or MLflow `mlruns/` folder: each of its runs is a run.
+        return Ok(RunManifest { root, runs });
+    } else if let Some(c) = trackers::newest(&trackers::tracker_runs(&root)) {
+        let mut run = c.to_run(&req.metric);
+        run.checkpoints.found = checkpoints::at(&c.dir);
+        run.watching(req.checkpoint.clone().or(Some(c.dir.clone())))
     } else if let Some(runs) = sweep::runs_in(&root, &req.metric) {
         let runs = runs.into_iter().map(with_checkpoint_watch).collect();
         return Ok(RunManifest { root, runs });
@@ -141,6 +149,21 @@ pub fn discover(req: &Request) -> Result<RunManifest, Error> {
 
 /// Tab 2 follows the folder new checkpoints land in (`out/` for `out/checkpoint-*`), or the
 /// run folder itself until the first one does.
+/// The runs of a tracker folder holding several (a W&B `wandb/` or MLflow `mlruns/` sweep).
+fn tracker_sweep(root: &Path, metric: &MetricSpec) -> Option<Vec<Run>> {
+    let found = trackers::tracker_runs(root);
+    (found.len() > 1).then(|| {
+        found
+            .iter()
+            .map(|c| {
+                let mut run = c.to_run(metric);
+                run.checkpoints.found = checkpoints::at(&c.dir);
+                run.watching(Some(c.dir.clone()))
+            })
+            .collect()
+    })
+}
+
 fn with_checkpoint_watch(run: Run) -> Run {
     let watch = checkpoints::watch_dir(&run.checkpoints.found).or(run.dir.clone());
     run.watching(watch)

@@ -13,6 +13,7 @@ pub mod follow;
 pub mod formats;
 pub mod framing;
 pub mod lightning_csv;
+pub mod mlflow;
 pub mod scan;
 pub mod source;
 pub mod state_source;
@@ -20,6 +21,7 @@ pub mod tb_source;
 pub mod text_source;
 pub mod tfevents;
 pub mod trainer_state;
+pub mod wandb;
 
 pub use formats::{LogFormat, MetricRecord, MetricSpec};
 

@@ -24,6 +24,10 @@ pub enum SourceKind {
     TrainerState,
     /// Lightning `metrics.csv`.
     LightningCsv,
+    /// A W&B run file (`run-<id>.wandb`).
+    Wandb,
+    /// An MLflow run (a file-store run folder, or an `mlflow.db`).
+    Mlflow,
 }
 
 /// A source of records, read by looking at it again: each look reads only what is new and
@@ -88,7 +92,23 @@ pub struct SourceType {
 
 /// Every kind of source, tried in this order on a file; the text log, which takes any file,
 /// last.
-pub static REGISTRY: [SourceType; 4] = [
+pub static REGISTRY: [SourceType; 6] = [
+    SourceType {
+        kind: SourceKind::Wandb,
+        describe: "W&B run file",
+        formats: &[LogFormat::Wandb],
+        nouns: ("metrics found (history keys)", "history records"),
+        sniff: super::wandb::looks_like,
+        open: |s| Box::new(super::wandb::WandbSource::new(&s.path, &s.metric)),
+    },
+    SourceType {
+        kind: SourceKind::Mlflow,
+        describe: "MLflow run",
+        formats: &[LogFormat::Mlflow],
+        nouns: ("metrics", "points"),
+        sniff: super::mlflow::looks_like,
+        open: |s| super::mlflow::open(&s.path, &s.metric),
+    },
     SourceType {
         kind: SourceKind::TensorBoard,
         describe: "TensorBoard event files",
@@ -162,6 +182,9 @@ pub fn kind_of(path: &Path, forced: Option<LogFormat>) -> SourceKind {
         return SourceKind::from_format(f);
     }
     if path.is_dir() {
+        if super::mlflow::is_run_dir(path) {
+            return SourceKind::Mlflow;
+        }
         return if event_files(path).is_empty() {
             SourceKind::TextLog
         } else {

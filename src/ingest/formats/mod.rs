@@ -238,6 +238,8 @@ impl LineParser {
             LogFormat::KeyValue => keyvalue::parse(self, line),
             // Not line formats: their files never reach a line parser.
             LogFormat::TensorBoard
+            | LogFormat::Wandb
+            | LogFormat::Mlflow
             | LogFormat::HfTrainerState
             | LogFormat::LightningCsv
             | LogFormat::Csv => Parsed::Nothing,

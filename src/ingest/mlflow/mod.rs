@@ -1,0 +1,64 @@
+//! MLflow runs as a live source. The file store: a run folder `mlruns/<exp>/<run>/` holds one
+//! append-only file per metric, `metrics/<key>` (a key with `/` is a nested path), one
+//! `<timestamp_ms> <value> <step>` line per point (a point logged with a dataset carries two
+//! more fields); `params/<name>` holds one value each, `tags/mlflow.runName` the run's name.
+//! A run folder is one source whose metrics are its files ([`filestore`]). The SQLite store
+//! (`mlflow.db`) is read read-only ([`sqlite`]).
+
+pub mod filestore;
+pub mod points;
+pub mod sqlite;
+
+pub use filestore::FileStoreSource;
+
+use crate::ingest::formats::MetricSpec;
+use crate::ingest::source::Source;
+use std::path::Path;
+
+/// Whether `dir` is an MLflow file-store run folder: `meta.yaml` beside a `metrics/` folder.
+pub fn is_run_dir(dir: &Path) -> bool {
+    dir.join("metrics").is_dir() && dir.join("meta.yaml").is_file()
+}
+
+/// Whether a file is an MLflow SQLite store (file-store runs are folders).
+pub fn looks_like(name: &str, head: &[u8]) -> bool {
+    sqlite::looks_like(name, head)
+}
+
+/// Opens an MLflow run: a file-store run folder, or an `mlflow.db`.
+pub fn open(path: &Path, metric: &MetricSpec) -> Box<dyn Source> {
+    if path.is_dir() {
+        Box::new(FileStoreSource::new(path, metric))
+    } else {
+        Box::new(sqlite::SqliteSource::new(path, metric))
+    }
+}
+
+/// What a run folder says about its run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunInfo {
+    /// The run's id: the folder's name.
+    pub id: Option<String>,
+    /// `tags/mlflow.runName`.
+    pub name: Option<String>,
+}
+
+/// The id and name of the run in `dir` (control characters stripped from the name).
+pub fn run_info(dir: &Path) -> RunInfo {
+    let name = small_file(&dir.join("tags").join("mlflow.runName"))
+        .map(|s| crate::text::printable(s.trim()).into_owned())
+        .filter(|s| !s.is_empty());
+    RunInfo {
+        id: dir.file_name().map(|n| n.to_string_lossy().into_owned()),
+        name,
+    }
+}
+
+/// A small text file (a tag or a param: at most 64 KiB read).
+pub fn small_file(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).ok()?;
+    let mut s = Vec::new();
+    f.take(64 << 10).read_to_end(&mut s).ok()?;
+    Some(String::from_utf8_lossy(&s).into_owned())
+}

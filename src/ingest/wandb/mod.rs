@@ -1,0 +1,171 @@
+//! W&B run files (`run-<id>.wandb`, online and offline runs alike) as a live source: the
+//! framing ([`framing`]) cut into protobuf records ([`proto`]) that [`records`] turns into
+//! the project's batches. The file is read from where the last look stopped, like an event
+//! file; a record cut at the end is waited for, a damaged chunk is counted and skipped.
+
+pub mod framing;
+pub mod proto;
+pub mod records;
+
+pub use records::RunInfo;
+
+use crate::ingest::follow::RestartReason;
+use crate::ingest::formats::MetricSpec;
+use crate::ingest::source::{Source, Update};
+use crate::watch::identity::{self, Change, FileIdentity, Prefix, ReadMark};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Whether a file is a `.wandb` run file: its header, or its name while it is still empty.
+pub fn looks_like(name: &str, head: &[u8]) -> bool {
+    if head.len() >= framing::MAGIC.len() {
+        return head.starts_with(&framing::MAGIC);
+    }
+    name.ends_with(".wandb")
+}
+
+/// How much is read per look at most before a batch is handed over.
+const READ: usize = 4 << 20;
+
+/// One `.wandb` file, followed.
+#[derive(Debug)]
+pub struct WandbSource {
+    path: PathBuf,
+    metric: MetricSpec,
+    seen: Option<FileIdentity>,
+    offset: u64,
+    /// CRC-32C of the bytes before `offset` (a copy over it that starts with them is growth).
+    crc: u32,
+    framer: framing::Framer,
+    dec: records::RecordDecoder,
+    /// Damage already counted into a batch.
+    counted: framing::Damage,
+    buf: Vec<u8>,
+    not_wandb: bool,
+}
+
+impl WandbSource {
+    pub fn new(path: &Path, metric: &MetricSpec) -> Self {
+        WandbSource {
+            path: path.to_path_buf(),
+            metric: metric.clone(),
+            seen: None,
+            offset: 0,
+            crc: 0,
+            framer: framing::Framer::new(),
+            dec: records::RecordDecoder::new(metric),
+            counted: framing::Damage::default(),
+            buf: Vec::new(),
+            not_wandb: false,
+        }
+    }
+
+    /// What the run's records said so far (id, name, whether it ended).
+    pub fn info(&self) -> &RunInfo {
+        &self.dec.info
+    }
+
+    /// Damage seen so far.
+    pub fn damage(&self) -> framing::Damage {
+        self.framer.damage
+    }
+
+    fn restart(&mut self) {
+        self.offset = 0;
+        self.crc = 0;
+        self.framer.reset();
+        self.dec = records::RecordDecoder::new(&self.metric);
+        self.counted = framing::Damage::default();
+        self.not_wandb = false;
+    }
+
+    fn look(&mut self, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        let Some(now) = FileIdentity::stat(&self.path)? else {
+            return Ok(false);
+        };
+        let mark = self.seen.map(|file| ReadMark {
+            file,
+            offset: self.offset,
+            prefix: Prefix::Crc(self.crc),
+        });
+        let restart = match identity::classify(mark.as_ref(), &self.path, Some(&now))? {
+            Change::Replaced => Some(RestartReason::Replaced),
+            Change::Truncated => Some(RestartReason::Truncated),
+            _ => None,
+        };
+        if let Some(r) = restart {
+            self.restart();
+            out(Update::Restart(r));
+        }
+        self.seen = Some(now);
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let len = file.metadata()?.len();
+        if self.buf.len() < READ {
+            self.buf.resize(READ, 0);
+        }
+        while self.offset < len {
+            let want = ((len - self.offset) as usize).min(self.buf.len());
+            let n = file.read_at(&mut self.buf[..want], self.offset)?;
+            if n == 0 {
+                break;
+            }
+            self.offset += n as u64;
+            self.crc = crc32c::crc32c_append(self.crc, &self.buf[..n]);
+            let dec = &mut self.dec;
+            self.framer.feed(&self.buf[..n], &mut |r| dec.record(r));
+            self.emit(out);
+        }
+        if self.framer.header_ok() == Some(false) {
+            self.not_wandb = true;
+        }
+        Ok(true)
+    }
+
+    fn emit(&mut self, out: &mut dyn FnMut(Update)) {
+        let d = self.framer.damage;
+        let new = (d.bad_crc - self.counted.bad_crc) + (d.broken - self.counted.broken);
+        self.counted = d;
+        self.dec.skipped(new);
+        let batch = self.dec.take_batch();
+        if !batch.is_empty() || batch.lines > 0 {
+            out(Update::Batch(batch));
+        }
+    }
+}
+
+impl Source for WandbSource {
+    fn poll_each(&mut self, each: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        self.look(each)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.dec.seen.clone()
+    }
+
+    fn pending(&self) -> usize {
+        self.framer.pending()
+    }
+
+    fn error(&self) -> Option<String> {
+        self.not_wandb
+            .then(|| "no W&B header (`:W&B`, 0xBEE1, version 0) at its start".to_string())
+    }
+}
+
+/// The run record of a `.wandb` file (id, name, project), from its first records: the run
+/// record is written right after the header.
+pub fn run_info(path: &Path) -> Option<RunInfo> {
+    let f = File::open(path).ok()?;
+    let mut head = vec![0u8; 256 << 10];
+    let n = f.read_at(&mut head, 0).ok()?;
+    let mut framer = framing::Framer::new();
+    let mut dec = records::RecordDecoder::new(&MetricSpec::gnorm());
+    framer.feed(&head[..n], &mut |r| dec.record(r));
+    (framer.header_ok() == Some(true)).then_some(dec.info)
+}

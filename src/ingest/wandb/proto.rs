@@ -1,0 +1,146 @@
+//! Just enough of the protobuf wire format to walk a message's fields and skip the ones not
+//! needed by their tag and length (nothing is decoded that is not read).
+
+/// One field of a message: its number and its value as the wire carries it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    Fixed32(u32),
+}
+
+/// The fields of one message, in order; stops (with [`Fields::damaged`] set) at the first
+/// byte that is not a field.
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
+    rest: &'a [u8],
+    pub damaged: bool,
+}
+
+pub fn fields(msg: &[u8]) -> Fields<'_> {
+    Fields {
+        rest: msg,
+        damaged: false,
+    }
+}
+
+fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for (i, &byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+impl<'a> Fields<'a> {
+    fn next_field(&mut self) -> Option<(u32, Value<'a>)> {
+        let (tag, n) = varint(self.rest)?;
+        let b = &self.rest[n..];
+        let number = u32::try_from(tag >> 3).ok()?;
+        let (value, used) = match tag & 7 {
+            0 => {
+                let (v, m) = varint(b)?;
+                (Value::Varint(v), m)
+            }
+            1 => {
+                let raw: [u8; 8] = b.get(..8)?.try_into().ok()?;
+                (Value::Fixed64(u64::from_le_bytes(raw)), 8)
+            }
+            2 => {
+                let (len, m) = varint(b)?;
+                let len = usize::try_from(len).ok()?;
+                let end = m.checked_add(len)?;
+                (Value::Bytes(b.get(m..end)?), end)
+            }
+            5 => {
+                let raw: [u8; 4] = b.get(..4)?.try_into().ok()?;
+                (Value::Fixed32(u32::from_le_bytes(raw)), 4)
+            }
+            _ => return None,
+        };
+        self.rest = &b[used..];
+        Some((number, value))
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (u32, Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() || self.damaged {
+            return None;
+        }
+        let f = self.next_field();
+        if f.is_none() {
+            self.damaged = true;
+        }
+        f
+    }
+}
+
+impl<'a> Value<'a> {
+    pub fn bytes(self) -> Option<&'a [u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn varint(self) -> Option<u64> {
+        match self {
+            Value::Varint(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Encoding, for tests that build records the real library would write.
+pub mod encode {
+    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    pub fn bytes(field: u32, b: &[u8], out: &mut Vec<u8>) {
+        varint(u64::from(field) << 3 | 2, out);
+        varint(b.len() as u64, out);
+        out.extend_from_slice(b);
+    }
+
+    pub fn uint(field: u32, v: u64, out: &mut Vec<u8>) {
+        varint(u64::from(field) << 3, out);
+        varint(v, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_fields_and_stops_at_damage() {
+        let mut m = Vec::new();
+        encode::uint(1, 300, &mut m);
+        encode::bytes(16, b"NaN", &mut m);
+        m.extend_from_slice(&[0x0d, 1, 2, 3, 4]); // field 1, fixed32
+        let got: Vec<_> = fields(&m).collect();
+        assert_eq!(
+            got,
+            [
+                (1, Value::Varint(300)),
+                (16, Value::Bytes(b"NaN")),
+                (1, Value::Fixed32(0x0403_0201))
+            ]
+        );
+        let mut f = fields(&[0x0a, 9, 1]); // a length past the end
+        assert_eq!(f.next(), None);
+        assert!(f.damaged);
+    }
+}

@@ -1,0 +1,336 @@
+//! wandb's protobuf `Record`s (field numbers from `wandb_internal.proto`, wandb 0.31) → the
+//! project's [`Batch`]es. Only what is charted is decoded; every other record and field is
+//! skipped by its tag and length.
+//!
+//! - `Record`: `history` = 2, `config` = 5, `run` = 17, `exit` = 18 (the rest skipped).
+//! - `HistoryRecord`: `item` = 1 (repeated), `step` = 2 (`HistoryStep.num` = 1).
+//! - `HistoryItem` / `ConfigItem`: `key` = 1, `nested_key` = 2 (repeated, joined with `/`),
+//!   `value_json` = 16; newer writers may send typed values: `integer` = 5 (sint64),
+//!   `number` = 6 (double).
+//! - `RunRecord`: `run_id` = 1, `project` = 3, `config` = 4, `display_name` = 8.
+//! - `ConfigRecord`: `update` = 1. `RunExitRecord`: `exit_code` = 1.
+//!
+//! The step is the record's `_step` item, else its `HistoryStep`. `value_json` numbers go
+//! through the project's number parser ([`parse_number`]): `NaN` and `Infinity` are kept.
+//! wandb writes `summary` records after every `log` call, so only `exit` means finished.
+
+use super::proto::{fields, Value};
+use crate::core::{Batch, Record, MAX_COLUMNS};
+use crate::ingest::formats::syntax::parse_number;
+use crate::ingest::formats::MetricSpec;
+use crate::ingest::LogFormat;
+use std::borrow::Cow;
+
+/// What the run's own records say about it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunInfo {
+    /// `run_id` (the `<id>` of `run-<id>.wandb`).
+    pub id: Option<String>,
+    /// `display_name`: the name the W&B UI shows.
+    pub name: Option<String>,
+    pub project: Option<String>,
+    /// An `exit` record was read: the run ended (`exit_code` 0: it finished).
+    pub finished: bool,
+    pub exit_code: Option<i32>,
+}
+
+/// Config keys that declare the clip threshold (matched whole or as a path's last part).
+pub const CLIP_KEYS: [&str; 6] = [
+    "max_grad_norm",
+    "clip_norm",
+    "clip_grad",
+    "gradient_clipping",
+    "grad_clip",
+    "clip_grad_norm",
+];
+
+/// Metric names kept for the "no metric" message.
+const MAX_NAMES: usize = 64;
+/// History records whose names are collected (names rarely change after the first ones).
+const NAMED_RECORDS: u64 = 1024;
+
+/// Turns record payloads into batches of the metric (and the loss beside it).
+#[derive(Debug)]
+pub struct RecordDecoder {
+    names: Vec<Vec<u8>>,
+    /// Whether the names match as a path's last component too (the gradient norm's aliases).
+    component: bool,
+    /// Whether the loss gets a column of its own.
+    loss_column: bool,
+    batch: Batch,
+    pub info: RunInfo,
+    /// Metric names seen, for the "no metric" message.
+    pub seen: Vec<String>,
+    histories: u64,
+    joined: Vec<u8>,
+}
+
+fn last_part(name: &[u8]) -> &[u8] {
+    memchr::memrchr(b'/', name).map_or(name, |i| &name[i + 1..])
+}
+
+impl RecordDecoder {
+    pub fn new(metric: &MetricSpec) -> Self {
+        let batch = Batch::with_columns(metric.columns());
+        RecordDecoder {
+            names: metric.aliases.iter().map(|k| k.bytes().to_vec()).collect(),
+            component: metric.is_gnorm(),
+            loss_column: batch.steps.keys().len() > 1,
+            batch,
+            info: RunInfo::default(),
+            seen: Vec::new(),
+            histories: 0,
+            joined: Vec::new(),
+        }
+    }
+
+    /// The records decoded since the last call.
+    pub fn take_batch(&mut self) -> Batch {
+        let next = self.batch.empty_like();
+        let mut b = std::mem::replace(&mut self.batch, next);
+        if !b.is_empty() || b.lines > 0 {
+            b.detected = Some(LogFormat::Wandb);
+        }
+        b
+    }
+
+    /// Counts records lost to damage.
+    pub fn skipped(&mut self, n: u64) {
+        self.batch.skipped += n;
+    }
+
+    fn is_metric(&self, name: &[u8]) -> bool {
+        let last = last_part(name);
+        self.names
+            .iter()
+            .any(|n| n == name || (self.component && n == last))
+    }
+
+    fn is_loss(&self, name: &[u8]) -> bool {
+        self.loss_column && (name == b"loss" || name == b"train/loss" || last_part(name) == b"loss")
+    }
+
+    /// Decodes one record's payload.
+    pub fn record(&mut self, payload: &[u8]) {
+        for (n, v) in fields(payload) {
+            match (n, v) {
+                (2, Value::Bytes(h)) => self.history(h),
+                (5, Value::Bytes(c)) => self.config(c),
+                (17, Value::Bytes(r)) => self.run(r),
+                (18, Value::Bytes(e)) => self.exit(e),
+                _ => {}
+            }
+        }
+    }
+
+    fn history(&mut self, msg: &[u8]) {
+        self.batch.lines += 1;
+        self.histories += 1;
+        let collect = self.histories <= NAMED_RECORDS && self.seen.len() < MAX_NAMES;
+        let mut step: Option<u64> = None;
+        let mut metric: Option<Option<f64>> = None;
+        let mut loss: Option<f64> = None;
+        let mut joined = std::mem::take(&mut self.joined);
+        for (n, v) in fields(msg) {
+            match (n, v) {
+                (1, Value::Bytes(item)) => {
+                    let Some((name, value)) = item_of(item, &mut joined) else {
+                        continue;
+                    };
+                    // Only the values charted are parsed.
+                    if &*name == b"_step" {
+                        step = value.number().and_then(as_step);
+                    } else if self.is_metric(&name) {
+                        metric = Some(value.number());
+                    } else if self.is_loss(&name) {
+                        loss = value.number();
+                    }
+                    if collect && !name.starts_with(b"_") {
+                        self.see(&name);
+                    }
+                }
+                (2, Value::Bytes(s)) if step.is_none() => {
+                    step = fields(s)
+                        .find(|(n, _)| *n == 1)
+                        .and_then(|(_, v)| v.varint())
+                        .and_then(|s| i64::try_from(s).ok())
+                        .and_then(|s| u64::try_from(s).ok());
+                }
+                _ => {}
+            }
+        }
+        self.joined = joined;
+        match metric {
+            Some(Some(v)) => {
+                let mut values = [None; MAX_COLUMNS];
+                values[0] = Some(v);
+                if self.loss_column {
+                    values[1] = loss;
+                }
+                self.batch.steps.push(Record {
+                    step,
+                    frame: None,
+                    values,
+                });
+            }
+            Some(None) => self.batch.skipped += 1,
+            None => {}
+        }
+    }
+
+    fn see(&mut self, name: &[u8]) {
+        if !self.seen.iter().any(|s| s.as_bytes() == name) {
+            self.seen.push(String::from_utf8_lossy(name).into_owned());
+        }
+    }
+
+    fn config(&mut self, msg: &[u8]) {
+        let mut joined = Vec::new();
+        for (_, item) in fields(msg).filter(|(n, _)| *n == 1) {
+            let Some(item) = item.bytes() else { continue };
+            let Some(json) = fields(item)
+                .find(|(n, _)| *n == 16)
+                .and_then(|(_, v)| v.bytes())
+            else {
+                continue;
+            };
+            let Some((name, _)) = item_of(item, &mut joined) else {
+                continue;
+            };
+            if let Some(clip) = clip_in(&name, json) {
+                self.batch.clip_declared = Some(clip);
+            }
+        }
+    }
+
+    fn run(&mut self, msg: &[u8]) {
+        // Control characters stripped: these reach the terminal.
+        let text = |b: &[u8]| {
+            (!b.is_empty())
+                .then(|| crate::text::printable(&String::from_utf8_lossy(b)).into_owned())
+        };
+        for (n, v) in fields(msg) {
+            match (n, v) {
+                (1, Value::Bytes(b)) => self.info.id = text(b),
+                (3, Value::Bytes(b)) => self.info.project = text(b),
+                (4, Value::Bytes(c)) => self.config(c),
+                (8, Value::Bytes(b)) => self.info.name = text(b),
+                _ => {}
+            }
+        }
+    }
+
+    fn exit(&mut self, msg: &[u8]) {
+        self.info.finished = true;
+        self.info.exit_code = Some(0);
+        for (n, v) in fields(msg) {
+            if let (1, Value::Varint(c)) = (n, v) {
+                // An int32 on the wire: negative values are sign-extended to 64 bits.
+                self.info.exit_code = Some(c as i64 as i32);
+            }
+        }
+    }
+}
+
+/// An item's value as written: JSON text, or a typed number.
+#[derive(Debug, Clone, Copy)]
+enum ItemValue<'a> {
+    Json(&'a [u8]),
+    Number(f64),
+}
+
+impl ItemValue<'_> {
+    /// The number (`None`: not a number).
+    fn number(self) -> Option<f64> {
+        match self {
+            ItemValue::Json(j) => parse_number(j),
+            ItemValue::Number(v) => Some(v),
+        }
+    }
+}
+
+/// An item's name (`key`, or the `nested_key` parts joined with `/`) and its value.
+fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, ItemValue<'a>)> {
+    let mut key: &[u8] = &[];
+    let mut parts = 0usize;
+    let mut first: &[u8] = &[];
+    let mut value: Option<ItemValue<'a>> = None;
+    joined.clear();
+    for (n, v) in fields(item) {
+        match (n, v) {
+            (1, Value::Bytes(k)) => key = k,
+            (2, Value::Bytes(k)) => {
+                if parts == 0 {
+                    first = k;
+                } else {
+                    if parts == 1 {
+                        joined.extend_from_slice(first);
+                    }
+                    joined.push(b'/');
+                    joined.extend_from_slice(k);
+                }
+                parts += 1;
+            }
+            (16, Value::Bytes(j)) => value = Some(ItemValue::Json(j)),
+            (6, Value::Fixed64(bits)) if value.is_none() => {
+                value = Some(ItemValue::Number(f64::from_bits(bits)))
+            }
+            (5, Value::Varint(z)) if value.is_none() => {
+                let i = (z >> 1) as i64 ^ -((z & 1) as i64);
+                value = Some(ItemValue::Number(i as f64));
+            }
+            _ => {}
+        }
+    }
+    let name: Cow<'a, [u8]> = if !key.is_empty() {
+        Cow::Borrowed(key)
+    } else if parts == 1 {
+        Cow::Borrowed(first)
+    } else if parts > 1 {
+        Cow::Owned(joined.clone())
+    } else {
+        return None;
+    };
+    Some((name, value?))
+}
+
+fn as_step(v: f64) -> Option<u64> {
+    (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19).then_some(v as u64)
+}
+
+fn is_clip_key(name: &[u8]) -> bool {
+    let last = last_part(name);
+    CLIP_KEYS.iter().any(|k| k.as_bytes() == last)
+}
+
+/// The clip threshold a config item declares: a clip key with a number, or a JSON object
+/// holding one (`{"optimizer": {"clip_grad": 1.0}}`). `null`/`false`/negative: none.
+fn clip_in(name: &[u8], json: &[u8]) -> Option<f64> {
+    if is_clip_key(name) {
+        return parse_number(json).filter(|v| v.is_finite() && *v >= 0.0);
+    }
+    if json.first() != Some(&b'{') || json.len() > (1 << 20) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+    clip_in_json(&v, 0)
+}
+
+fn clip_in_json(v: &serde_json::Value, depth: usize) -> Option<f64> {
+    let obj = v.as_object()?;
+    if depth > 8 {
+        return None;
+    }
+    for (k, val) in obj {
+        if is_clip_key(k.as_bytes()) {
+            if let Some(x) = val.as_f64().filter(|x| x.is_finite() && *x >= 0.0) {
+                return Some(x);
+            }
+        }
+    }
+    obj.values().find_map(|val| clip_in_json(val, depth + 1))
+}
+
+#[cfg(test)]
+#[path = "records_tests.rs"]
+mod tests;
