@@ -141,6 +141,10 @@ impl Records {
         }
     }
 
+    pub fn frames(&self) -> &[Option<u64>] {
+        &self.frame
+    }
+
     pub fn steps(&self) -> &[Option<u64>] {
         &self.step
     }

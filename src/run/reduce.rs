@@ -145,19 +145,26 @@ impl RunData {
         records: &Records,
         tell: &mut dyn FnMut(&RunData, Change),
     ) {
-        let loss_col = records.column_of(Role::Loss);
+        let loss = records.column_of(Role::Loss).map(|c| records.column(c));
+        let values = records.column(0);
+        let steps = records.steps();
         // Epoch aggregates have no tqdm frames to drop.
-        let frames = id == SeriesId::Steps;
-        for r in records.iter() {
-            let Some(value) = r.values[0] else { continue };
-            let loss = loss_col.and_then(|c| r.values[c]);
-            let frame = if frames { r.frame } else { None };
+        let frames = (id == SeriesId::Steps).then(|| records.frames());
+        for i in 0..records.len() {
+            let Some(value) = values.get(i).copied().flatten() else {
+                continue;
+            };
+            let loss = loss.and_then(|l| l.get(i).copied().flatten());
+            let frame = frames.and_then(|f| f.get(i).copied().flatten());
+            let step = steps.get(i).copied().flatten();
             let s = self.series_mut(id);
-            if s.push(r.step, value, loss, frame) {
+            if s.push(step, value, loss, frame) {
                 let index = s.len() - 1;
                 tell(self, Change::Point { series: id, index });
             }
-            self.announce(id, tell);
+            if self.series(id).events().len() != self.announced[id.slot()] {
+                self.announce(id, tell);
+            }
         }
     }
 

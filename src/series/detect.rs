@@ -59,11 +59,13 @@ pub const FLAG_EXPLOSION: u8 = 2;
 pub struct Detector {
     clip: Option<f64>,
     params: ExplosionParams,
-    /// The previous `window` finite values, oldest first…
     window: VecDeque<f64>,
-    /// …and the same values sorted, so the median is one look (a window of w costs O(w)
-    /// moves per point instead of a selection of w per candidate point).
-    sorted: Vec<f64>,
+    /// The window's minimum in O(1): a monotonic queue of (sequence number, value) over the
+    /// finite values pushed; a point is an explosion candidate only above k × this minimum.
+    window_min: VecDeque<(u64, f64)>,
+    /// Finite values pushed into the window so far.
+    window_seq: u64,
+    scratch: Vec<f64>,
     events: Vec<ExplosionEvent>,
     above: usize,
 }
@@ -78,7 +80,9 @@ impl Detector {
                 window: params.window.max(1),
             },
             window: VecDeque::new(),
-            sorted: Vec::new(),
+            window_min: VecDeque::new(),
+            window_seq: 0,
+            scratch: Vec::new(),
             events: Vec::new(),
             above: 0,
         }
@@ -122,32 +126,48 @@ impl Detector {
         }
         let candidate = self.clip.is_none() || above;
         if candidate && self.window.len() >= MIN_HISTORY.min(self.params.window) {
-            let median = self.median();
-            if v > self.params.factor * median {
-                flags |= FLAG_EXPLOSION;
-                self.note_explosion(i, v, median);
+            // Cheap rejection first: the median is at least the minimum.
+            let min = self.window_min.front().map_or(f64::INFINITY, |m| m.1);
+            if v > self.params.factor * min {
+                let median = self.median();
+                if v > self.params.factor * median {
+                    flags |= FLAG_EXPLOSION;
+                    self.note_explosion(i, v, median);
+                }
             }
         }
         if self.window.len() == self.params.window {
-            if let Some(old) = self.window.pop_front() {
-                let at = self.sorted.partition_point(|x| x.total_cmp(&old).is_lt());
-                self.sorted.remove(at);
-            }
+            self.window.pop_front();
         }
         self.window.push_back(v);
-        let at = self.sorted.partition_point(|x| x.total_cmp(&v).is_lt());
-        self.sorted.insert(at, v);
+        let seq = self.window_seq;
+        self.window_seq += 1;
+        while self.window_min.back().is_some_and(|b| b.1 >= v) {
+            self.window_min.pop_back();
+        }
+        self.window_min.push_back((seq, v));
+        let oldest = (seq + 1).saturating_sub(self.params.window as u64);
+        while self.window_min.front().is_some_and(|f| f.0 < oldest) {
+            self.window_min.pop_front();
+        }
         flags
     }
 
-    /// The median of the window (the mean of the two middle values when it is even).
-    fn median(&self) -> f64 {
-        let n = self.sorted.len();
+    fn median(&mut self) -> f64 {
+        self.scratch.clear();
+        self.scratch.extend(self.window.iter().copied());
+        let n = self.scratch.len();
         let mid = n / 2;
+        let (_, m, _) = self.scratch.select_nth_unstable_by(mid, f64::total_cmp);
+        let m = *m;
         if n % 2 == 1 {
-            self.sorted[mid]
+            m
         } else {
-            (self.sorted[mid - 1] + self.sorted[mid]) / 2.0
+            let lower = self.scratch[..mid]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            (lower + m) / 2.0
         }
     }
 
