@@ -8,8 +8,9 @@
 //! - `*.safetensors`, `*.pt`, `*.pth`, `*.ckpt`, `pytorch_model*.bin`, and the sharded indexes
 //!   `model.safetensors.index.json` / `pytorch_model.bin.index.json`.
 //!
-//! Files inside a step folder belong to that folder's checkpoint. The list is ordered by step;
-//! checkpoints whose name gives none (`_last`, `_best`, epoch-numbered) follow, by time.
+//! Files inside a step folder belong to that folder's checkpoint. A PyTorch file whose name
+//! gives no step (`_last`, `_best`, epoch-numbered) takes the one its own metadata holds. The
+//! list is ordered by step; checkpoints with none follow, by time.
 
 use crate::checkpoint::resolve::step_from_name;
 use crate::core::CheckpointRef;
@@ -38,7 +39,8 @@ pub fn from_entries(entries: &[Entry]) -> Vec<CheckpointRef> {
         if is_shard(&e.name) {
             continue;
         }
-        found.push((checkpoint(e.path.clone(), file_step(&e.name)), e.modified()));
+        let step = file_step(&e.name).or_else(|| metadata_step(&e.path));
+        found.push((checkpoint(e.path.clone(), step), e.modified()));
     }
     found.sort_by(|(a, ta), (b, tb)| {
         (a.step.is_none(), a.step, ta, &a.path).cmp(&(b.step.is_none(), b.step, tb, &b.path))
@@ -54,7 +56,8 @@ pub fn at(path: &Path) -> Vec<CheckpointRef> {
         }
         return from_entries(&Walk::run_folder().entries(path).unwrap_or_default());
     }
-    vec![checkpoint(path.to_path_buf(), file_step(&name_of(path)))]
+    let step = file_step(&name_of(path)).or_else(|| metadata_step(path));
+    vec![checkpoint(path.to_path_buf(), step)]
 }
 
 /// The folder tab 2 follows for these checkpoints: the one holding the newest, where new ones
@@ -65,6 +68,20 @@ pub fn watch_dir(found: &[CheckpointRef]) -> Option<PathBuf> {
         .rfind(|c| c.step.is_some())
         .or(found.last())
         .and_then(|c| c.path.parent().map(Path::to_path_buf))
+}
+
+/// The step a PyTorch checkpoint whose name gives none (`checkpoint_last.pt`,
+/// `checkpoint_best.pt`, `checkpoint12.pt`) holds in its own metadata: fairseq's
+/// `optimizer_history`/`extra_state` `num_updates`, Lightning's `global_step`. Only the
+/// object pickle is read (the storages stay on disk); an unreadable file has none.
+fn metadata_step(path: &Path) -> Option<u64> {
+    if !crate::tensor::is_pytorch(path) {
+        return None;
+    }
+    crate::tensor::open_store(path, crate::tensor::ReadMode::Positional)
+        .ok()?
+        .meta()
+        .step
 }
 
 fn checkpoint(path: PathBuf, step: Option<u64>) -> CheckpointRef {
@@ -178,5 +195,31 @@ mod tests {
         assert_eq!(steps, [Some(50), Some(100), Some(500), Some(1000), None]);
         assert!(found[3].path.ends_with("out/checkpoint-1000"));
         assert_eq!(watch_dir(&found), Some(root.join("out")));
+    }
+
+    #[test]
+    fn last_and_best_take_the_step_their_metadata_holds() {
+        // The real fairseq 0.12 checkpoint of ../shared/samples (40 updates).
+        let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/samples/pytorch-fairseq-learned/checkpoint_last.pt");
+        let dir = tempfile::tempdir().unwrap();
+        let ckpts = dir.path().join("checkpoints");
+        std::fs::create_dir_all(&ckpts).unwrap();
+        std::fs::copy(&real, ckpts.join("checkpoint_last.pt")).unwrap();
+        std::fs::write(ckpts.join("checkpoint_best.pt"), b"not a pickle").unwrap();
+        let found = from_entries(&Walk::run_folder().entries(dir.path()).unwrap());
+        let last = found
+            .iter()
+            .find(|c| c.path.ends_with("checkpoint_last.pt"));
+        assert_eq!(last.map(|c| c.step), Some(Some(40)));
+        let best = found
+            .iter()
+            .find(|c| c.path.ends_with("checkpoint_best.pt"));
+        assert_eq!(
+            best.map(|c| c.step),
+            Some(None),
+            "unreadable: no step, ordered by time"
+        );
+        assert_eq!(at(&ckpts.join("checkpoint_last.pt"))[0].step, Some(40));
     }
 }
