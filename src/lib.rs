@@ -1,10 +1,13 @@
 //! trainwatch: watch a training run from the terminal.
 //!
-//! Data flows one way: **sources → series/model → views**.
-//! - [`ingest`] turns growing log files into [`ingest::MetricRecord`]s, and [`checkpoint`]
-//!   reads position tables from safetensors checkpoints,
-//! - [`series`]/[`model`] store the records and find clipping and explosions;
-//!   [`checkpoint::similarity`] computes the block-mean cosine map,
+//! Data flows one way: **discovery → sources → runs → series → views**.
+//! - [`ingest`] turns growing files (text logs, event files, trainer states, CSVs, W&B and
+//!   MLflow runs) into [`core::Batch`]es of records behind one [`ingest::source::Source`]
+//!   trait, and [`checkpoint`] reads position tables from checkpoints ([`tensor`]:
+//!   safetensors and PyTorch stores),
+//! - [`run`] applies every source event through one reducer to a run's data; [`series`]
+//!   stores the records and finds clipping and explosions; [`checkpoint::similarity`]
+//!   computes the block-mean cosine map,
 //! - [`view`] places points on a step axis and picks the x-window; [`tui`] and [`export`]
 //!   show them;
 //! - [`watch`], at the bottom, says when to look again (one notify watcher, one poll

@@ -35,7 +35,7 @@ pub enum LogFormat {
     JsonLines,
     /// `key=value` pairs anywhere in the line (tqdm postfix, custom loops).
     KeyValue,
-    /// TensorBoard event files (not a line format: read by [`super::source`]).
+    /// TensorBoard event files (not a line format: read by its own source).
     TensorBoard,
     /// Hugging Face `trainer_state.json` (not a line format).
     HfTrainerState,

@@ -10,8 +10,8 @@
 //! Layouts: the zip archive written since torch 1.6 ([`zip`]: `<name>/data.pkl`,
 //! `<name>/data/<key>`, `<name>/byteorder`; entries are stored, so each storage is a byte
 //! range of the file, read through the [`ByteSource`] as safetensors is) and the legacy
-//! stream ([`legacy`]). Tensors and their names come from the object graph ([`graph`]); the
-//! store ([`store`]) validates every view against its storage before anything is read.
+//! stream (`legacy`). Tensors and their names come from the object graph (`graph`); the
+//! store (`store`) validates every view against its storage before anything is read.
 
 pub mod globals;
 mod graph;

@@ -1,5 +1,5 @@
 //! A pickle VM that builds data and never runs anything: the opcodes of protocols 0–5 that
-//! torch's pickles use, `GLOBAL`s resolved through [`globals`](super::globals) only, and
+//! torch's pickles use, `GLOBAL`s resolved through [`super::globals`] only, and
 //! persistent ids read as storages. No opcode loops or recurses, every value is counted
 //! against a budget derived from the input's length, and every read is bounds-checked: a
 //! hostile pickle is an error, never a hang, an allocation bomb or a panic.
