@@ -46,8 +46,9 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct SimilarityArgs {
-    /// A .safetensors file, a model.safetensors.index.json, or a directory (its newest
-    /// checkpoint: highest checkpoint-<step>/, else newest *.safetensors).
+    /// A checkpoint (.safetensors, or a PyTorch .pt/.pth/.bin/.ckpt, read without running
+    /// it), a sharded index, or a directory (its newest checkpoint: highest
+    /// checkpoint-<step>/, else the newest weights file).
     #[arg(value_name = "PATH", required_unless_present = "sinusoidal")]
     path: Option<PathBuf>,
     /// The position table's tensor name (default: auto-detected).
@@ -130,8 +131,9 @@ struct ViewArgs {
     /// Colours: auto (COLORTERM, NO_COLOR), truecolor, 256, or none.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
-    /// A checkpoint for tab 2: a .safetensors file, an index, or a run directory (the newest
-    /// checkpoint is shown and reloaded when a new one lands).
+    /// A checkpoint for tab 2: a .safetensors or PyTorch file, an index, or a run directory
+    /// (the newest checkpoint is shown and reloaded when a new one lands; [ ] step through
+    /// the others).
     #[arg(long, value_name = "PATH")]
     checkpoint: Option<PathBuf>,
     /// The log to watch when LOG is a run directory (overrides what is found in it).
