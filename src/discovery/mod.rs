@@ -98,7 +98,7 @@ pub type FoundCheckpoint = crate::core::CheckpointRef;
 /// Why nothing could be chosen.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: nothing to watch found (looked up to {depth} folders deep for a text log with {what} (*.log, *.out, *.txt, train*), TensorBoard event files (events.out.tfevents.*), metrics.csv and trainer_state.json); pass the file itself")]
+    #[error("{path}: nothing to watch found (looked up to {depth} folders deep for a text log with {what} (*.log, *.out, *.txt, train*), TensorBoard event files (events.out.tfevents.*), metrics.csv or another metrics CSV, trainer_state.json, a W&B run (wandb/run-*/*.wandb) and an MLflow run (mlruns/ or mlflow.db)); pass the file itself")]
     NothingFound {
         path: String,
         what: String,

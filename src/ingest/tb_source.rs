@@ -94,9 +94,7 @@ impl TbSource {
         });
         let restart = match identity::classify(mark.as_ref(), &f.path, Some(&now))? {
             Change::Appeared if earlier_open => Some(RestartReason::NewFile),
-            Change::Replaced => Some(RestartReason::Replaced),
-            Change::Truncated => Some(RestartReason::Truncated),
-            _ => None,
+            change => change.restart(),
         };
         if let Some(r) = restart {
             f.offset = 0;

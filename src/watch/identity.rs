@@ -83,6 +83,18 @@ pub enum Change {
     Appeared,
 }
 
+impl Change {
+    /// The restart a source reports for this change of the file it reads in place (a
+    /// truncation or a replacement; a deletion waits for the file to come back).
+    pub fn restart(self) -> Option<crate::core::RestartReason> {
+        match self {
+            Change::Truncated => Some(crate::core::RestartReason::Truncated),
+            Change::Replaced => Some(crate::core::RestartReason::Replaced),
+            _ => None,
+        }
+    }
+}
+
 /// Classifies the file at `path` (as `now` from [`FileIdentity::stat`]) against `mark`.
 /// Reads the file only to compare a remembered prefix.
 pub fn classify(

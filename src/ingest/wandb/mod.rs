@@ -9,10 +9,9 @@ pub mod records;
 
 pub use records::RunInfo;
 
-use crate::ingest::follow::RestartReason;
 use crate::ingest::formats::MetricSpec;
 use crate::ingest::source::{Source, Update};
-use crate::watch::identity::{self, Change, FileIdentity, Prefix, ReadMark};
+use crate::watch::identity::{self, FileIdentity, Prefix, ReadMark};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -90,11 +89,7 @@ impl WandbSource {
             offset: self.offset,
             prefix: Prefix::Crc(self.crc),
         });
-        let restart = match identity::classify(mark.as_ref(), &self.path, Some(&now))? {
-            Change::Replaced => Some(RestartReason::Replaced),
-            Change::Truncated => Some(RestartReason::Truncated),
-            _ => None,
-        };
+        let restart = identity::classify(mark.as_ref(), &self.path, Some(&now))?.restart();
         if let Some(r) = restart {
             self.restart();
             out(Update::Restart(r));
