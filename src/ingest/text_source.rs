@@ -67,10 +67,27 @@ impl TextSource {
         let Some(o) = &mut self.open else {
             return Ok(());
         };
-        let start = o.mark.offset;
-        if total <= start {
+        if total <= o.mark.offset {
             return Ok(());
         }
+        // The fingerprint is taken before the read (and before any batch goes out): taken
+        // after, a rewrite made in between would become the "old" start and go unnoticed.
+        let known = match &o.mark.prefix {
+            Prefix::Head(h) if h.len() >= FINGERPRINT => None,
+            Prefix::Head(h) => Some(h.clone()),
+            _ => Some(Vec::new()),
+        };
+        if let Some(known) = known {
+            let head = identity::head_of(&o.file, FINGERPRINT.min(total as usize))?;
+            if !head.starts_with(&known) {
+                // Rewritten since it was classified: read it from the start as a restart.
+                o.mark.offset = 0;
+                self.decoder.reset();
+                each(Update::Restart(RestartReason::Truncated));
+            }
+            o.mark.prefix = Prefix::Head(head);
+        }
+        let start = o.mark.offset;
         let progress = initial && total - start > PROGRESS_ABOVE;
         let mut pending = Batch::default();
         let threads = if initial { scan::default_threads() } else { 1 };
@@ -99,10 +116,6 @@ impl TextSource {
             each(Update::Batch(pending));
         }
         o.mark.offset = end;
-        if !matches!(&o.mark.prefix, Prefix::Head(h) if h.len() >= FINGERPRINT) {
-            let upto = FINGERPRINT.min(end as usize);
-            o.mark.prefix = Prefix::Head(identity::head_of(&o.file, upto)?);
-        }
         Ok(())
     }
 }
@@ -182,5 +195,45 @@ impl Source for TextSource {
 
     fn stop_with(&mut self, stop: Arc<AtomicBool>) {
         self.stop = stop;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(from: u64, to: u64) -> String {
+        (from..=to)
+            .map(|i| format!("step={i} loss=2.0 gnorm={i}.5\n"))
+            .collect()
+    }
+
+    /// The race CI once hit: the consumer sees the first batch and the job rewrites the log at
+    /// once, before the reader has finished its look. The rewrite must still be a restart.
+    #[test]
+    fn a_rewrite_while_the_first_batch_is_handed_over_is_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("train.log");
+        std::fs::write(&p, lines(1, 3)).unwrap();
+        let mut src = TextSource::new(&SourceSpec::new(&p));
+        let mut rewritten = false;
+        src.poll_each(&mut |u| {
+            if matches!(u, Update::Batch(_)) && !rewritten {
+                rewritten = true;
+                std::fs::write(&p, format!("# new run\n{}", lines(1, 20))).unwrap();
+            }
+        })
+        .unwrap();
+        assert!(rewritten);
+        let mut restarts = 0;
+        let mut steps = Vec::new();
+        src.poll_each(&mut |u| match u {
+            Update::Restart(RestartReason::Truncated) => restarts += 1,
+            Update::Batch(b) => steps.extend(b.steps.steps().iter().flatten().copied()),
+            _ => {}
+        })
+        .unwrap();
+        assert_eq!(restarts, 1);
+        assert_eq!(steps, (1..=20).collect::<Vec<u64>>());
     }
 }
