@@ -668,6 +668,9 @@ fn prefixes_vit_and_ctranslate2_names() {
             vec![10, 4],
         ),
         ("positional_embedding", vec![10, 4]),
+        // minGPT (and the Lightning examples built on it) keep a bare parameter.
+        ("model.pos_emb", vec![1, 10, 4]),
+        ("position_embedding_table.weight", vec![10, 4]),
     ] {
         let d = dir();
         let p = d.path().join("m.safetensors");

@@ -2,9 +2,9 @@
 //!
 //! A candidate has a position-table name (`wpe`, `position_embeddings`, `position_embedding`,
 //! `embed_positions`, `positional_embedding`, `position_encodings`, `pos_embed`,
-//! `pos_embedding`, as the last name segment, optionally followed by `.weight`, or
-//! `position_encodings.encodings` as CTranslate2 writes it; any prefix such as `_orig_mod.` or
-//! `model.decoder.`), a decodable float dtype, and shape `[N, D]` or `[1, N, D]`.
+//! `pos_embedding`, `pos_emb`, `pos_embeddings`, `position_embedding_table`, as the last name
+//! segment, optionally followed by `.weight`, or `position_encodings.encodings` as CTranslate2
+//! writes it; any prefix such as `_orig_mod.` or `model.decoder.`), a decodable float dtype, and shape `[N, D]` or `[1, N, D]`.
 //! Never: `position_ids`, `inv_freq`, `_float_tensor`, or relative-attention tables.
 //!
 //! Order: candidates are sorted by name (byte order), and the first is picked. That puts
@@ -17,8 +17,13 @@ use std::path::PathBuf;
 use crate::tensor::{Dtype, TensorInfo};
 use crate::text::printable;
 
-const TABLE_NAMES: [&str; 8] = [
+const TABLE_NAMES: [&str; 11] = [
     "wpe",
+    // minGPT and its Lightning ports: `self.pos_emb = nn.Parameter(…[1, block_size, n_embd])`.
+    "pos_emb",
+    // Karpathy's "Let's build GPT": `position_embedding_table = nn.Embedding(block_size, n_embd)`.
+    "position_embedding_table",
+    "pos_embeddings",
     "position_embeddings",
     "position_embedding",
     "embed_positions",
