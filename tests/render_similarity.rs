@@ -250,3 +250,39 @@ fn every_window_size_renders_both_tabs() {
         }
     }
 }
+
+/// The explanation under the map, on the real whisper table: cut to the rows left, and the
+/// cut is marked, never a sentence that stops mid-way as if complete.
+#[test]
+fn the_explanation_is_wrapped_and_a_cut_is_marked() {
+    let a = app(ColorMode::TrueColor, 64);
+    let sentences = a.sim.report.as_ref().map(|r| r.explanation.join(" "));
+    let whole = sentences.expect("a map is loaded");
+    assert!(!whole.is_empty());
+    let first_word = whole.split_whitespace().next().unwrap().to_string();
+    let mut cut_seen = false;
+    for w in [40u16, 80, 160] {
+        let buf = draw(&a, w, 24);
+        let t = text(&buf);
+        let rows: Vec<&str> = t.lines().collect();
+        let start = rows
+            .iter()
+            .rposition(|r| r.trim_start().starts_with(&first_word))
+            .unwrap_or_else(|| panic!("explanation not shown at {w}×24:\n{t}"));
+        // Up to the status bar (the last row) or the first empty row.
+        let shown: Vec<&str> = rows[start..rows.len() - 1]
+            .iter()
+            .map(|r| r.trim_end())
+            .take_while(|r| !r.is_empty())
+            .collect();
+        let joined = shown.join(" ");
+        if joined.ends_with('…') {
+            cut_seen = true;
+            let prefix = joined.trim_end_matches('…');
+            assert!(whole.starts_with(prefix.trim_end()), "{joined:?} vs {whole:?}");
+        } else {
+            assert_eq!(joined.trim(), whole, "at {w}×24");
+        }
+    }
+    assert!(cut_seen, "40 columns cannot hold the whole explanation: {whole:?}");
+}

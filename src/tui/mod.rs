@@ -15,6 +15,7 @@ pub mod scrubber;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
+mod wrap;
 
 pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};

@@ -418,10 +418,14 @@ pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
             height: area.bottom() - ex_y,
             ..area
         };
-        Paragraph::new(r.explanation.join(" "))
-            .wrap(Wrap { trim: true })
-            .style(t.dim)
-            .render(ex_area, buf);
+        let lines = super::wrap::wrap_clipped(
+            &r.explanation.join(" "),
+            ex_area.width as usize,
+            ex_area.height as usize,
+        );
+        for (i, line) in lines.into_iter().enumerate() {
+            put(buf, ex_area, ex_area.x, ex_area.y + i as u16, line, t.dim);
+        }
     }
 }
 
