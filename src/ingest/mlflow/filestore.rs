@@ -103,7 +103,7 @@ impl FileStoreSource {
         FileStoreSource {
             dir: dir.to_path_buf(),
             metric: metric.clone(),
-            loss_column: metric.columns().len() > 1,
+            loss_column: metric.has_loss_column(),
             keys: Vec::new(),
             main: None,
             loss: None,
