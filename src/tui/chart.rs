@@ -13,7 +13,7 @@ use ratatui::style::Style;
 use ratatui::widgets::{Paragraph, Widget};
 
 const EIGHTHS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
-const Y_LABEL_W: u16 = 9;
+pub const Y_LABEL_W: u16 = 9;
 /// Points the EMA averages over (span): α = 2 / (span + 1).
 const EMA_SPAN: f64 = 20.0;
 
@@ -103,25 +103,79 @@ impl YScale {
         Some(YScale { log, lo, hi })
     }
 }
-/// Draws the chart into `area`.
+/// Draws the chart of the charted metric alone into `area` (one panel: today's tab 1).
 pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffer) {
     let s = scene.run.primary();
-    let theme = scene.theme;
     let Some(plot) = plot_rect(area) else {
+        return;
+    };
+    let axis = StepAxis::new(s);
+    let span = scene.view.span(&axis, plot.width as usize);
+    let cuts = span.cuts(&axis, s);
+    let p = Plot {
+        series: s,
+        bar: scene.theme.bar,
+        primary: true,
+        x_axis: true,
+        marks: &[],
+        cursor: None,
+    };
+    render_plot(panel, &p, &span, &cuts, scene, area, buf);
+}
+
+/// One panel of tab 1: a series drawn against the charted metric's x-window (its points are
+/// those of the charted metric, one for one, so the same cuts split both into columns).
+pub struct Plot<'a> {
+    pub series: &'a Series,
+    /// The bars' style.
+    pub bar: Style,
+    /// The charted metric: its clip threshold, explosions, non-finite marks, smoothing and
+    /// selected explosion are drawn.
+    pub primary: bool,
+    /// Whether the bottom row is the x-axis (the lowest panel of a stack).
+    pub x_axis: bool,
+    /// Columns holding an explosion of the charted metric: a vertical marker where no bar is.
+    pub marks: &'a [usize],
+    /// The cursor's column: a vertical line where no bar is.
+    pub cursor: Option<usize>,
+}
+
+/// Draws panel `p` into `area` over the window `span` whose columns hold the points `cuts`.
+pub fn render_plot(
+    panel: &GnormPanel,
+    p: &Plot<'_>,
+    span: &crate::view::window::Span,
+    cuts: &[usize],
+    scene: &Scene<'_>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let s = p.series;
+    let theme = scene.theme;
+    let plot_area = if p.x_axis {
+        area
+    } else {
+        Rect {
+            height: area.height + 1,
+            ..area
+        }
+    };
+    let Some(plot) = plot_rect(plot_area) else {
         return;
     };
     let w = plot.width as usize;
     let h = plot.height as usize;
     // Each column's points by binary search on the steps; its summary from the pyramid.
-    let axis = StepAxis::new(s);
-    let span = scene.view.span(&axis, w);
-    let cuts = span.cuts(&axis, s);
+    let steps = scene.run.primary();
+    let axis = StepAxis::new(steps);
     let cols: Vec<Option<Column>> = cuts.windows(2).map(|c| s.column(c[0]..c[1])).collect();
     let points = cuts[0]..cuts[cuts.len() - 1];
     let window = s.summary(points.clone());
-    let clip = s.clip();
+    let clip = if p.primary { s.clip() } else { None };
     let overflow_explained = scene.run.overflows > 0 && scene.run.unexplained_nonfinite() == 0;
-    let log = panel.log_effective(&window);
+    // The panels below keep a linear scale, so a schedule reads as its shape; the charted
+    // metric's follows `l` (or spans more than two decades).
+    let log = p.primary && panel.log_effective(&window);
     let Some(y) = YScale::new(&window, clip, log) else {
         Paragraph::new("no finite values in view")
             .style(theme.dim)
@@ -157,9 +211,10 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     }
     let selected = panel
         .selected
+        .filter(|_| p.primary)
         .and_then(|i| s.events().get(i))
         .map(|e| e.start..=e.end);
-    let ema = if panel.smooth {
+    let ema = if panel.smooth && p.primary {
         Some(ema_per_column(s, &cols))
     } else {
         None
@@ -168,7 +223,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     for (ci, c) in cols.iter().enumerate() {
         let Some(c) = c else { continue };
         for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
-            draw_column(buf, x, plot, c, &y, clip_row, theme);
+            draw_column(buf, x, plot, c, &y, clip_row, theme, p.bar);
             if c.restart {
                 for row in plot.y..=bottom {
                     let cell = &mut buf[(x, row)];
@@ -177,7 +232,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
                     }
                 }
             }
-            if c.nonfinite {
+            if c.nonfinite && p.primary {
                 // fp16 overflow (the log's notes account for every NaN/inf) is not divergence:
                 // its own marker, not the divergence ×.
                 let (mark, style) = if overflow_explained {
@@ -197,6 +252,25 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
                 let row =
                     bottom - ((y.frac(e) * (h as f64 - 1.0)).round() as u16).min(plot.height - 1);
                 buf[(x, row)].set_symbol("•").set_style(theme.ema);
+            }
+        }
+    }
+    // The charted metric's explosions and the cursor, across the panel where no bar is.
+    for (ci, mark, style) in p
+        .marks
+        .iter()
+        .map(|&c| (c, "┆", theme.explosion))
+        .chain(p.cursor.map(|c| (c, "│", theme.axis)))
+    {
+        if ci >= cols.len() {
+            continue;
+        }
+        for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
+            for row in plot.y..=bottom {
+                let cell = &mut buf[(x, row)];
+                if cell.symbol() == " " || cell.symbol() == "┆" {
+                    cell.set_symbol(mark).set_style(style);
+                }
             }
         }
     }
@@ -239,7 +313,11 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
             buf.set_string(area.x, row, "clip", theme.threshold);
         }
     }
+    if !p.x_axis {
+        return;
+    }
     // X axis: first and last step, and what a column holds.
+    let s = steps;
     let axis_row = area.y + area.height - 1;
     let first = s.step(points.start).unwrap_or(0);
     let last = points
@@ -276,6 +354,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one bar: where, what, and how it is styled
 fn draw_column(
     buf: &mut Buffer,
     x: u16,
@@ -284,6 +363,7 @@ fn draw_column(
     y: &YScale,
     clip_row: Option<u16>,
     theme: &super::theme::Theme,
+    bar: Style,
 ) {
     if !c.has_finite() {
         return;
@@ -297,7 +377,7 @@ fn draw_column(
     } else if c.flags & FLAG_ABOVE != 0 {
         theme.above
     } else {
-        theme.bar
+        bar
     };
     let no_color = theme.mode == ColorMode::None;
     let full = eighths / 8;
