@@ -119,6 +119,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
         x_axis: true,
         marks: &[],
         cursor: None,
+        overlay: &[],
     };
     render_plot(panel, &p, &span, &cuts, scene, area, buf);
 }
@@ -138,6 +139,8 @@ pub struct Plot<'a> {
     pub marks: &'a [usize],
     /// The cursor's column: a vertical line where no bar is.
     pub cursor: Option<usize>,
+    /// Other runs laid over the bars (the top panel, several runs).
+    pub overlay: &'a [super::panels_overlay::Line],
 }
 
 /// Draws panel `p` into `area` over the window `span` whose columns hold the points `cuts`.
@@ -170,7 +173,8 @@ pub fn render_plot(
     let axis = StepAxis::new(steps);
     let cols: Vec<Option<Column>> = cuts.windows(2).map(|c| s.column(c[0]..c[1])).collect();
     let points = cuts[0]..cuts[cuts.len() - 1];
-    let window = s.summary(points.clone());
+    let mut window = s.summary(points.clone());
+    window.merge(&super::panels_overlay::summary(p.overlay));
     let clip = if p.primary { s.clip() } else { None };
     let overflow_explained = scene.run.overflows > 0 && scene.run.unexplained_nonfinite() == 0;
     // The panels below keep a linear scale, so a schedule reads as its shape; the charted
@@ -252,6 +256,34 @@ pub fn render_plot(
                 let row =
                     bottom - ((y.frac(e) * (h as f64 - 1.0)).round() as u16).min(plot.height - 1);
                 buf[(x, row)].set_symbol("•").set_style(theme.ema);
+            }
+        }
+    }
+    let row_of =
+        |v: f64| bottom - ((y.frac(v) * (h as f64 - 1.0)).round() as u16).min(h as u16 - 1);
+    for l in p.overlay {
+        // Its threshold, where it is not the shown run's, as a line in its colour.
+        if let Some(c) = l
+            .clip
+            .filter(|c| Some(*c) != clip && y.t(*c).is_some_and(|t| t >= y.lo && t <= y.hi))
+        {
+            let row = row_of(c);
+            for x in plot.x..plot.x + plot.width {
+                if buf[(x, row)].symbol() == " " {
+                    buf[(x, row)].set_symbol("╌").set_style(l.style);
+                }
+            }
+        }
+        for (ci, v) in l.highs.iter().enumerate().take(cols.len()) {
+            let Some(v) = v else { continue };
+            let row = row_of(*v);
+            for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
+                buf[(x, row)].set_char(l.mark).set_style(l.style);
+                if l.explosions[ci] {
+                    buf[(x, row.saturating_sub(1).max(plot.y))]
+                        .set_symbol("▼")
+                        .set_style(l.style);
+                }
             }
         }
     }

@@ -73,8 +73,11 @@ const BINDINGS: &[Binding<ChartAction>] = &[
         what: "zoom in / out (fewer / more steps per column)",
     },
     Binding {
-        keys: &[(Key::char('a'), A::FitAll)],
-        what: "fit the whole run",
+        keys: &[
+            (Key::char('a'), A::FitAll),
+            (Key::new(KeyCode::Home), A::FitAll),
+        ],
+        what: "fit the whole run (with several runs, Home: a overlays them all)",
     },
     Binding {
         keys: &[

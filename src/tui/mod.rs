@@ -10,6 +10,7 @@ pub mod help;
 pub mod keys;
 pub mod panel;
 pub mod panels;
+pub mod panels_overlay;
 pub mod picker;
 mod render;
 pub mod runs_table;

@@ -83,7 +83,8 @@ fn column_of(span: &Span, x: u64) -> Option<usize> {
 pub fn render(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffer) {
     let below = below(panel, sc.run);
     let rects = stack(area, below.len());
-    if rects.len() == 1 && panel.cursor.is_none() {
+    let overlaid = sc.overlay.len() > 1;
+    if rects.len() == 1 && panel.cursor.is_none() && !overlaid {
         chart::render(panel, sc, area, buf);
         return;
     }
@@ -100,6 +101,17 @@ pub fn render(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffer) 
         .filter_map(|e| axis.x(s, e.peak).and_then(|x| column_of(&span, x)))
         .collect();
     let cursor = panel.cursor.and_then(|x| column_of(&span, x));
+    let lines = if overlaid {
+        super::panels_overlay::lines(&axis, &span, sc.overlay)
+    } else {
+        Vec::new()
+    };
+    // Overlaid, the shown run's bars take its swatch's colour.
+    let top_bar = sc
+        .overlay
+        .iter()
+        .find(|o| o.shown && overlaid)
+        .map_or(sc.theme.bar, |o| o.style);
     // The point read out: the cursor's (the last at or before it), else the newest in view.
     let point = match panel.cursor {
         Some(x) => axis
@@ -111,14 +123,17 @@ pub fn render(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffer) 
     let n = rects.len();
     for (k, rect) in rects.iter().enumerate() {
         let (series, label, bar): (&Series, &str, Style) = if k == 0 {
-            (s, &sc.run.metric.label, sc.theme.bar)
+            (s, &sc.run.metric.label, top_bar)
         } else {
             let p = below[k - 1];
             (&p.series, &p.key.label, sc.theme.panel_bar(k - 1))
         };
-        let stacked = n > 1 || panel.cursor.is_some();
+        let stacked = n > 1 || panel.cursor.is_some() || overlaid;
         let body = if stacked {
             title(sc, series, label, bar, point, k == 0, *rect, buf);
+            if k == 0 && overlaid {
+                legend(sc, *rect, buf);
+            }
             Rect {
                 y: rect.y + 1,
                 height: rect.height - 1,
@@ -134,6 +149,7 @@ pub fn render(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffer) 
             x_axis: k + 1 == n,
             marks: if k == 0 { &[] } else { &marks },
             cursor,
+            overlay: if k == 0 { &lines } else { &[] },
         };
         chart::render_plot(panel, &p, &span, &cuts, sc, body, buf);
     }
@@ -168,6 +184,26 @@ fn title(
     buf.set_string(x, area.y, rule, sc.theme.dim);
     let shown: String = format!(" {text} ").chars().take(room).collect();
     buf.set_string(x + 1.min(room as u16), area.y, shown, style);
+}
+
+/// The overlaid runs' swatches and names, right-aligned on the top panel's title row.
+fn legend(sc: &Scene<'_>, area: Rect, buf: &mut Buffer) {
+    let entries: Vec<(String, Style)> = sc
+        .overlay
+        .iter()
+        .map(|o| (format!("{} {}", o.mark, printable(o.name)), o.style))
+        .collect();
+    let width: usize = entries.iter().map(|(t, _)| t.chars().count() + 2).sum();
+    // Keep clear of the title on the left.
+    let room = area.width.saturating_sub(chart::Y_LABEL_W + 28) as usize;
+    if width > room {
+        return;
+    }
+    let mut x = area.x + area.width - width as u16;
+    for (t, style) in entries {
+        buf.set_string(x, area.y, format!(" {t} "), style);
+        x += t.chars().count() as u16 + 2;
+    }
 }
 
 #[cfg(test)]

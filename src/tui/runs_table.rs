@@ -56,6 +56,10 @@ pub enum RunsAction {
     Down,
     Focus,
     Sort,
+    /// Lay the selected run over the chart, or take it off.
+    Overlay,
+    /// Lay every run over the chart (all already: only the shown one again).
+    OverlayAll,
 }
 
 pub const BINDINGS: &[Binding<RunsAction>] = &[
@@ -74,7 +78,15 @@ pub const BINDINGS: &[Binding<RunsAction>] = &[
     },
     Binding {
         keys: &[(Key::new(KeyCode::Enter), RunsAction::Focus)],
-        what: "show the selected run in the chart",
+        what: "show the selected run alone in the chart",
+    },
+    Binding {
+        keys: &[(Key::char(' '), RunsAction::Overlay)],
+        what: "overlay the selected run on the chart / take it off",
+    },
+    Binding {
+        keys: &[(Key::char('a'), RunsAction::OverlayAll)],
+        what: "overlay every run / none",
     },
     Binding {
         keys: &[(Key::char('o'), RunsAction::Sort)],
@@ -116,6 +128,8 @@ pub struct RunsPanel {
     pub selected: usize,
     pub sort: RunSort,
     pub shown: bool,
+    /// The runs laid over the chart besides the shown one (`Space`, `a`).
+    pub overlay: Vec<RunId>,
 }
 
 impl RunsPanel {
@@ -177,8 +191,27 @@ impl RunsPanel {
             RunsAction::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
             RunsAction::Sort => self.sort = self.sort.next(),
             RunsAction::Focus => {
+                self.overlay.clear();
                 let id = self.rows(focused).get(self.selected).map(|r| r.0)?;
                 return (id != self.focus).then_some(id);
+            }
+            RunsAction::Overlay => {
+                let id = self.rows(focused).get(self.selected).map(|r| r.0)?;
+                if let Some(i) = self.overlay.iter().position(|o| *o == id) {
+                    self.overlay.remove(i);
+                } else if id != self.focus {
+                    self.overlay.push(id);
+                }
+            }
+            RunsAction::OverlayAll => {
+                let others: Vec<RunId> = self
+                    .workspace
+                    .members()
+                    .map(|(id, _)| id)
+                    .filter(|id| *id != self.focus)
+                    .collect();
+                let all = others.iter().all(|id| self.overlay.contains(id));
+                self.overlay = if all { Vec::new() } else { others };
             }
         }
         None
