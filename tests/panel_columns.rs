@@ -69,7 +69,7 @@ fn a_log_without_lr_has_nan_there_and_no_panels_read_nothing() {
     let spec = SourceSpec::new(sample("hf-trainer-state-viz/trainer_state.json"));
     let d = read_once(&spec.with_panels(&panels)).unwrap();
     let ppl = d.panel("ppl").unwrap();
-    assert!(ppl.len() == d.steps.len() && ppl.len() > 0);
+    assert!(ppl.len() == d.steps.len() && !ppl.is_empty());
     assert!((0..ppl.len()).all(|i| ppl.value(i).is_some_and(f64::is_nan)));
     // The headless read: no panels.
     let d = read_once(&SourceSpec::new(sample("fairseq-simple-syngec/train.log"))).unwrap();

@@ -35,7 +35,7 @@ pub fn below<'a>(panel: &GnormPanel, run: &'a RunData) -> Vec<&'a PanelSeries> {
     }
     run.panels
         .iter()
-        .filter(|p| !panel.hidden.iter().any(|h| *h == p.key.label))
+        .filter(|p| !panel.hidden.contains(&p.key.label))
         .filter(|p| p.series.summary(0..p.series.len()).has_finite())
         .take(MAX_PANELS - 1)
         .collect()
