@@ -56,6 +56,14 @@ fn trainer_state_and_wandb_fill_loss_and_lr() {
     let (g, _, lr) = first(&d);
     assert_eq!((g, lr), (4.444345406625743, 0.0002));
     assert_eq!(d.panel("lr").map(|s| s.len()), Some(1000));
+    // The MLflow run of the same maths: one file per metric, joined by step.
+    let d = read("mlflow-filestore/mlruns/453133224139511400/36153c248699462fa33acf0b70deae5b");
+    let (g, _, lr) = first(&d);
+    assert_eq!((g, lr), (4.444345406625743, 0.0002));
+    let lr = d.panel("lr").unwrap();
+    // Warm-up to 1e-2 at step 50, cosine down to 1e-4 at step 1000.
+    assert_eq!((lr.value(49), lr.value(999)), (Some(0.01), Some(0.0001)));
+    assert!((0..lr.len()).all(|i| lr.value(i).is_some_and(f64::is_finite)));
 }
 
 #[test]

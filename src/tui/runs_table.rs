@@ -8,14 +8,14 @@
 //! are untouched.
 
 use super::keys::{Binding, Key};
-use super::theme::{ColorMode, Theme};
+use super::theme::Theme;
 use crate::numfmt::fmt_value;
 use crate::run::{Instability, RunData, RunId, RunStatus, Workspace};
 use crate::text::printable;
 use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use std::time::Instant;
@@ -94,27 +94,10 @@ pub const BINDINGS: &[Binding<RunsAction>] = &[
     },
 ];
 
-/// Okabe & Ito's colour-blind-safe palette (black left out: it is the background).
-const PALETTE: [(u8, u8, u8); 7] = [
-    (230, 159, 0),
-    (86, 180, 233),
-    (0, 158, 115),
-    (240, 228, 66),
-    (0, 114, 178),
-    (213, 94, 0),
-    (204, 121, 167),
-];
-/// Without colour, a marker per run.
-const MARKERS: [char; 8] = ['●', '▲', '■', '◆', '✚', '✖', '★', '▼'];
-
-/// A run's swatch: its colour and its marker.
+/// A run's swatch: its colour and its marker ([`Theme::run_swatch`]), the same in the runs
+/// panel and in the chart's overlay.
 pub fn swatch(theme: &Theme, id: RunId) -> (char, Style) {
-    if theme.mode == ColorMode::None {
-        return (MARKERS[id.0 % MARKERS.len()], Style::default());
-    }
-    let (r, g, b) = PALETTE[id.0 % PALETTE.len()];
-    let c: Color = theme.rgb(r, g, b);
-    ('■', Style::default().fg(c))
+    theme.run_swatch(id.0)
 }
 
 /// The runs panel's state: the workspace, which run the chart shows, the selection, the
