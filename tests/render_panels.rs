@@ -134,3 +134,24 @@ fn no_color_overlay_gives_each_run_its_own_marker() {
     let chart: String = t.lines().skip(3).take(10).collect();
     assert!(chart.matches('▲').count() > 3, "{t}");
 }
+
+#[test]
+fn stacks_overlays_and_the_cursor_draw_at_any_size() {
+    let mut a = two_runs(ColorMode::None);
+    press(&mut a, 'a');
+    for c in [',', ',', ','] {
+        press(&mut a, c);
+    }
+    assert!(a.gnorm.cursor.is_some());
+    for w in (1..=170).step_by(9) {
+        for h in (1..=52).step_by(3) {
+            draw(&a, w, h);
+        }
+    }
+    // The cursor's read-out: every panel's title names its value at the cursor's step.
+    let t = text(&draw(&a, 120, 40));
+    assert!(
+        t.contains("gnorm ") && t.contains("at step") && t.contains("loss ") && t.contains("lr "),
+        "{t}"
+    );
+}

@@ -77,7 +77,7 @@ const BINDINGS: &[Binding<ChartAction>] = &[
             (Key::char('a'), A::FitAll),
             (Key::new(KeyCode::Home), A::FitAll),
         ],
-        what: "fit the whole run (with several runs, Home: a overlays them all)",
+        what: "fit the whole run (several runs: Home; a overlays)",
     },
     Binding {
         keys: &[

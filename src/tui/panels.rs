@@ -53,7 +53,9 @@ pub fn stack(area: Rect, below: usize) -> Vec<Rect> {
         return vec![area];
     }
     let avail = area.height - 1;
-    let each = ((avail * 3 / 5) / n as u16).max(PANEL_MIN);
+    let each = ((avail * 3 / 5) / n as u16)
+        .min((avail - TOP_MIN) / n as u16)
+        .max(PANEL_MIN);
     let top = avail - each * n as u16;
     let mut out = vec![Rect {
         height: top,
