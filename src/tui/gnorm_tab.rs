@@ -171,26 +171,6 @@ impl GnormPanel {
             at.saturating_sub(per).max(span.start)
         });
     }
-
-    /// Applies the picker's choice.
-    fn pick(&mut self, a: super::picker::PickerAction, run: &RunData) -> Option<String> {
-        use super::picker::{Pick, PickerAction};
-        if a != PickerAction::Toggle {
-            self.picker.step(a);
-            return None;
-        }
-        match self.picker.toggle(run, &self.hidden) {
-            Pick::Hide(l) => self.hidden.push(l),
-            Pick::Show(l) => self.hidden.retain(|h| *h != l),
-            Pick::Read(panels) => {
-                self.reread = Some(panels);
-                self.picker.open = false;
-                return Some("reading the log again with the new panel".into());
-            }
-            Pick::Refused(why) => return Some(why),
-        }
-        None
-    }
 }
 
 impl Panel for GnormPanel {
@@ -232,7 +212,7 @@ impl Panel for GnormPanel {
                 let names = super::picker::names_of(&cx.run.source);
                 self.picker.open_with(cx.run, names);
             }
-            A::Pick(p) => return self.pick(p, cx.run),
+            A::Pick(p) => return super::picker::apply(self, p, cx.run),
             A::NextExplosion | A::PrevExplosion => return self.jump(a, cx, width),
         }
         None

@@ -5,6 +5,7 @@
 
 pub mod app;
 mod chart;
+mod chart_scale;
 pub mod gnorm_tab;
 pub mod help;
 pub mod keys;

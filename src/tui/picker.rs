@@ -166,6 +166,29 @@ impl Picker {
     }
 }
 
+/// Applies a picker key to tab 1's panel state.
+pub fn apply(
+    panel: &mut super::gnorm_tab::GnormPanel,
+    a: PickerAction,
+    run: &RunData,
+) -> Option<String> {
+    if a != PickerAction::Toggle {
+        panel.picker.step(a);
+        return None;
+    }
+    match panel.picker.toggle(run, &panel.hidden) {
+        Pick::Hide(l) => panel.hidden.push(l),
+        Pick::Show(l) => panel.hidden.retain(|h| *h != l),
+        Pick::Read(panels) => {
+            panel.reread = Some(panels);
+            panel.picker.open = false;
+            return Some("reading the log again with the new panel".into());
+        }
+        Pick::Refused(why) => return Some(why),
+    }
+    None
+}
+
 /// What toggling metric `name` asks for on `run` with the panels `hidden`.
 pub fn toggle(name: &str, run: &RunData, hidden: &[String]) -> Pick {
     let label = resolve(name).0;
