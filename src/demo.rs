@@ -359,7 +359,8 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
     } else {
         "removed on exit"
     };
-    let mut log = crate::ingest::SourceSpec::new(cfg.log_path());
+    let panels = crate::ingest::formats::panels::DEFAULT_PANELS.map(String::from);
+    let mut log = crate::ingest::SourceSpec::new(cfg.log_path()).with_panels(&panels);
     log.format = None;
     let tui = crate::tui::TuiOptions {
         log,

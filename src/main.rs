@@ -139,6 +139,29 @@ struct ViewArgs {
     /// The log to watch when LOG is a run directory (overrides what is found in it).
     #[arg(long = "log", value_name = "FILE")]
     log_file: Option<PathBuf>,
+    /// Tab 1's stack of panels, sharing the x-axis: e.g. gnorm,loss,lr (the default; a panel
+    /// shows where the log has its metric). --metric sets the top panel; four at most.
+    #[arg(long, value_name = "M,M,…", value_delimiter = ',')]
+    panels: Option<Vec<String>>,
+}
+
+/// The panels `--panels` asks for (default: the gradient norm, the loss and the lr).
+fn panel_list(a: &ViewArgs) -> Result<Vec<String>, String> {
+    let default = || {
+        trainwatch::ingest::formats::panels::DEFAULT_PANELS
+            .map(String::from)
+            .to_vec()
+    };
+    let list: Vec<String> = a.panels.clone().map_or_else(default, |p| {
+        p.into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    if list.len() > 4 {
+        return Err(format!("--panels {}: four panels at most", list.join(",")));
+    }
+    Ok(list)
 }
 
 #[derive(Args, Debug)]
@@ -280,7 +303,10 @@ fn demo(a: DemoArgs) -> ExitCode {
 
 fn watch(paths: Vec<PathBuf>, a: ViewArgs) -> ExitCode {
     let first = paths.first().cloned().unwrap_or_default();
-    let mut log = match log_options(first.clone(), &a.series) {
+    let mut log = match log_options(first.clone(), &a.series).and_then(|o| {
+        let panels = panel_list(&a)?;
+        Ok(o.with_panels(&panels))
+    }) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };

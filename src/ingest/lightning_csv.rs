@@ -70,6 +70,8 @@ pub struct Columns {
     pub metric: Option<usize>,
     pub step: Option<usize>,
     pub loss: Option<usize>,
+    /// The panels' metrics: (record column, table column).
+    pub extras: Vec<(usize, usize)>,
 }
 
 impl Columns {
@@ -107,11 +109,23 @@ impl Columns {
                 .iter()
                 .find_map(|s| names.iter().position(|n| n == s))
         };
+        // The first table column each panel metric matches (Ultralytics' `lr/pg0` among them).
+        let mut extras: Vec<(usize, usize)> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let col = metric.companion_column(n.as_bytes()).or_else(|| {
+                n.strip_suffix("/pg0")
+                    .and_then(|b| metric.companion_column(b.as_bytes()))
+            });
+            if let Some(c) = col.filter(|c| !extras.iter().any(|e| e.0 == *c)) {
+                extras.push((c, i));
+            }
+        }
         Columns {
             names,
             metric: metric_col,
             step,
             loss,
+            extras,
         }
     }
 
@@ -136,7 +150,11 @@ impl Columns {
             })
         });
         let loss = cell(self.loss).and_then(|s| s.parse::<f64>().ok());
-        Ok(Some(record(step, v, loss)))
+        let mut r = record(step, v, loss);
+        for &(col, i) in &self.extras {
+            r.values[col] = cell(Some(i)).and_then(|s| s.parse::<f64>().ok());
+        }
+        Ok(Some(r))
     }
 }
 

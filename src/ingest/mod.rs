@@ -50,6 +50,18 @@ impl SourceSpec {
             params: ExplosionParams::default(),
         }
     }
+
+    /// Reads tab 1's panels (`--panels`, the picker) beside the charted metric: their
+    /// metrics fill the record columns after the loss, and the run keeps a series of each.
+    pub fn with_panels(mut self, panels: &[String]) -> Self {
+        self.metric = self.metric.with_panels(panels);
+        self
+    }
+
+    /// The panels read beside the charted metric (empty: the metric and its loss only).
+    pub fn panels(&self) -> &[String] {
+        self.metric.panels()
+    }
 }
 
 /// Why a log could not be read. Each message names the file and says what to do.

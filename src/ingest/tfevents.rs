@@ -108,6 +108,8 @@ pub struct TagMatcher {
     names: Vec<Vec<u8>>,
     loss: Vec<Vec<u8>>,
     is_loss: bool,
+    /// For the panels' metrics (columns after the loss).
+    metric: MetricSpec,
 }
 
 impl TagMatcher {
@@ -116,6 +118,7 @@ impl TagMatcher {
             names: metric.aliases.iter().map(|k| k.bytes().to_vec()).collect(),
             loss: [b"loss".to_vec(), b"train/loss".to_vec()].to_vec(),
             is_loss: metric.label == "loss",
+            metric: metric.clone(),
         }
     }
 
@@ -146,6 +149,8 @@ pub struct EventDecoder {
     batch: Batch,
     /// Loss seen at a step, attached to the metric's record at the same step.
     last_loss: Option<(i64, f64)>,
+    /// The same for the panels' metrics, per column.
+    last_extra: [Option<(i64, f64)>; crate::core::MAX_COLUMNS],
     /// Tag names seen (for the "no metric" message), capped.
     pub seen_tags: Vec<String>,
     collect_tags: bool,
@@ -158,6 +163,8 @@ pub struct EventDecoder {
 enum TagKind {
     Metric,
     Loss,
+    /// A panel's metric, read into this column.
+    Extra(usize),
     Other,
 }
 
@@ -169,6 +176,7 @@ impl EventDecoder {
             start: 0,
             batch: Batch::with_columns(metric.columns()),
             last_loss: None,
+            last_extra: Default::default(),
             seen_tags: Vec::new(),
             collect_tags: false,
             last_tag: Vec::new(),
@@ -184,6 +192,7 @@ impl EventDecoder {
             start: 0,
             batch: self.batch.empty_like(),
             last_loss: None,
+            last_extra: Default::default(),
             seen_tags: Vec::new(),
             collect_tags: self.collect_tags,
             last_tag: Vec::new(),
@@ -267,6 +276,7 @@ impl EventDecoder {
         self.buf.clear();
         self.start = 0;
         self.last_loss = None;
+        self.last_extra = Default::default();
     }
 
     pub fn take_batch(&mut self) -> Batch {
@@ -396,6 +406,8 @@ impl EventDecoder {
                 TagKind::Metric
             } else if self.tags.is_loss_tag(tag) {
                 TagKind::Loss
+            } else if let Some(c) = self.tags.metric.companion_column(tag) {
+                TagKind::Extra(c)
             } else {
                 TagKind::Other
             };
@@ -406,6 +418,9 @@ impl EventDecoder {
         };
         let is_metric = kind == TagKind::Metric;
         let is_loss = kind == TagKind::Loss;
+        if let TagKind::Extra(c) = kind {
+            return self.extra(c, step, simple.or_else(|| tensor.and_then(tensor_scalar)));
+        }
         if !is_metric && !is_loss {
             return;
         }
@@ -432,11 +447,31 @@ impl EventDecoder {
             (Some((ls, l)), Some(s)) if ls == s => Some(l),
             _ => None,
         };
-        self.batch.steps.push(record(
-            step.and_then(|s| u64::try_from(s).ok()),
-            value,
-            loss,
-        ));
+        let mut r = record(step.and_then(|s| u64::try_from(s).ok()), value, loss);
+        for (c, e) in self.last_extra.iter().enumerate() {
+            if let (Some((es, v)), Some(s)) = (e, step) {
+                if *es == s {
+                    r.values[c] = Some(*v);
+                }
+            }
+        }
+        self.batch.steps.push(r);
+    }
+
+    /// A panel metric's value at `step`: attached to the metric's record at the same step
+    /// (before or after it).
+    fn extra(&mut self, col: usize, step: Option<i64>, value: Option<f64>) {
+        let (Some(s), Some(value)) = (step, value) else {
+            return;
+        };
+        if let Some(slot) = self.last_extra.get_mut(col) {
+            *slot = Some((s, value));
+        }
+        if let Some(r) = self.batch.steps.last() {
+            if r.step == u64::try_from(s).ok() && r.values.get(col).is_some_and(|v| v.is_none()) {
+                self.batch.steps.set_last(col, value);
+            }
+        }
     }
 }
 

@@ -111,7 +111,11 @@ pub fn parse(bytes: &[u8], metric: &MetricSpec) -> Result<Parsed, String> {
         } else {
             obj.get("loss").and_then(number)
         };
-        out.records.push(record(step, value, loss));
+        let mut r = record(step, value, loss);
+        for c in metric.companions() {
+            r.values[c.column] = c.names.iter().find_map(|n| obj.get(n)).and_then(number);
+        }
+        out.records.push(r);
     }
     Ok(out)
 }

@@ -34,6 +34,15 @@ impl ClipSource {
     }
 }
 
+/// A panel's metric (the loss, the learning rate, …): a plain series with one point per point
+/// of [`RunData::steps`] (NaN where the record lacked it), so the charted metric's x-axis,
+/// window and columns apply to it unchanged.
+#[derive(Debug, Clone)]
+pub struct PanelSeries {
+    pub key: MetricKey,
+    pub series: Series,
+}
+
 /// A run's data: the charted metric's series and what its source said about itself.
 #[derive(Debug, Clone)]
 pub struct RunData {
@@ -62,6 +71,8 @@ pub struct RunData {
     pub loss_scale: Option<f64>,
     /// Explosions already announced as changes, per series (steps, epochs).
     pub(super) announced: [usize; 2],
+    /// Tab 1's panels below the charted metric (empty for the headless commands).
+    pub panels: Vec<PanelSeries>,
 }
 
 impl RunData {
@@ -87,6 +98,7 @@ impl RunData {
             checkpoints: Vec::new(),
             loss_scale: None,
             announced: [0, 0],
+            panels: Vec::new(),
         };
         m.refresh_clip();
         m
@@ -94,7 +106,25 @@ impl RunData {
 
     /// Nothing read yet, for what `spec` asks.
     pub fn empty(spec: &crate::ingest::SourceSpec) -> Self {
-        RunData::new(spec.path.clone(), spec.metric.key(), spec.clip, spec.params)
+        let mut d = RunData::new(spec.path.clone(), spec.metric.key(), spec.clip, spec.params);
+        d.panels = spec
+            .metric
+            .panel_keys()
+            .into_iter()
+            .map(|key| PanelSeries {
+                key,
+                series: Series::plain(),
+            })
+            .collect();
+        d
+    }
+
+    /// The series of the panel metric labelled `label`, if the run keeps one.
+    pub fn panel(&self, label: &str) -> Option<&Series> {
+        self.panels
+            .iter()
+            .find(|p| p.key.label == label)
+            .map(|p| &p.series)
     }
 
     /// The threshold in force (`None`: clipping off) and its source.

@@ -97,6 +97,9 @@ impl RunData {
         self.file_restarts += 1;
         self.steps.mark_restart();
         self.epochs.mark_restart();
+        for p in &mut self.panels {
+            p.series.mark_restart();
+        }
     }
 
     fn apply_batch(&mut self, mut b: Batch, tell: &mut dyn FnMut(&RunData, Change)) {
@@ -150,6 +153,20 @@ impl RunData {
         let steps = records.steps();
         // Epoch aggregates have no tqdm frames to drop.
         let frames = (id == SeriesId::Steps).then(|| records.frames());
+        // The panels follow the per-step records, point for point.
+        let panel_cols: Vec<Option<usize>> = match id {
+            SeriesId::Steps => self
+                .panels
+                .iter()
+                .map(|p| {
+                    let width = records.keys().len().min(crate::core::MAX_COLUMNS);
+                    records.keys()[..width]
+                        .iter()
+                        .position(|k| k.label == p.key.label)
+                })
+                .collect(),
+            SeriesId::Epochs => Vec::new(),
+        };
         for i in 0..records.len() {
             let Some(value) = values.get(i).copied().flatten() else {
                 continue;
@@ -160,6 +177,10 @@ impl RunData {
             let s = self.series_mut(id);
             if s.push(step, value, loss, frame) {
                 let index = s.len() - 1;
+                for (p, col) in self.panels.iter_mut().zip(&panel_cols) {
+                    let v = col.and_then(|c| records.column(c).get(i).copied().flatten());
+                    p.series.push(None, v.unwrap_or(f64::NAN), None, None);
+                }
                 tell(self, Change::Point { series: id, index });
             }
             if self.series(id).events().len() != self.announced[id.slot()] {

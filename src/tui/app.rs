@@ -135,6 +135,10 @@ impl App {
 
     /// The action a key press asks for: a global key, else the active panel's.
     pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        if self.tab == Tab::Gnorm && self.gnorm.picker.open {
+            let a = keys::lookup(super::picker::BINDINGS, key);
+            return a.map(|a| Action::Chart(ChartAction::Pick(a)));
+        }
         if let Some(g) = keys::lookup(keys::GLOBAL, key) {
             return Some(g.into());
         }

@@ -1,10 +1,11 @@
 //! Tab 1's chart: the metric against step, one bar per column (min/max downsampled), values
 //! above the clip threshold and explosion events marked, the threshold drawn as a line.
 
+use super::chart_scale::{ema_per_column, YScale};
 use super::gnorm_tab::GnormPanel;
 use super::panel::Scene;
 use crate::numfmt::{fmt_axis, fmt_value};
-use crate::series::{Column, Series, Summary, FLAG_ABOVE, FLAG_EXPLOSION};
+use crate::series::{Column, Series, FLAG_ABOVE, FLAG_EXPLOSION};
 use crate::tui::theme::ColorMode;
 use crate::view::StepAxis;
 use ratatui::buffer::Buffer;
@@ -13,9 +14,7 @@ use ratatui::style::Style;
 use ratatui::widgets::{Paragraph, Widget};
 
 const EIGHTHS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
-const Y_LABEL_W: u16 = 9;
-/// Points the EMA averages over (span): α = 2 / (span + 1).
-const EMA_SPAN: f64 = 20.0;
+pub const Y_LABEL_W: u16 = 9;
 
 /// The plot inside the chart's area (right of the y labels, above the x axis); `None` when
 /// the area is too small to draw in.
@@ -31,97 +30,83 @@ pub fn plot_rect(area: Rect) -> Option<Rect> {
     })
 }
 
-/// The y mapping: linear or log10, over [lo, hi] in transformed units.
-#[derive(Debug, Clone, Copy)]
-struct YScale {
-    log: bool,
-    lo: f64,
-    hi: f64,
-}
-
-impl YScale {
-    fn t(&self, v: f64) -> Option<f64> {
-        if self.log {
-            (v > 0.0).then(|| v.log10())
-        } else {
-            Some(v)
-        }
-    }
-
-    /// Fraction of the height (0 at the bottom, 1 at the top), clamped.
-    fn frac(&self, v: f64) -> f64 {
-        match self.t(v) {
-            Some(t) => ((t - self.lo) / (self.hi - self.lo)).clamp(0.0, 1.0),
-            None => 0.0,
-        }
-    }
-
-    fn value_at(&self, frac: f64) -> f64 {
-        let t = self.lo + frac * (self.hi - self.lo);
-        if self.log {
-            10f64.powf(t)
-        } else {
-            t
-        }
-    }
-
-    /// The scale for the values summarised by `sum` (None when none is finite).
-    fn new(sum: &Summary, clip: Option<f64>, log: bool) -> Option<Self> {
-        let (mut lo, mut hi) = if log {
-            if !sum.min_pos.is_finite() {
-                return None;
-            }
-            (sum.min_pos, sum.max)
-        } else if sum.has_finite() {
-            (sum.min, sum.max)
-        } else {
-            return None;
-        };
-        // Show the threshold when it is near the data; far above it would flatten the bars.
-        if let Some(c) = clip {
-            if c <= hi * 2.0 && c > 0.0 {
-                hi = hi.max(c * 1.05);
-                lo = lo.min(c);
-            }
-        }
-        if !log && lo >= 0.0 && lo <= 0.5 * hi {
-            lo = 0.0;
-        }
-        if log {
-            lo = lo.log10();
-            hi = hi.log10();
-        }
-        if hi - lo < 1e-12 {
-            let pad = if hi.abs() > 1e-12 {
-                hi.abs() * 0.1
-            } else {
-                1.0
-            };
-            lo -= pad;
-            hi += pad;
-        }
-        Some(YScale { log, lo, hi })
-    }
-}
-/// Draws the chart into `area`.
+/// Draws the chart of the charted metric alone into `area` (one panel: today's tab 1).
 pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffer) {
     let s = scene.run.primary();
-    let theme = scene.theme;
     let Some(plot) = plot_rect(area) else {
+        return;
+    };
+    let axis = StepAxis::new(s);
+    let span = scene.view.span(&axis, plot.width as usize);
+    let cuts = span.cuts(&axis, s);
+    let p = Plot {
+        series: s,
+        bar: scene.theme.bar,
+        primary: true,
+        x_axis: true,
+        marks: &[],
+        cursor: None,
+        overlay: &[],
+    };
+    render_plot(panel, &p, &span, &cuts, scene, area, buf);
+}
+
+/// One panel of tab 1: a series drawn against the charted metric's x-window (its points are
+/// those of the charted metric, one for one, so the same cuts split both into columns).
+pub struct Plot<'a> {
+    pub series: &'a Series,
+    /// The bars' style.
+    pub bar: Style,
+    /// The charted metric: its clip threshold, explosions, non-finite marks, smoothing and
+    /// selected explosion are drawn.
+    pub primary: bool,
+    /// Whether the bottom row is the x-axis (the lowest panel of a stack).
+    pub x_axis: bool,
+    /// Columns holding an explosion of the charted metric: a vertical marker where no bar is.
+    pub marks: &'a [usize],
+    /// The cursor's column: a vertical line where no bar is.
+    pub cursor: Option<usize>,
+    /// Other runs laid over the bars (the top panel, several runs).
+    pub overlay: &'a [super::panels_overlay::Line],
+}
+
+/// Draws panel `p` into `area` over the window `span` whose columns hold the points `cuts`.
+pub fn render_plot(
+    panel: &GnormPanel,
+    p: &Plot<'_>,
+    span: &crate::view::window::Span,
+    cuts: &[usize],
+    scene: &Scene<'_>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let s = p.series;
+    let theme = scene.theme;
+    let plot_area = if p.x_axis {
+        area
+    } else {
+        Rect {
+            height: area.height + 1,
+            ..area
+        }
+    };
+    let Some(plot) = plot_rect(plot_area) else {
         return;
     };
     let w = plot.width as usize;
     let h = plot.height as usize;
     // Each column's points by binary search on the steps; its summary from the pyramid.
-    let axis = StepAxis::new(s);
-    let span = scene.view.span(&axis, w);
-    let cuts = span.cuts(&axis, s);
+    let steps = scene.run.primary();
+    let axis = StepAxis::new(steps);
     let cols: Vec<Option<Column>> = cuts.windows(2).map(|c| s.column(c[0]..c[1])).collect();
     let points = cuts[0]..cuts[cuts.len() - 1];
-    let window = s.summary(points.clone());
-    let clip = s.clip();
+    let mut window = s.summary(points.clone());
+    window.merge(&super::panels_overlay::summary(p.overlay));
+    let clip = if p.primary { s.clip() } else { None };
     let overflow_explained = scene.run.overflows > 0 && scene.run.unexplained_nonfinite() == 0;
-    let log = panel.log_effective(&window);
+    // The panels below keep a linear scale, so a schedule reads as its shape; the charted
+    // metric's follows `l` (or spans more than two decades).
+    let log = p.primary && panel.log_effective(&window);
     let Some(y) = YScale::new(&window, clip, log) else {
         Paragraph::new("no finite values in view")
             .style(theme.dim)
@@ -157,9 +142,10 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     }
     let selected = panel
         .selected
+        .filter(|_| p.primary)
         .and_then(|i| s.events().get(i))
         .map(|e| e.start..=e.end);
-    let ema = if panel.smooth {
+    let ema = if panel.smooth && p.primary {
         Some(ema_per_column(s, &cols))
     } else {
         None
@@ -168,7 +154,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     for (ci, c) in cols.iter().enumerate() {
         let Some(c) = c else { continue };
         for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
-            draw_column(buf, x, plot, c, &y, clip_row, theme);
+            draw_column(buf, x, plot, c, &y, clip_row, theme, p.bar);
             if c.restart {
                 for row in plot.y..=bottom {
                     let cell = &mut buf[(x, row)];
@@ -177,7 +163,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
                     }
                 }
             }
-            if c.nonfinite {
+            if c.nonfinite && p.primary {
                 // fp16 overflow (the log's notes account for every NaN/inf) is not divergence:
                 // its own marker, not the divergence ×.
                 let (mark, style) = if overflow_explained {
@@ -197,6 +183,53 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
                 let row =
                     bottom - ((y.frac(e) * (h as f64 - 1.0)).round() as u16).min(plot.height - 1);
                 buf[(x, row)].set_symbol("•").set_style(theme.ema);
+            }
+        }
+    }
+    let row_of =
+        |v: f64| bottom - ((y.frac(v) * (h as f64 - 1.0)).round() as u16).min(h as u16 - 1);
+    for l in p.overlay {
+        // Its threshold, where it is not the shown run's, as a line in its colour.
+        if let Some(c) = l
+            .clip
+            .filter(|c| Some(*c) != clip && y.t(*c).is_some_and(|t| t >= y.lo && t <= y.hi))
+        {
+            let row = row_of(c);
+            for x in plot.x..plot.x + plot.width {
+                if buf[(x, row)].symbol() == " " {
+                    buf[(x, row)].set_symbol("╌").set_style(l.style);
+                }
+            }
+        }
+        for (ci, v) in l.highs.iter().enumerate().take(cols.len()) {
+            let Some(v) = v else { continue };
+            let row = row_of(*v);
+            for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
+                buf[(x, row)].set_char(l.mark).set_style(l.style);
+                if l.explosions[ci] {
+                    buf[(x, row.saturating_sub(1).max(plot.y))]
+                        .set_symbol("▼")
+                        .set_style(l.style);
+                }
+            }
+        }
+    }
+    // The charted metric's explosions and the cursor, across the panel where no bar is.
+    for (ci, mark, style) in p
+        .marks
+        .iter()
+        .map(|&c| (c, "┆", theme.explosion))
+        .chain(p.cursor.map(|c| (c, "│", theme.axis)))
+    {
+        if ci >= cols.len() {
+            continue;
+        }
+        for x in (0..bw).map(|k| x0 + (ci * bw + k) as u16) {
+            for row in plot.y..=bottom {
+                let cell = &mut buf[(x, row)];
+                if cell.symbol() == " " || cell.symbol() == "┆" {
+                    cell.set_symbol(mark).set_style(style);
+                }
             }
         }
     }
@@ -239,7 +272,11 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
             buf.set_string(area.x, row, "clip", theme.threshold);
         }
     }
+    if !p.x_axis {
+        return;
+    }
     // X axis: first and last step, and what a column holds.
+    let s = steps;
     let axis_row = area.y + area.height - 1;
     let first = s.step(points.start).unwrap_or(0);
     let last = points
@@ -276,6 +313,7 @@ pub fn render(panel: &GnormPanel, scene: &Scene<'_>, area: Rect, buf: &mut Buffe
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one bar: where, what, and how it is styled
 fn draw_column(
     buf: &mut Buffer,
     x: u16,
@@ -284,6 +322,7 @@ fn draw_column(
     y: &YScale,
     clip_row: Option<u16>,
     theme: &super::theme::Theme,
+    bar: Style,
 ) {
     if !c.has_finite() {
         return;
@@ -297,7 +336,7 @@ fn draw_column(
     } else if c.flags & FLAG_ABOVE != 0 {
         theme.above
     } else {
-        theme.bar
+        bar
     };
     let no_color = theme.mode == ColorMode::None;
     let full = eighths / 8;
@@ -327,41 +366,4 @@ fn draw_column(
         };
         buf[(x, row)].set_symbol("▼").set_style(theme.explosion);
     }
-}
-
-/// Points the EMA is warmed up over before a column that is far from the previous one; the
-/// weight left on older points is (1 − α)^100 ≈ 5·10⁻⁵, so the dot does not move.
-const EMA_WARM: usize = 100;
-
-/// EMA at each column's last point. Near columns continue the previous column's EMA; a far
-/// one starts afresh [`EMA_WARM`] points before its end, so a frame costs about the plot
-/// width however many points are in view.
-fn ema_per_column(s: &Series, cols: &[Option<Column>]) -> Vec<Option<f64>> {
-    let alpha = 2.0 / (EMA_SPAN + 1.0);
-    let mut ema: Option<f64> = None;
-    let mut i = cols
-        .iter()
-        .flatten()
-        .next()
-        .map_or(0, |c| c.first.saturating_sub(EMA_WARM));
-    let mut out = Vec::with_capacity(cols.len());
-    for c in cols {
-        let Some(c) = c else {
-            out.push(None);
-            continue;
-        };
-        let end = c.last + 1;
-        if end.saturating_sub(i) > 4 * EMA_WARM {
-            ema = None;
-            i = end - EMA_WARM;
-        }
-        for v in s.values_in(i..end) {
-            if v.is_finite() {
-                ema = Some(ema.map_or(v, |e| e + alpha * (v - e)));
-            }
-        }
-        i = end;
-        out.push(ema);
-    }
-    out
 }

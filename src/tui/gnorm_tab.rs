@@ -24,6 +24,17 @@ pub struct GnormPanel {
     pub smooth: bool,
     /// The explosion event jumped to with `n`/`N`.
     pub selected: Option<usize>,
+    /// The cursor's axis position (`,` `.`; a jump puts it on the explosion's peak): its
+    /// line crosses every panel and their titles read their values there. `None`: the
+    /// newest point in view is read out.
+    pub cursor: Option<u64>,
+    /// Panels the picker removed (labels); the run keeps reading them.
+    pub hidden: Vec<String>,
+    /// `m`: the picker of panels.
+    pub picker: super::picker::Picker,
+    /// The panels the source must be read again with (the picker added a metric the run does
+    /// not read yet); taken by the event loop, which restarts the follower.
+    pub reread: Option<Vec<String>>,
 }
 
 /// What tab 1's keys ask for.
@@ -39,6 +50,10 @@ pub enum ChartAction {
     NextExplosion,
     PrevExplosion,
     ToggleSmooth,
+    CursorLeft,
+    CursorRight,
+    OpenPicker,
+    Pick(super::picker::PickerAction),
 }
 
 use ChartAction as A;
@@ -58,8 +73,11 @@ const BINDINGS: &[Binding<ChartAction>] = &[
         what: "zoom in / out (fewer / more steps per column)",
     },
     Binding {
-        keys: &[(Key::char('a'), A::FitAll)],
-        what: "fit the whole run",
+        keys: &[
+            (Key::char('a'), A::FitAll),
+            (Key::new(KeyCode::Home), A::FitAll),
+        ],
+        what: "fit the whole run (several runs: Home; a overlays)",
     },
     Binding {
         keys: &[
@@ -86,6 +104,19 @@ const BINDINGS: &[Binding<ChartAction>] = &[
     Binding {
         keys: &[(Key::char('s'), A::ToggleSmooth)],
         what: "EMA smoothing beside the raw values",
+    },
+    Binding {
+        keys: &[
+            (Key::char(','), A::CursorLeft),
+            (Key::char('<'), A::CursorLeft),
+            (Key::char('.'), A::CursorRight),
+            (Key::char('>'), A::CursorRight),
+        ],
+        what: "move the cursor (every panel's value at its step)",
+    },
+    Binding {
+        keys: &[(Key::char('m'), A::OpenPicker)],
+        what: "pick the panels: add / remove a logged metric",
     },
 ];
 
@@ -118,8 +149,27 @@ impl GnormPanel {
         let axis = StepAxis::new(s);
         if let Some(x) = axis.x(s, events[i].peak) {
             cx.view.centre_on(&axis, width, x);
+            self.cursor = Some(x);
         }
         None
+    }
+
+    /// Moves the cursor one column (it starts at the newest point in view).
+    fn move_cursor(&mut self, right: bool, cx: &Handling<'_>, width: usize) {
+        let s = cx.run.primary();
+        let axis = StepAxis::new(s);
+        let span = cx.view.span(&axis, width);
+        if span.end == 0 {
+            return;
+        }
+        let last = span.end - 1;
+        let at = self.cursor.unwrap_or(last).clamp(span.start, last);
+        let per = span.per_col.max(1);
+        self.cursor = Some(if right {
+            at.saturating_add(per).min(last)
+        } else {
+            at.saturating_sub(per).max(span.start)
+        });
     }
 }
 
@@ -155,7 +205,14 @@ impl Panel for GnormPanel {
             A::Follow => {
                 view.follow();
                 self.selected = None;
+                self.cursor = None;
             }
+            A::CursorLeft | A::CursorRight => self.move_cursor(a == A::CursorRight, cx, width),
+            A::OpenPicker => {
+                let names = super::picker::names_of(&cx.run.source);
+                self.picker.open_with(cx.run, names);
+            }
+            A::Pick(p) => return super::picker::apply(self, p, cx.run),
             A::NextExplosion | A::PrevExplosion => return self.jump(a, cx, width),
         }
         None
@@ -226,9 +283,14 @@ fn render(panel: &GnormPanel, sc: &Scene<'_>, area: Rect, buf: &mut Buffer) {
         empty_message(sc, l.body, buf);
         return;
     }
-    chart::render(panel, sc, l.chart, buf);
+    super::panels::render(panel, sc, l.chart, buf);
     if let Some(p) = l.events {
         render_events(panel, sc, p, buf);
+    }
+    if panel.picker.open {
+        panel
+            .picker
+            .render(sc.run, &panel.hidden, sc.theme, l.body, buf);
     }
 }
 

@@ -52,11 +52,15 @@ pub fn sections(app: &App) -> Vec<(String, Vec<(String, &'static str)>)> {
             format!("tab 1 · {}", app.gnorm.title()),
             help_lines(&app.gnorm),
         ),
+        (
+            "tab 1 · panel picker (m)".into(),
+            binding_lines(super::picker::BINDINGS),
+        ),
         (format!("tab 2 · {}", app.sim.title()), help_lines(&app.sim)),
     ];
     if app.runs.workspace.len() > 1 {
         s.insert(
-            2,
+            3,
             (
                 "tab 1 · runs".into(),
                 binding_lines(super::runs_table::BINDINGS),

@@ -5,10 +5,14 @@
 
 pub mod app;
 mod chart;
+mod chart_scale;
 pub mod gnorm_tab;
 pub mod help;
 pub mod keys;
 pub mod panel;
+pub mod panels;
+pub mod panels_overlay;
+pub mod picker;
 mod render;
 pub mod runs_table;
 pub mod scrubber;
@@ -220,7 +224,8 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
             stop: stop.clone(),
         },
     };
-    let result = event_loop(terminal, &mut app, &chans);
+    let mut chans = chans;
+    let result = event_loop(terminal, &mut app, &mut chans);
     stop.store(true, Ordering::Relaxed);
     result
 }
@@ -286,6 +291,30 @@ impl Spawner {
     }
 }
 
+/// Reads the shown run again with `panels` (the picker added a metric it does not read): a
+/// new follower of its source, the old one ending at its next send as its channel is gone.
+fn reread(app: &mut App, ch: &mut Channels, panels: Vec<String>) {
+    if app.runs.focus != crate::run::RunId(0) {
+        app.note("a new panel for this run: reopen it with --panels", true);
+        return;
+    }
+    let spec = ch.spawner.template.clone().with_panels(&panels);
+    let (tx, rx) = unbounded();
+    let sp = &ch.spawner;
+    match follow::spawn_in(&sp.watch, spec.clone(), sp.poll, tx, sp.stop.clone()) {
+        Ok(_) => {
+            ch.ingest = rx;
+            let checkpoints = std::mem::take(&mut app.model.checkpoints);
+            app.model = crate::run::RunData::empty(&spec);
+            app.model.checkpoints = checkpoints;
+            app.status.following = false;
+            app.status.last_data = None;
+            ch.spawner.template = spec;
+        }
+        Err(e) => app.note(format!("the log could not be read again: {e}"), true),
+    }
+}
+
 /// An event of the first run's follower (the one every view has), tagged as run 0.
 fn first_run(event: IngestEvent) -> crate::run::RunEvent {
     crate::run::RunEvent {
@@ -298,7 +327,7 @@ fn first_run(event: IngestEvent) -> crate::run::RunEvent {
 fn event_loop<B: Backend + std::io::Write>(
     mut terminal: Terminal<B>,
     app: &mut App,
-    ch: &Channels,
+    ch: &mut Channels,
 ) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
@@ -308,8 +337,13 @@ where
     let mut ingest_open = true;
     let mut checkpoint_open = true;
     let mut sent_view = None;
-    let (ingest_rx, input_rx, sig_rx) = (&ch.ingest, &ch.input, &ch.signals);
     loop {
+        if let Some(panels) = app.gnorm.reread.take() {
+            reread(app, ch, panels);
+            ingest_open = true;
+            dirty = true;
+        }
+        let (ingest_rx, input_rx, sig_rx) = (&ch.ingest, &ch.input, &ch.signals);
         let now = Instant::now();
         if dirty && now >= last_draw + FRAME {
             app.now = now;

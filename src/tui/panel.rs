@@ -17,6 +17,8 @@ pub struct Scene<'a> {
     pub view: &'a XWindow,
     pub theme: &'a Theme,
     pub status: &'a Status,
+    /// The runs laid over tab 1's chart, the shown one among them (empty: one run alone).
+    pub overlay: &'a [super::panels_overlay::Overlaid<'a>],
 }
 
 /// What a panel handles an action against: the run, and the x-window it may move. `area` is

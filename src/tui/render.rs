@@ -74,11 +74,13 @@ impl Widget for &App {
                 .render(l.banner, buf);
         }
         header_line(self, l.header, buf);
+        let overlay = super::panels_overlay::from_runs(&self.runs, &self.model, &self.theme);
         let scene = Scene {
             run: &self.model,
             view: &self.view,
             theme: &self.theme,
             status: &self.status,
+            overlay: &overlay,
         };
         match self.tab {
             Tab::Gnorm => {

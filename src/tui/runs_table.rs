@@ -8,14 +8,14 @@
 //! are untouched.
 
 use super::keys::{Binding, Key};
-use super::theme::{ColorMode, Theme};
+use super::theme::Theme;
 use crate::numfmt::fmt_value;
 use crate::run::{Instability, RunData, RunId, RunStatus, Workspace};
 use crate::text::printable;
 use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 use std::time::Instant;
@@ -56,6 +56,10 @@ pub enum RunsAction {
     Down,
     Focus,
     Sort,
+    /// Lay the selected run over the chart, or take it off.
+    Overlay,
+    /// Lay every run over the chart (all already: only the shown one again).
+    OverlayAll,
 }
 
 pub const BINDINGS: &[Binding<RunsAction>] = &[
@@ -74,7 +78,15 @@ pub const BINDINGS: &[Binding<RunsAction>] = &[
     },
     Binding {
         keys: &[(Key::new(KeyCode::Enter), RunsAction::Focus)],
-        what: "show the selected run in the chart",
+        what: "show the selected run alone in the chart",
+    },
+    Binding {
+        keys: &[(Key::char(' '), RunsAction::Overlay)],
+        what: "overlay the selected run on the chart / take it off",
+    },
+    Binding {
+        keys: &[(Key::char('a'), RunsAction::OverlayAll)],
+        what: "overlay every run / none",
     },
     Binding {
         keys: &[(Key::char('o'), RunsAction::Sort)],
@@ -82,27 +94,10 @@ pub const BINDINGS: &[Binding<RunsAction>] = &[
     },
 ];
 
-/// Okabe & Ito's colour-blind-safe palette (black left out: it is the background).
-const PALETTE: [(u8, u8, u8); 7] = [
-    (230, 159, 0),
-    (86, 180, 233),
-    (0, 158, 115),
-    (240, 228, 66),
-    (0, 114, 178),
-    (213, 94, 0),
-    (204, 121, 167),
-];
-/// Without colour, a marker per run.
-const MARKERS: [char; 8] = ['●', '▲', '■', '◆', '✚', '✖', '★', '▼'];
-
-/// A run's swatch: its colour and its marker.
+/// A run's swatch: its colour and its marker ([`Theme::run_swatch`]), the same in the runs
+/// panel and in the chart's overlay.
 pub fn swatch(theme: &Theme, id: RunId) -> (char, Style) {
-    if theme.mode == ColorMode::None {
-        return (MARKERS[id.0 % MARKERS.len()], Style::default());
-    }
-    let (r, g, b) = PALETTE[id.0 % PALETTE.len()];
-    let c: Color = theme.rgb(r, g, b);
-    ('■', Style::default().fg(c))
+    theme.run_swatch(id.0)
 }
 
 /// The runs panel's state: the workspace, which run the chart shows, the selection, the
@@ -116,6 +111,8 @@ pub struct RunsPanel {
     pub selected: usize,
     pub sort: RunSort,
     pub shown: bool,
+    /// The runs laid over the chart besides the shown one (`Space`, `a`).
+    pub overlay: Vec<RunId>,
 }
 
 impl RunsPanel {
@@ -177,8 +174,27 @@ impl RunsPanel {
             RunsAction::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
             RunsAction::Sort => self.sort = self.sort.next(),
             RunsAction::Focus => {
+                self.overlay.clear();
                 let id = self.rows(focused).get(self.selected).map(|r| r.0)?;
                 return (id != self.focus).then_some(id);
+            }
+            RunsAction::Overlay => {
+                let id = self.rows(focused).get(self.selected).map(|r| r.0)?;
+                if let Some(i) = self.overlay.iter().position(|o| *o == id) {
+                    self.overlay.remove(i);
+                } else if id != self.focus {
+                    self.overlay.push(id);
+                }
+            }
+            RunsAction::OverlayAll => {
+                let others: Vec<RunId> = self
+                    .workspace
+                    .members()
+                    .map(|(id, _)| id)
+                    .filter(|id| *id != self.focus)
+                    .collect();
+                let all = others.iter().all(|id| self.overlay.contains(id));
+                self.overlay = if all { Vec::new() } else { others };
             }
         }
         None

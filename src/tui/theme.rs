@@ -162,6 +162,39 @@ impl Theme {
         }
     }
 
+    /// The bars of tab 1's `k`-th panel under the charted metric (Okabe–Ito's bluish green,
+    /// reddish purple and vermillion: told apart from the charted metric's blue, and from
+    /// each other, with any colour vision).
+    pub fn panel_bar(&self, k: usize) -> Style {
+        const PANELS: [(u8, u8, u8); 3] = [(0, 158, 115), (204, 121, 167), (213, 94, 0)];
+        let (r, g, b) = PANELS[k % PANELS.len()];
+        match self.mode {
+            ColorMode::None => Style::default(),
+            _ => Style::default().fg(self.rgb(r, g, b)),
+        }
+    }
+
+    /// Run `index`'s swatch (the runs panel, the overlay, the legend): its colour from Okabe
+    /// & Ito's colour-blind-safe palette (black left out: it is the background) and `■`;
+    /// without colour, a marker glyph of its own.
+    pub fn run_swatch(&self, index: usize) -> (char, Style) {
+        const PALETTE: [(u8, u8, u8); 7] = [
+            (230, 159, 0),
+            (86, 180, 233),
+            (0, 158, 115),
+            (240, 228, 66),
+            (0, 114, 178),
+            (213, 94, 0),
+            (204, 121, 167),
+        ];
+        const MARKERS: [char; 8] = ['●', '▲', '■', '◆', '✚', '✖', '★', '▼'];
+        if self.mode == ColorMode::None {
+            return (MARKERS[index % MARKERS.len()], Style::default());
+        }
+        let (r, g, b) = PALETTE[index % PALETTE.len()];
+        ('■', Style::default().fg(self.rgb(r, g, b)))
+    }
+
     /// A colour from RGB in this theme's mode (for colour maps).
     pub fn rgb(&self, r: u8, g: u8, b: u8) -> Color {
         match self.mode {

@@ -17,6 +17,7 @@ mod mmengine;
 mod nanogpt;
 mod olmo;
 pub mod overflow;
+pub mod panels;
 pub mod syntax;
 mod torchtitan;
 
@@ -65,6 +66,11 @@ pub struct MetricSpec {
     pub aliases: Vec<syntax::Key>,
     /// Fast pre-filters: a line containing none of these cannot hold the metric.
     finders: Vec<memmem::Finder<'static>>,
+    /// Tab 1's panels below the charted metric, as the user named them (empty: a read of the
+    /// metric and its loss only, the headless commands' fast path).
+    panels: Vec<String>,
+    /// The panels' metrics read into columns after the loss.
+    companions: Vec<panels::Companion>,
 }
 
 /// The names frameworks give the gradient norm (matched whole, or as the last component of a
@@ -96,7 +102,7 @@ pub const STEP_ALIASES: [&str; 6] = [
 const FIELD_STEPS: [&str; 2] = ["step", "s"];
 /// The loss in the formats of whole-key fields (llm.c's `main.log`: `trl`).
 const FIELD_LOSSES: [&str; 3] = ["loss", "trl", "train loss"];
-const LOSS_ALIASES: [&str; 3] = ["loss", "lm loss", "train/loss"];
+pub(crate) const LOSS_ALIASES: [&str; 3] = ["loss", "lm loss", "train/loss"];
 
 impl MetricSpec {
     /// The gradient norm, under all its names.
@@ -141,6 +147,8 @@ impl MetricSpec {
                 })
                 .collect(),
             finders,
+            panels: Vec::new(),
+            companions: Vec::new(),
         }
     }
 
@@ -155,13 +163,16 @@ impl MetricSpec {
 
     /// The columns a read of this metric extracts: the metric, then the loss beside it (for
     /// the explosion report's "loss before → after") unless the metric is the loss.
+    /// Then one column per panel metric ([`MetricSpec::with_panels`]).
     pub fn columns(&self) -> Arc<[MetricKey]> {
         let key = self.key();
-        if key.role == crate::core::Role::Loss {
-            vec![key].into()
+        let mut cols = if key.role == crate::core::Role::Loss {
+            vec![key]
         } else {
-            vec![key, MetricKey::new("loss")].into()
-        }
+            vec![key, MetricKey::new("loss")]
+        };
+        cols.extend(self.companions.iter().map(|c| c.key.clone()));
+        cols.into()
     }
 
     /// Whether `line` may hold the metric (a substring test, no parsing).
@@ -195,6 +206,8 @@ pub struct LineParser {
     field_aliases: Vec<syntax::Key>,
     field_steps: Vec<syntax::Key>,
     field_losses: Vec<syntax::Key>,
+    /// The panels' metrics: the column each fills and its names.
+    extras: Vec<(usize, Vec<syntax::Key>)>,
 }
 
 impl LineParser {
@@ -214,7 +227,13 @@ impl LineParser {
             losses: LOSS_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
             clip_key: syntax::Key::new("clip"),
             train_prefixed,
-            reads_loss: metric.columns().len() > LOSS_COLUMN,
+            reads_loss: metric.columns().len() > LOSS_COLUMN
+                && metric.key().role != crate::core::Role::Loss,
+            extras: metric
+                .companions
+                .iter()
+                .map(|c| (c.column, c.keys.clone()))
+                .collect(),
             metric,
         }
     }
@@ -269,6 +288,9 @@ fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<R
     if p.reads_loss {
         rec.values[LOSS_COLUMN] =
             syntax::first_of(line, &p.losses, sep).and_then(syntax::parse_number);
+    }
+    for (col, keys) in &p.extras {
+        rec.values[*col] = syntax::first_of(line, keys, sep).and_then(syntax::parse_number);
     }
     Some(Some(rec))
 }

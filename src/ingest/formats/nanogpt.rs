@@ -51,6 +51,9 @@ pub fn parse(p: &LineParser, line: &[u8]) -> Parsed {
     if p.reads_loss {
         rec.values[LOSS_COLUMN] = find(line, &p.field_losses).and_then(parse_number);
     }
+    for (col, keys) in &p.extras {
+        rec.values[*col] = find(line, keys).and_then(parse_number);
+    }
     Parsed::Step(rec)
 }
 

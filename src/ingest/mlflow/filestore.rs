@@ -27,6 +27,8 @@ pub struct FileStoreSource {
     loss: Option<MetricFile>,
     /// Loss values by step not yet joined to a point of the metric.
     losses: BTreeMap<u64, f64>,
+    /// The panels' metrics: record column, file (once found), values by step not yet joined.
+    extras: Vec<(usize, Option<MetricFile>, BTreeMap<u64, f64>)>,
     clip_sent: bool,
     buf: Vec<u8>,
 }
@@ -103,11 +105,16 @@ impl FileStoreSource {
         FileStoreSource {
             dir: dir.to_path_buf(),
             metric: metric.clone(),
-            loss_column: metric.columns().len() > 1,
+            loss_column: metric.has_loss_column(),
             keys: Vec::new(),
             main: None,
             loss: None,
             losses: BTreeMap::new(),
+            extras: metric
+                .companions()
+                .iter()
+                .map(|c| (c.column, None, BTreeMap::new()))
+                .collect(),
             clip_sent: false,
             buf: Vec::new(),
         }
@@ -122,13 +129,23 @@ impl FileStoreSource {
         if self.loss.is_none() && self.loss_column {
             self.loss = loss_key(&self.keys).map(file);
         }
+        for (col, f, _) in &mut self.extras {
+            if f.is_none() {
+                let key = self
+                    .keys
+                    .iter()
+                    .find(|k| self.metric.companion_column(k.as_bytes()) == Some(*col));
+                *f = key.map(file);
+            }
+        }
     }
 
     fn look(&mut self, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
         if !self.dir.join("metrics").is_dir() {
             return Ok(false);
         }
-        if self.main.is_none() || (self.loss.is_none() && self.loss_column) {
+        let extra_missing = self.extras.iter().any(|e| e.1.is_none());
+        if self.main.is_none() || (self.loss.is_none() && self.loss_column) || extra_missing {
             self.find_files();
         }
         let mut batch = Batch {
@@ -148,6 +165,13 @@ impl FileStoreSource {
                 self.losses.insert(p.step, p.value);
             }
         }
+        for (_, f, values) in &mut self.extras {
+            if let Some(f) = f {
+                let r = f.look(&mut self.buf)?;
+                restarted |= r.restarted;
+                values.extend(r.points.iter().map(|p| (p.step, p.value)));
+            }
+        }
         let Some(main) = &mut self.main else {
             out(Update::Batch(batch));
             return Ok(true);
@@ -160,6 +184,12 @@ impl FileStoreSource {
                 f.reset();
             }
             self.losses.clear();
+            for (_, f, values) in &mut self.extras {
+                if let Some(f) = f {
+                    f.reset();
+                }
+                values.clear();
+            }
             self.clip_sent = false;
             return self.look(out);
         }
@@ -177,6 +207,9 @@ impl FileStoreSource {
             if self.loss_column {
                 values[1] = self.losses.get(&p.step).copied();
             }
+            for (col, _, by_step) in &self.extras {
+                values[*col] = by_step.get(&p.step).copied();
+            }
             batch.steps.push(Record {
                 step: Some(p.step),
                 frame: None,
@@ -186,6 +219,9 @@ impl FileStoreSource {
         if let Some(last) = points.last() {
             // Losses at or before the last point are not needed again.
             self.losses = self.losses.split_off(&(last.step + 1));
+            for (_, _, by_step) in &mut self.extras {
+                *by_step = by_step.split_off(&(last.step + 1));
+            }
         }
     }
 }

@@ -55,7 +55,7 @@ impl SqliteSource {
         SqliteSource {
             path: path.to_path_buf(),
             metric: metric.clone(),
-            loss_column: metric.columns().len() > 1,
+            loss_column: metric.has_loss_column(),
             conn: None,
             run: None,
             key: None,

@@ -57,6 +57,8 @@ pub struct RecordDecoder {
     component: bool,
     /// Whether the loss gets a column of its own.
     loss_column: bool,
+    /// For the panels' metrics (columns after the loss).
+    metric: MetricSpec,
     batch: Batch,
     pub info: RunInfo,
     /// Metric names seen, for the "no metric" message.
@@ -75,7 +77,8 @@ impl RecordDecoder {
         RecordDecoder {
             names: metric.aliases.iter().map(|k| k.bytes().to_vec()).collect(),
             component: metric.is_gnorm(),
-            loss_column: batch.steps.keys().len() > 1,
+            loss_column: metric.has_loss_column(),
+            metric: metric.clone(),
             batch,
             info: RunInfo::default(),
             seen: Vec::new(),
@@ -130,6 +133,7 @@ impl RecordDecoder {
         let mut step: Option<u64> = None;
         let mut metric: Option<Option<f64>> = None;
         let mut loss: Option<f64> = None;
+        let mut extras = [None; MAX_COLUMNS];
         let mut joined = std::mem::take(&mut self.joined);
         for (n, v) in fields(msg) {
             match (n, v) {
@@ -144,6 +148,8 @@ impl RecordDecoder {
                         metric = Some(value.number());
                     } else if self.is_loss(&name) {
                         loss = value.number();
+                    } else if let Some(c) = self.metric.companion_column(&name) {
+                        extras[c] = value.number();
                     }
                     if collect && !name.starts_with(b"_") {
                         self.see(&name);
@@ -162,7 +168,7 @@ impl RecordDecoder {
         self.joined = joined;
         match metric {
             Some(Some(v)) => {
-                let mut values = [None; MAX_COLUMNS];
+                let mut values = extras;
                 values[0] = Some(v);
                 if self.loss_column {
                     values[1] = loss;
