@@ -100,6 +100,20 @@ fn header_names_the_clip_default_unknown_thresholds_and_divergence() {
     );
 }
 
+/// However deep the checkout, the path gives way: the format and the clip source stay whole.
+#[test]
+fn a_long_path_is_shortened_before_the_clip_source_is_cut() {
+    let mut a = app("wild/llmc-mainlog-124M/main.log", ColorMode::TrueColor);
+    for depth in [0, 40, 200] {
+        a.model.source = PathBuf::from(format!("/{}/main.log", "d".repeat(depth)));
+        for w in [80u16, 120] {
+            let header = row(&draw(&a, w, 24), 1);
+            assert!(header.contains("clip 1 (llm.c's default)"), "{w}: {header}");
+            assert!(header.contains("main.log"), "{w}: {header}");
+        }
+    }
+}
+
 #[test]
 fn header_and_status_say_what_the_file_is() {
     let a = app("fairseq-simple-syngec/train.log", ColorMode::TrueColor);

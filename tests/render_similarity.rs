@@ -279,10 +279,16 @@ fn the_explanation_is_wrapped_and_a_cut_is_marked() {
         if joined.ends_with('…') {
             cut_seen = true;
             let prefix = joined.trim_end_matches('…');
-            assert!(whole.starts_with(prefix.trim_end()), "{joined:?} vs {whole:?}");
+            assert!(
+                whole.starts_with(prefix.trim_end()),
+                "{joined:?} vs {whole:?}"
+            );
         } else {
             assert_eq!(joined.trim(), whole, "at {w}×24");
         }
     }
-    assert!(cut_seen, "40 columns cannot hold the whole explanation: {whole:?}");
+    assert!(
+        cut_seen,
+        "40 columns cannot hold the whole explanation: {whole:?}"
+    );
 }

@@ -150,10 +150,7 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
     let format = m.format.map_or("format: detecting…".to_string(), |f| {
         format!("{}{}", f.name(), crate::export::gnorm::gnorm_alias(m))
     });
-    let path = printable_path(&m.source);
-    let room = (area.width as usize).saturating_sub(45).max(12);
     let mut spans = vec![
-        Span::styled(shorten_left(&path, room), t.title),
         Span::styled(format!("  {format}"), t.axis),
         Span::styled(format!("  {clip}"), t.threshold),
     ];
@@ -178,6 +175,11 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
     if m.unexplained_nonfinite() > 0 {
         spans.push(Span::styled("  DIVERGING (NaN/inf)", t.nonfinite));
     }
+    // The path gives way to what follows it (a long path must not hide the clip source).
+    let rest: usize = spans.iter().map(Span::width).sum();
+    let room = (area.width as usize).saturating_sub(rest).max(12);
+    let path = printable_path(&m.source);
+    spans.insert(0, Span::styled(shorten_left(&path, room), t.title));
     Line::from(spans).render(area, buf);
 }
 
