@@ -2,7 +2,7 @@
 //! clip threshold and where it came from, and the counts a user should see. Changed only by
 //! the reducer ([`super::reduce`]), which the one-shot reader, the TUI and `--follow` share.
 
-use crate::core::{CheckpointRef, LogFormat, MetricKey, Role};
+use crate::core::{CheckpointRef, LogFormat, MetricKey, Role, RunEnd, RunLabel};
 use crate::series::{ExplosionParams, Series, StepKind};
 use std::path::PathBuf;
 
@@ -62,6 +62,11 @@ pub struct RunData {
     pub loss_scale: Option<f64>,
     /// Explosions already announced as changes, per series (steps, epochs).
     pub(super) announced: [usize; 2],
+    /// The source said the run ended (and nothing was logged after that); a restart or new
+    /// records make it live again.
+    pub finished: Option<RunEnd>,
+    /// What the tracker that wrote the run calls it (W&B, MLflow).
+    pub label: Option<RunLabel>,
 }
 
 impl RunData {
@@ -87,6 +92,8 @@ impl RunData {
             checkpoints: Vec::new(),
             loss_scale: None,
             announced: [0, 0],
+            finished: None,
+            label: None,
         };
         m.refresh_clip();
         m

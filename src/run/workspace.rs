@@ -4,6 +4,7 @@
 //! one reducer of that run.
 
 use super::{Changes, Instability, Run};
+use crate::core::{RunEnd, RunLabel};
 use crate::ingest::follow::IngestEvent;
 use std::time::{Duration, Instant};
 
@@ -35,9 +36,14 @@ pub enum RunStatus {
     Live,
     /// Silent for longer than max(10 min, 20× its usual interval), since the instant given.
     Stalled(Instant),
-    /// Its source said it ended (the follower reached a source that does not grow: a
-    /// finished event file, a trainer state written at the end).
+    /// Its source said it ran to its end: a framework's end line (see
+    /// [`crate::ingest::formats::end`]), a W&B `exit` record with code 0, MLflow `FINISHED`,
+    /// a trainer state with `global_step == max_steps`.
     Finished,
+    /// Its source said it ended with an error (MLflow `FAILED`, a W&B exit code other than 0).
+    Failed,
+    /// Its source said it was stopped from outside (MLflow `KILLED`).
+    Killed,
     /// The file restarted (truncated, replaced, or its steps went back) since the last look.
     Restarted,
 }
@@ -48,7 +54,18 @@ impl RunStatus {
             RunStatus::Live => "live",
             RunStatus::Stalled(_) => "stalled",
             RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+            RunStatus::Killed => "killed",
             RunStatus::Restarted => "restarted",
+        }
+    }
+
+    /// The status an end reported by the source means.
+    pub fn of_end(end: RunEnd) -> RunStatus {
+        match end {
+            RunEnd::Finished => RunStatus::Finished,
+            RunEnd::Failed => RunStatus::Failed,
+            RunEnd::Killed => RunStatus::Killed,
         }
     }
 }
@@ -64,7 +81,11 @@ pub struct Member {
     /// The usual time between arrivals (an exponentially weighted mean).
     interval: Option<Duration>,
     restarted: bool,
-    pub finished: bool,
+    /// The source said the run ended (nothing logged since); cleared by a restart or new
+    /// records.
+    pub ended: Option<RunEnd>,
+    /// What the tracker calls the run (W&B's display name and id, MLflow's run name).
+    pub label: Option<RunLabel>,
 }
 
 /// Silence longer than this (or 20× the usual interval) is a stall.
@@ -78,8 +99,18 @@ impl Member {
             updated: None,
             interval: None,
             restarted: false,
-            finished: false,
+            ended: None,
+            label: None,
         }
+    }
+
+    /// The name to show: what the tracker calls the run (W&B `display name (id)`, MLflow's
+    /// run name) when it said, else its path relative to the common root.
+    pub fn title(&self) -> String {
+        self.label
+            .as_ref()
+            .and_then(RunLabel::display)
+            .unwrap_or_else(|| self.name.clone())
     }
 
     /// The status at `now` (see [`RunStatus`]).
@@ -87,8 +118,8 @@ impl Member {
         if self.restarted {
             return RunStatus::Restarted;
         }
-        if self.finished {
-            return RunStatus::Finished;
+        if let Some(end) = self.ended {
+            return RunStatus::of_end(end);
         }
         let Some(at) = self.updated else {
             return RunStatus::Live;
@@ -180,10 +211,23 @@ impl Workspace {
             return false;
         }
         match &ev.event {
-            IngestEvent::Restart(_) => m.restarted = true,
-            IngestEvent::Batch(b) if !b.is_empty() => {
-                m.restarted = false;
-                m.arrived(now);
+            IngestEvent::Restart(_) => {
+                m.restarted = true;
+                m.ended = None;
+            }
+            IngestEvent::Batch(b) => {
+                if let Some(l) = &b.label {
+                    m.label = Some((**l).clone());
+                }
+                if b.ended.is_some() {
+                    m.ended = b.ended;
+                } else if b.has_records() {
+                    m.ended = None;
+                }
+                if b.has_records() {
+                    m.restarted = false;
+                    m.arrived(now);
+                }
             }
             _ => {}
         }

@@ -150,11 +150,15 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
     });
     let path = printable_path(&m.source);
     let room = (area.width as usize).saturating_sub(45).max(12);
-    let mut spans = vec![
-        Span::styled(shorten_left(&path, room), t.title),
+    let mut spans = vec![Span::styled(shorten_left(&path, room), t.title)];
+    // The tracker's name for the run (W&B display name and id, MLflow run name).
+    if let Some(label) = m.label.as_ref().and_then(crate::core::RunLabel::display) {
+        spans.push(Span::styled(format!("  {}", printable(&label)), t.title));
+    }
+    spans.extend([
         Span::styled(format!("  {format}"), t.axis),
         Span::styled(format!("  {clip}"), t.threshold),
-    ];
+    ]);
     if m.metric.role != crate::core::Role::GradNorm {
         spans.push(Span::styled(
             format!("  metric {}", printable(&m.metric.label)),
@@ -253,6 +257,14 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
             },
             t.warn,
         ));
+    }
+    if let Some(end) = m.finished {
+        let style = if end == crate::core::RunEnd::Finished {
+            t.axis
+        } else {
+            t.warn
+        };
+        parts.push(Span::styled(format!("{sep}{}", end.word()), style));
     }
     let ago = match app.status.last_data {
         Some(at) => {

@@ -144,7 +144,8 @@ impl RunsPanel {
             }
         };
         let mut ids: Vec<RunId> = self.workspace.members().map(|(id, _)| id).collect();
-        let name = |id: RunId| self.workspace.get(id).map_or("", |m| m.name.as_str());
+        let titles: Vec<String> = self.workspace.members().map(|(_, m)| m.title()).collect();
+        let name = |id: RunId| titles.get(id.0).map_or("", |t| t.as_str());
         match self.sort {
             RunSort::Name => ids.sort_by(|a, b| name(*a).cmp(name(*b))),
             RunSort::Updated => {
@@ -206,7 +207,7 @@ impl RunsPanel {
         let name_w = rows
             .iter()
             .filter_map(|(id, _)| self.workspace.get(*id))
-            .map(|m| m.name.chars().count())
+            .map(|m| printable(&m.title()).chars().count())
             .max()
             .unwrap_or(4)
             .clamp(4, (area.width as usize / 3).max(4));
@@ -243,7 +244,7 @@ impl RunsPanel {
                 }
                 st => st.word().to_string(),
             };
-            let name: String = printable(&m.name).chars().take(name_w).collect();
+            let name: String = printable(&m.title()).chars().take(name_w).collect();
             let (mark, style) = swatch(theme, *id);
             let focus = if *id == self.focus { '▶' } else { ' ' };
             let text = format!(

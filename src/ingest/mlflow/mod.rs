@@ -11,6 +11,7 @@ pub mod sqlite;
 
 pub use filestore::FileStoreSource;
 
+use crate::core::RunEnd;
 use crate::ingest::formats::MetricSpec;
 use crate::ingest::source::Source;
 use std::path::Path;
@@ -52,6 +53,26 @@ pub fn run_info(dir: &Path) -> RunInfo {
         id: dir.file_name().map(|n| n.to_string_lossy().into_owned()),
         name,
     }
+}
+
+/// The end a run status names: MLflow's `RunStatus` as the file store writes it in
+/// `meta.yaml` (`status: 3`) or the SQLite store in `runs.status` (`FINISHED`). `RUNNING`
+/// and `SCHEDULED`: not ended.
+pub fn status_end(status: &str) -> Option<RunEnd> {
+    match status.trim().trim_matches(|c| c == '\'' || c == '"') {
+        "3" | "FINISHED" => Some(RunEnd::Finished),
+        "4" | "FAILED" => Some(RunEnd::Failed),
+        "5" | "KILLED" => Some(RunEnd::Killed),
+        _ => None,
+    }
+}
+
+/// The end `meta.yaml` of a file-store run folder records (its top-level `status:` line).
+pub fn meta_status(meta_yaml: &str) -> Option<RunEnd> {
+    meta_yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("status:"))
+        .and_then(status_end)
 }
 
 /// A small text file (a tag or a param: at most 64 KiB read).
