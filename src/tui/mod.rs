@@ -20,6 +20,7 @@ pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};
 
 use crate::ingest::follow::{self, IngestEvent};
+use crate::ingest::follow_group::FollowGroup;
 use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
@@ -51,35 +52,6 @@ pub struct TuiOptions {
     /// The run's checkpoints in step order (discovery's list): tab 2's scrubber steps through
     /// them, and each explosion names the last good one.
     pub checkpoints: Vec<crate::core::CheckpointRef>,
-}
-
-/// Starts the follower of run `id` of several, its events tagged with the run.
-fn spawn_run(
-    watch: &crate::watch::WatchService,
-    id: crate::run::RunId,
-    spec: SourceSpec,
-    poll: Duration,
-    tx: crossbeam_channel::Sender<crate::run::RunEvent>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    let (one_tx, one_rx) = unbounded();
-    follow::spawn_in(watch, spec, poll, one_tx, stop).context("starting a run's follower")?;
-    std::thread::Builder::new()
-        .name("trainwatch-run".into())
-        .spawn(move || {
-            for event in one_rx {
-                let ev = crate::run::RunEvent {
-                    run: id,
-                    source: crate::run::SourceRole::Metrics,
-                    event,
-                };
-                if tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        })
-        .context("starting a run's follower")?;
-    Ok(())
 }
 
 /// Looks for new runs in the sweep folder every few seconds; sends each with its name.
@@ -154,20 +126,16 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         .context("starting the log follower")?;
 
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
+    // The runs after the first share a few follower threads (one per
+    // `follow_group::RUNS_PER_THREAD` runs); their events carry the run's index.
     let (runs_tx, runs_rx) = unbounded();
+    let mut group = FollowGroup::new(&watch, opts.poll, runs_tx, stop.clone());
     if opts.runs.len() > 1 {
         let mut ws = crate::run::Workspace::default();
         for (i, (name, spec)) in opts.runs.iter().enumerate() {
             let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
             if i > 0 {
-                spawn_run(
-                    &watch,
-                    id,
-                    spec.clone(),
-                    opts.poll,
-                    runs_tx.clone(),
-                    stop.clone(),
-                )?;
+                group.add(id.0, spec).context("starting a run's follower")?;
             }
         }
         app.runs = runs_table::RunsPanel::new(ws);
@@ -211,13 +179,10 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         views: opts.checkpoint.is_some().then_some(view_tx),
         runs: runs_rx,
         new_runs: new_rx,
-        spawner: Spawner {
-            watch: watch.clone(),
+        spawner: std::cell::RefCell::new(Spawner {
             template: opts.log.clone(),
-            poll: opts.poll,
-            tx: runs_tx,
-            stop: stop.clone(),
-        },
+            group,
+        }),
     };
     let result = event_loop(terminal, &mut app, &chans);
     stop.store(true, Ordering::Relaxed);
@@ -250,26 +215,24 @@ struct Channels {
     signals: Receiver<i32>,
     checkpoint: Receiver<crate::checkpoint::follow::CheckpointEvent>,
     views: Option<crossbeam_channel::Sender<crate::checkpoint::follow::View>>,
-    /// Events of the runs after the first (several runs).
-    runs: Receiver<crate::run::RunEvent>,
+    /// Events of the runs after the first (several runs), with the run's index.
+    runs: Receiver<(usize, IngestEvent)>,
     /// Runs that appeared in the sweep folder: name and source.
     new_runs: Receiver<(String, std::path::PathBuf)>,
-    spawner: Spawner,
+    spawner: std::cell::RefCell<Spawner>,
 }
 
 /// What starting a new run's follower takes.
 struct Spawner {
-    watch: crate::watch::WatchService,
     /// The options every run is read with (its path replaced).
     template: SourceSpec,
-    poll: Duration,
-    tx: crossbeam_channel::Sender<crate::run::RunEvent>,
-    stop: Arc<AtomicBool>,
+    /// The followers of the runs after the first.
+    group: FollowGroup,
 }
 
 impl Spawner {
     /// Adds a run that appeared in the sweep folder and starts its follower.
-    fn add(&self, app: &mut App, name: String, source: std::path::PathBuf) {
+    fn add(&mut self, app: &mut App, name: String, source: std::path::PathBuf) {
         let mut spec = self.template.clone();
         spec.path = source;
         let ws = &mut app.runs.workspace;
@@ -277,8 +240,7 @@ impl Spawner {
             return;
         }
         let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
-        let (watch, poll, tx, stop) = (&self.watch, self.poll, self.tx.clone(), self.stop.clone());
-        match spawn_run(watch, id, spec, poll, tx, stop) {
+        match self.group.add(id.0, &spec) {
             Ok(()) => app.note(format!("new run {}", crate::text::printable(&name)), false),
             Err(e) => app.note(format!("new run {name}: {e:#}"), true),
         }
@@ -287,8 +249,13 @@ impl Spawner {
 
 /// An event of the first run's follower (the one every view has), tagged as run 0.
 fn first_run(event: IngestEvent) -> crate::run::RunEvent {
+    run_event((0, event))
+}
+
+/// An event of run `i`'s metrics follower.
+fn run_event((i, event): (usize, IngestEvent)) -> crate::run::RunEvent {
     crate::run::RunEvent {
-        run: crate::run::RunId(0),
+        run: crate::run::RunId(i),
         source: crate::run::SourceRole::Metrics,
         event,
     }
@@ -381,16 +348,16 @@ where
             recv(ch.runs) -> ev => {
                 if let Ok(ev) = ev {
                     app.now = Instant::now();
-                    app.on_run_event(ev);
+                    app.on_run_event(run_event(ev));
                     for ev in ch.runs.try_iter().take(256) {
-                        app.on_run_event(ev);
+                        app.on_run_event(run_event(ev));
                     }
                     dirty = true;
                 }
             },
             recv(ch.new_runs) -> new => {
                 if let Ok((name, source)) = new {
-                    ch.spawner.add(app, name, source);
+                    ch.spawner.borrow_mut().add(app, name, source);
                     dirty = true;
                 }
             },
