@@ -109,16 +109,24 @@ impl Member {
     pub fn title(&self) -> String {
         self.label
             .as_ref()
+            .or(self.run.data.label.as_ref())
             .and_then(RunLabel::display)
             .unwrap_or_else(|| self.name.clone())
     }
 
     /// The status at `now` (see [`RunStatus`]).
     pub fn status(&self, now: Instant) -> RunStatus {
+        self.status_of(&self.run.data, now)
+    }
+
+    /// The status at `now`, the run's data being `data` (the focused run's lives in the view).
+    pub fn status_of(&self, data: &super::RunData, now: Instant) -> RunStatus {
         if self.restarted {
             return RunStatus::Restarted;
         }
-        if let Some(end) = self.ended {
+        // The focused run's data lives in the view (its entry holds a placeholder): what the
+        // workspace observed comes first.
+        if let Some(end) = self.ended.or(data.finished) {
             return RunStatus::of_end(end);
         }
         let Some(at) = self.updated else {
@@ -304,6 +312,18 @@ mod tests {
         );
         ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(40));
         assert_eq!(ws.get(RunId(0)).unwrap().status(secs(41)), RunStatus::Live);
+        // A run that said it ended is finished until it restarts or logs again.
+        let mut end = batch("step=2 gnorm=0.5\n");
+        if let IngestEvent::Batch(b) = &mut end {
+            b.ended = Some(RunEnd::Failed);
+        }
+        ws.apply(ev(0, end), secs(42));
+        assert_eq!(ws.get(RunId(0)).unwrap().status(secs(43)), RunStatus::Failed);
+        assert_eq!(ws.get(RunId(0)).unwrap().run.data.finished, Some(RunEnd::Failed));
+        ws.apply(ev(0, IngestEvent::Restart(RestartReason::Truncated)), secs(44));
+        ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(45));
+        let m = ws.get(RunId(0)).unwrap();
+        assert_eq!((m.status(secs(46)), m.run.data.finished), (RunStatus::Live, None));
         // An event for a run not in the workspace changes nothing.
         assert!(ws
             .apply(ev(5, batch("step=1 gnorm=1\n")), secs(50))

@@ -235,7 +235,7 @@ impl RunsPanel {
             let s = data.primary();
             let i = Instability::of(data);
             let last = s.len().checked_sub(1);
-            let status = match m.status(now) {
+            let status = match m.status_of(data, now) {
                 RunStatus::Stalled(at) => {
                     format!(
                         "stalled {}m",

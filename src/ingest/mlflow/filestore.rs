@@ -161,10 +161,11 @@ impl FileStoreSource {
         if !self.clip_sent {
             batch.clip_declared = clip_param(&self.dir);
             self.clip_sent = true;
+            // MLflow's UI names a run by its run name; the id (a UUID) only when it has none.
             let info = super::run_info(&self.dir);
             batch.label = Some(Box::new(RunLabel {
+                id: info.id.filter(|_| info.name.is_none()),
                 name: info.name,
-                id: info.id,
             }));
         }
         // The loss first: a step's loss is then there when its metric point is read.

@@ -83,3 +83,27 @@ pub fn small_file(path: &Path) -> Option<String> {
     f.take(64 << 10).read_to_end(&mut s).ok()?;
     Some(String::from_utf8_lossy(&s).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_status_as_both_stores_write_it() {
+        // meta.yaml of ../shared/samples/mlflow-filestore (mlflow-skinny 3.17.2) says
+        // `status: 3`; MLflow's RunStatus: RUNNING 1, SCHEDULED 2, FINISHED 3, FAILED 4,
+        // KILLED 5; the SQLite store writes the names.
+        let meta = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/samples/mlflow-filestore/mlruns/453133224139511400/",
+            "36153c248699462fa33acf0b70deae5b/meta.yaml"
+        ))
+        .unwrap();
+        assert_eq!(meta_status(&meta), Some(RunEnd::Finished));
+        assert_eq!(status_end("FAILED"), Some(RunEnd::Failed));
+        assert_eq!(status_end(" 5"), Some(RunEnd::Killed));
+        assert_eq!(status_end("4"), Some(RunEnd::Failed));
+        assert_eq!(status_end("RUNNING"), None);
+        assert_eq!(status_end("1"), None);
+    }
+}

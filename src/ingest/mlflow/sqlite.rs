@@ -137,9 +137,12 @@ impl SqliteSource {
         if self.run.is_none() {
             batch.clip_declared = self.with_conn(|s, c| s.choose_run(c))?;
             if let Some((id, name)) = &self.run {
+                // The run name; the id (a UUID) only when it has none.
                 batch.label = Some(Box::new(RunLabel {
                     name: name.clone(),
-                    id: Some(crate::text::printable(id).into_owned()),
+                    id: name
+                        .is_none()
+                        .then(|| crate::text::printable(id).into_owned()),
                 }));
             }
         }
