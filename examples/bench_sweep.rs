@@ -298,7 +298,10 @@ fn main() -> std::io::Result<()> {
     };
     let limit = num(&args, "--timeout", 600) as u64;
     let Some(full) = wait_seen(Duration::from_secs(limit)) else {
-        let screen = parser.lock().map(|p| p.screen().contents()).unwrap_or_default();
+        let screen = parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default();
         eprintln!("no full frame in {limit} s; screen:\n{screen}");
         let _ = child.kill();
         std::process::exit(1);
@@ -350,7 +353,10 @@ fn main() -> std::io::Result<()> {
 
     // The appended lines are taken back out, so the next run reads the same sweep.
     for (log, len) in logs.iter().zip(&lengths) {
-        std::fs::OpenOptions::new().write(true).open(log)?.set_len(*len)?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(log)?
+            .set_len(*len)?;
     }
 
     println!(

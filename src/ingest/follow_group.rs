@@ -5,7 +5,11 @@
 //! the source was added with, all through one channel.
 //!
 //! A big first read (a long history) holds up the other sources of its thread until it is
-//! done; the reads themselves run on the shared worker pool ([`crate::watch::pool`]).
+//! done; the reads themselves run on the shared worker pool ([`crate::watch::pool`]). Looks
+//! take one of a few permits shared by all the group's threads (as many as the pool has
+//! workers): a sweep's histories are read a few at a time instead of all at once, which
+//! costs no time (the pool is the bottleneck) and keeps the blocks in flight, and so the
+//! memory they take, to a few runs' worth.
 
 use super::follow::{Follower, IngestEvent, SETTLE};
 use super::SourceSpec;
@@ -13,8 +17,38 @@ use crate::watch::{Subscription, WatchService};
 use crossbeam_channel::{unbounded, Select, Sender};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+
+/// Looks that may run at once across a group's threads.
+#[derive(Debug)]
+struct Permits {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Permits {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` holding a permit.
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        drop(free);
+        let out = f();
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.freed.notify_one();
+        out
+    }
+}
 
 /// Sources one thread follows at most.
 pub const RUNS_PER_THREAD: usize = 16;
@@ -37,6 +71,7 @@ pub struct FollowGroup {
     stop: Arc<AtomicBool>,
     /// Each thread's inbox for new sources, and how many it has.
     threads: Vec<(Sender<Member>, usize)>,
+    permits: Arc<Permits>,
 }
 
 impl FollowGroup {
@@ -52,6 +87,7 @@ impl FollowGroup {
             tx,
             stop,
             threads: Vec::new(),
+            permits: Arc::new(Permits::new(crate::watch::pool::shared().workers())),
         }
     }
 
@@ -82,10 +118,10 @@ impl FollowGroup {
             }
         }
         let (inbox, rx) = unbounded::<Member>();
-        let (tx, stop) = (self.tx.clone(), self.stop.clone());
+        let (tx, stop, permits) = (self.tx.clone(), self.stop.clone(), self.permits.clone());
         std::thread::Builder::new()
             .name("trainwatch-follow-group".into())
-            .spawn(move || serve(rx, tx, stop))?;
+            .spawn(move || serve(rx, tx, stop, &permits))?;
         inbox
             .send(m)
             .map_err(|_| io::Error::other("a follower thread ended at its start"))?;
@@ -99,12 +135,13 @@ fn serve(
     inbox: crossbeam_channel::Receiver<Member>,
     tx: Sender<(usize, IngestEvent)>,
     stop: Arc<AtomicBool>,
+    permits: &Permits,
 ) {
     let mut members: Vec<Member> = Vec::new();
     let mut inbox_open = true;
     let look = |m: &mut Member| {
         let key = m.key;
-        m.follower.look(&mut |ev| tx.send((key, ev)).is_ok())
+        permits.with(|| m.follower.look(&mut |ev| tx.send((key, ev)).is_ok()))
     };
     while !stop.load(Ordering::Relaxed) {
         let mut sel = Select::new();

@@ -318,12 +318,24 @@ mod tests {
             b.ended = Some(RunEnd::Failed);
         }
         ws.apply(ev(0, end), secs(42));
-        assert_eq!(ws.get(RunId(0)).unwrap().status(secs(43)), RunStatus::Failed);
-        assert_eq!(ws.get(RunId(0)).unwrap().run.data.finished, Some(RunEnd::Failed));
-        ws.apply(ev(0, IngestEvent::Restart(RestartReason::Truncated)), secs(44));
+        assert_eq!(
+            ws.get(RunId(0)).unwrap().status(secs(43)),
+            RunStatus::Failed
+        );
+        assert_eq!(
+            ws.get(RunId(0)).unwrap().run.data.finished,
+            Some(RunEnd::Failed)
+        );
+        ws.apply(
+            ev(0, IngestEvent::Restart(RestartReason::Truncated)),
+            secs(44),
+        );
         ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(45));
         let m = ws.get(RunId(0)).unwrap();
-        assert_eq!((m.status(secs(46)), m.run.data.finished), (RunStatus::Live, None));
+        assert_eq!(
+            (m.status(secs(46)), m.run.data.finished),
+            (RunStatus::Live, None)
+        );
         // An event for a run not in the workspace changes nothing.
         assert!(ws
             .apply(ev(5, batch("step=1 gnorm=1\n")), secs(50))

@@ -77,6 +77,9 @@ fn spawn_sweep_watch(
     Ok(())
 }
 
+/// Events of the other runs queued at most (each is at most one block's batch).
+const RUN_EVENTS_QUEUED: usize = 16;
+
 /// Shortest time between two frames: bursts of records coalesce into one draw.
 const FRAME: Duration = Duration::from_millis(15);
 
@@ -127,8 +130,10 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
 
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
     // The runs after the first share a few follower threads (one per
-    // `follow_group::RUNS_PER_THREAD` runs); their events carry the run's index.
-    let (runs_tx, runs_rx) = unbounded();
+    // `follow_group::RUNS_PER_THREAD` runs); their events carry the run's index. The channel
+    // is bounded: while a sweep's histories are read faster than they are applied, the
+    // readers wait instead of queueing every run's batches in memory.
+    let (runs_tx, runs_rx) = crossbeam_channel::bounded(RUN_EVENTS_QUEUED);
     let mut group = FollowGroup::new(&watch, opts.poll, runs_tx, stop.clone());
     if opts.runs.len() > 1 {
         let mut ws = crate::run::Workspace::default();

@@ -18,6 +18,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// The order of the rows.
@@ -116,6 +117,37 @@ pub struct RunsPanel {
     pub selected: usize,
     pub sort: RunSort,
     pub shown: bool,
+    /// Each run's instability, with what it was computed from: a frame recomputes only the
+    /// runs whose data changed (the score reads every point; 100 runs × 100 k points per
+    /// frame would cost more than the frame).
+    scores: RefCell<Vec<Option<(ScoreKey, Instability)>>>,
+}
+
+/// What a run's instability depends on: it is recomputed when one of these changes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ScoreKey {
+    points: usize,
+    explosions: usize,
+    above: usize,
+    nonfinite: usize,
+    restarts: u64,
+    clip: Option<u64>,
+    per_epoch: bool,
+}
+
+impl ScoreKey {
+    fn of(data: &RunData) -> ScoreKey {
+        let s = data.primary();
+        ScoreKey {
+            points: s.len(),
+            explosions: s.events().len(),
+            above: s.above_clip(),
+            nonfinite: s.nonfinite(),
+            restarts: data.file_restarts,
+            clip: data.clip().0.map(f64::to_bits),
+            per_epoch: data.per_epoch(),
+        }
+    }
 }
 
 impl RunsPanel {
@@ -126,6 +158,23 @@ impl RunsPanel {
             workspace,
             shown,
             ..Default::default()
+        }
+    }
+
+    /// Run `id`'s instability (cached while its data does not change).
+    pub fn instability(&self, id: RunId, data: &RunData) -> Instability {
+        let key = ScoreKey::of(data);
+        let mut scores = self.scores.borrow_mut();
+        if scores.len() <= id.0 {
+            scores.resize(id.0 + 1, None);
+        }
+        match scores[id.0] {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = Instability::of(data);
+                scores[id.0] = Some((key, i));
+                i
+            }
         }
     }
 
@@ -155,7 +204,7 @@ impl RunsPanel {
             RunSort::Instability => {
                 let scores: Vec<f64> = ids
                     .iter()
-                    .map(|id| Instability::of(data(*id)).score)
+                    .map(|id| self.instability(*id, data(*id)).score)
                     .collect();
                 let mut order: Vec<usize> = (0..ids.len()).collect();
                 order.sort_by(|a, b| {
@@ -233,7 +282,7 @@ impl RunsPanel {
                 continue;
             };
             let s = data.primary();
-            let i = Instability::of(data);
+            let i = self.instability(*id, data);
             let last = s.len().checked_sub(1);
             let status = match m.status_of(data, now) {
                 RunStatus::Stalled(at) => {
