@@ -207,7 +207,7 @@ mod tests {
         let mut seen = vec![0usize; n];
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         let mut appended = false;
-        while seen.iter().any(|s| *s == 0) || seen[7] < 2 {
+        while seen.contains(&0) || seen[7] < 2 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let (k, ev) = rx.recv_timeout(left).expect("events from every run");
             if let IngestEvent::Batch(b) = ev {
