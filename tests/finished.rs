@@ -19,8 +19,7 @@ mod common;
 use common::sample;
 
 const WANDB: &str = "wandb-offline/offline-run-20261201_071111-odlwprk3/run-odlwprk3.wandb";
-const MLFLOW: &str =
-    "mlflow-filestore/mlruns/453133224139511400/36153c248699462fa33acf0b70deae5b";
+const MLFLOW: &str = "mlflow-filestore/mlruns/453133224139511400/36153c248699462fa33acf0b70deae5b";
 
 fn read(p: &Path) -> RunData {
     read_once(&SourceSpec::new(p)).unwrap()
@@ -108,7 +107,8 @@ fn gnorm_json_says_finished() {
 fn a_finished_log_rewritten_by_a_new_job_is_live_again() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("train.log");
-    let text = std::fs::read_to_string(sample("pytorch-fairseq-learned/train-learned.log")).unwrap();
+    let text =
+        std::fs::read_to_string(sample("pytorch-fairseq-learned/train-learned.log")).unwrap();
     std::fs::write(&log, &text).unwrap();
     let watch = trainwatch::watch::WatchService::new();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -135,7 +135,9 @@ fn a_finished_log_rewritten_by_a_new_job_is_live_again() {
     let first: String = text.lines().take(30).map(|l| format!("{l}\n")).collect();
     assert!(!first.contains("done training"));
     std::fs::write(&log, first).unwrap();
-    until(&mut data, "the restart", &|d| d.file_restarts > 0 && !d.steps.is_empty());
+    until(&mut data, "the restart", &|d| {
+        d.file_restarts > 0 && !d.steps.is_empty()
+    });
     assert_eq!(data.finished, None);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }
@@ -193,9 +195,20 @@ fn runs_panel_with_a_finished_run_snapshot() {
     assert_eq!(status(2), RunStatus::Finished);
     let s = screen(&a, 100, 30);
     // The MLflow run shows its run name; the shown run's status line says it finished.
-    assert!(s.lines().any(|l| l.contains("every-step") && l.contains("finished")), "{s}");
-    assert!(s.lines().any(|l| l.contains("cut-off") && l.contains(" live ")), "{s}");
-    assert!(s.lines().last().is_some_and(|l| l.contains("finished")), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("every-step") && l.contains("finished")),
+        "{s}"
+    );
+    assert!(
+        s.lines()
+            .any(|l| l.contains("cut-off") && l.contains(" live ")),
+        "{s}"
+    );
+    assert!(
+        s.lines().last().is_some_and(|l| l.contains("finished")),
+        "{s}"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -203,11 +216,17 @@ fn runs_panel_with_a_finished_run_snapshot() {
 fn the_title_line_names_a_wandb_run() {
     let data = read(&sample(WANDB));
     let label = data.label.clone().unwrap().display().unwrap();
-    assert!(label.ends_with("(odlwprk3)") || label == "odlwprk3", "{label}");
+    assert!(
+        label.ends_with("(odlwprk3)") || label == "odlwprk3",
+        "{label}"
+    );
     let mut a = App::new(data, Theme::new(ColorMode::None));
     a.status.following = true;
     let s = screen(&a, 120, 24);
     let title = s.lines().nth(1).unwrap();
     assert!(title.contains(&label), "{title}");
-    assert!(s.lines().last().is_some_and(|l| l.contains("finished")), "{s}");
+    assert!(
+        s.lines().last().is_some_and(|l| l.contains("finished")),
+        "{s}"
+    );
 }
