@@ -10,7 +10,9 @@ use std::ops::Range;
 pub mod pyramid;
 pub use pyramid::{Pyramid, Summary, FLAG_NONFINITE};
 
-const CHUNK_BITS: u32 = 16;
+// 4096 points a chunk: a sweep of 100 runs of 100 k points leaves at most one part-filled
+// chunk per run and column (65536 wasted 31 % of each run's storage there).
+const CHUNK_BITS: u32 = 12;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// A vector that grows in fixed chunks: no reallocation, no 2× capacity slack.

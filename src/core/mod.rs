@@ -8,9 +8,11 @@ pub mod format;
 pub mod metric;
 pub mod records;
 pub mod restart;
+pub mod run_end;
 
 pub use checkpoint::CheckpointRef;
 pub use format::LogFormat;
 pub use metric::{MetricKey, Role};
 pub use records::{Batch, Record, Records, MAX_COLUMNS};
 pub use restart::RestartReason;
+pub use run_end::{RunEnd, RunLabel};

@@ -8,6 +8,7 @@
 
 use super::format::LogFormat;
 use super::metric::{MetricKey, Role};
+use super::run_end::{RunEnd, RunLabel};
 use std::sync::Arc;
 
 /// The most metric columns one read extracts (the charted metric and its companions).
@@ -190,6 +191,10 @@ pub struct Batch {
     pub overflows: u64,
     /// The loss scale the last overflow note set.
     pub loss_scale: Option<f64>,
+    /// The source said the run ended, and no record came after that in this stretch.
+    pub ended: Option<RunEnd>,
+    /// What the tracker calls the run (W&B, MLflow), when this stretch said it.
+    pub label: Option<Box<RunLabel>>,
 }
 
 impl Batch {
@@ -210,10 +215,19 @@ impl Batch {
             && self.skipped == 0
             && self.detected.is_none()
             && self.overflows == 0
+            && self.ended.is_none()
+            && self.label.is_none()
+    }
+
+    /// Whether the stretch holds records (a run that said it ended and then logged more is
+    /// live again).
+    pub fn has_records(&self) -> bool {
+        !self.steps.is_empty() || !self.aggregates.is_empty()
     }
 
     /// Appends `later` (which comes after `self` in the source).
     pub fn extend(&mut self, later: Batch) {
+        let later_records = later.has_records();
         self.steps.extend(later.steps);
         self.aggregates.extend(later.aggregates);
         if later.clip_declared.is_some() {
@@ -230,6 +244,14 @@ impl Batch {
         self.overflows += later.overflows;
         if later.loss_scale.is_some() {
             self.loss_scale = later.loss_scale;
+        }
+        if later.ended.is_some() {
+            self.ended = later.ended;
+        } else if later_records {
+            self.ended = None;
+        }
+        if later.label.is_some() {
+            self.label = later.label;
         }
     }
 

@@ -100,6 +100,10 @@ pub fn write_json_of(model: &RunData, run: Option<&str>, out: &mut dyn Write) ->
     write!(w, ",\"restarts\":{}", model.restarts())?;
     write!(w, ",\"per_epoch\":{}", model.per_epoch())?;
     write!(w, ",\"overflows\":{}", model.overflows)?;
+    // An addition (issue 12): always present, true when the source said the run ran to its
+    // end (failed and killed runs are false).
+    let finished = model.finished == Some(crate::core::RunEnd::Finished);
+    write!(w, ",\"finished\":{finished}")?;
     w.write_all(b"}\n")?;
     w.flush()
 }
@@ -187,6 +191,9 @@ pub fn write_summary(model: &RunData, out: &mut dyn Write) -> io::Result<()> {
                 fmt_value(l)
             ))
         )?;
+    }
+    if let Some(end) = model.finished {
+        writeln!(out, "  ended       {} (the source says so)", end.word())?;
     }
     let unexplained = model.unexplained_nonfinite();
     if unexplained > 0 {

@@ -2,11 +2,13 @@
 //! parsing and clip declarations, in one place shared by the one-shot reader and the follower.
 
 use super::formats::clip::clip_declaration;
+use super::formats::end;
 use super::formats::{
     detect_after, olmo_header, overflow, LineParser, LogFormat, MetricSpec, Parsed,
 };
 use super::framing::{strip_ansi, LineFramer};
 pub use crate::core::Batch;
+use crate::core::RunEnd;
 
 /// Stateful decoder for one file.
 #[derive(Debug)]
@@ -145,8 +147,13 @@ impl LogDecoder {
                     r.step = r.step.or(self.header_step);
                 }
                 self.batch.steps.push(r);
+                // Records after an end line: the run goes on (a resumed job, same log).
+                self.batch.ended = None;
             }
-            Parsed::Aggregate(r) => self.batch.aggregates.push(r),
+            Parsed::Aggregate(r) => {
+                self.batch.aggregates.push(r);
+                self.batch.ended = None;
+            }
             Parsed::Malformed => self.batch.skipped += 1,
             Parsed::Header(step) => self.header_step = Some(step),
             // Only lines that are not records can declare the threshold (config dumps).
@@ -154,9 +161,14 @@ impl LogDecoder {
         }
     }
 
+    /// A line that is not a record: a config dump declaring the threshold, or the
+    /// framework's end-of-training line.
     fn clip_check(&mut self, line: &[u8]) {
         if let Some(c) = clip_declaration(line) {
             self.batch.clip_declared = Some(c);
+        }
+        if end::end_line(line).is_some() {
+            self.batch.ended = Some(RunEnd::Finished);
         }
     }
 }

@@ -61,94 +61,130 @@ pub fn spawn_in(
     std::thread::Builder::new()
         .name("trainwatch-follow".into())
         .spawn(move || {
-            let kind = source::kind_of(&opts.path, opts.format);
-            let mut src = kind.open(&opts);
-            src.stop_with(stop.clone());
-            let target = if opts.path.is_dir() {
-                Target::Dir(opts.path.clone())
-            } else {
-                Target::File(opts.path.clone())
-            };
+            let (f, target) = Follower::open(&opts, stop.clone());
             let wake = watch.subscribe(target, poll);
-            follow_source(src, &opts.path, &wake, &tx, &stop)
+            follow_source(f, &wake, &tx, &stop)
         })
 }
 
 /// Let a burst of writes settle into one read.
-const SETTLE: Duration = Duration::from_millis(2);
+pub const SETTLE: Duration = Duration::from_millis(2);
 
 /// Follows a source by looking at it at each file-system event or poll tick; each look reads
 /// only what is new.
 fn follow_source(
-    mut src: Box<dyn Source>,
-    path: &Path,
+    mut f: Follower,
     wake: &Subscription,
     tx: &Sender<IngestEvent>,
     stop: &AtomicBool,
 ) {
-    let mut said_waiting = false;
-    let mut following = false;
-    let mut last_error: Option<String> = None;
-    let mut parse_error: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
+        if !f.look(&mut |ev| tx.send(ev).is_ok()) {
+            return;
+        }
+        wake.wait(SETTLE);
+    }
+}
+
+/// One source being followed, between looks: what it has told its consumer so far. A thread
+/// of its own ([`spawn_in`]) or a thread shared by several ([`super::follow_group`]) calls
+/// [`look`](Self::look) at each wake-up.
+#[derive(Debug)]
+pub struct Follower {
+    src: Box<dyn Source>,
+    path: std::path::PathBuf,
+    said_waiting: bool,
+    following: bool,
+    last_error: Option<String>,
+    parse_error: Option<String>,
+}
+
+impl Follower {
+    pub fn new(src: Box<dyn Source>, path: &Path) -> Self {
+        Follower {
+            src,
+            path: path.to_path_buf(),
+            said_waiting: false,
+            following: false,
+            last_error: None,
+            parse_error: None,
+        }
+    }
+
+    /// Opens the source `spec` names and the watch target it needs.
+    pub fn open(spec: &SourceSpec, stop: Arc<AtomicBool>) -> (Self, Target) {
+        let kind = source::kind_of(&spec.path, spec.format);
+        let mut src = kind.open(spec);
+        src.stop_with(stop);
+        let target = if spec.path.is_dir() {
+            Target::Dir(spec.path.clone())
+        } else {
+            Target::File(spec.path.clone())
+        };
+        (Follower::new(src, &spec.path), target)
+    }
+
+    /// Looks at the source once, handing each event to `send`; false when `send` said the
+    /// consumer is gone.
+    pub fn look(&mut self, send: &mut dyn FnMut(IngestEvent) -> bool) -> bool {
         // Updates go out as they are read (a big history fills the screen while it reads).
         let mut alive = true;
-        let polled = src.poll_each(&mut |u| {
+        let polled = self.src.poll_each(&mut |u| {
             let ev = match u {
                 Update::Batch(b) => IngestEvent::Batch(b),
                 Update::Restart(r) => IngestEvent::Restart(r),
                 Update::Progress { done, total } => IngestEvent::Reading { done, total },
             };
-            alive = alive && tx.send(ev).is_ok();
+            alive = alive && send(ev);
         });
         if !alive {
-            return;
+            return false;
         }
         match polled {
             Ok(exists) => {
-                if !exists && !said_waiting {
-                    said_waiting = true;
-                    following = false;
-                    if tx.send(IngestEvent::Waiting).is_err() {
-                        return;
+                if !exists && !self.said_waiting {
+                    self.said_waiting = true;
+                    self.following = false;
+                    if !send(IngestEvent::Waiting) {
+                        return false;
                     }
                 }
                 if exists {
-                    said_waiting = false;
-                    if !following {
-                        following = true;
-                        last_error = None;
-                        if tx.send(IngestEvent::Following).is_err() {
-                            return;
+                    self.said_waiting = false;
+                    if !self.following {
+                        self.following = true;
+                        self.last_error = None;
+                        if !send(IngestEvent::Following) {
+                            return false;
                         }
                     }
                 }
                 // A file caught mid-write parses on the next look; one that stays unreadable
                 // is reported.
-                let err = src.error();
-                if err.is_some() && err == parse_error && err != last_error {
-                    last_error = err.clone();
+                let err = self.src.error();
+                if err.is_some() && err == self.parse_error && err != self.last_error {
+                    self.last_error = err.clone();
                     let msg = format!(
                         "{}: cannot parse: {}",
-                        printable_path(path),
+                        printable_path(&self.path),
                         crate::text::printable(err.as_deref().unwrap_or_default())
                     );
-                    if tx.send(IngestEvent::Error(msg)).is_err() {
-                        return;
+                    if !send(IngestEvent::Error(msg)) {
+                        return false;
                     }
                 }
-                parse_error = err;
+                self.parse_error = err;
             }
             Err(e) => {
-                let msg = format!("{}: {e}", printable_path(path));
-                if last_error.as_deref() != Some(&msg) {
-                    last_error = Some(msg.clone());
-                    if tx.send(IngestEvent::Error(msg)).is_err() {
-                        return;
+                let msg = format!("{}: {e}", printable_path(&self.path));
+                if self.last_error.as_deref() != Some(&msg) {
+                    self.last_error = Some(msg.clone());
+                    if !send(IngestEvent::Error(msg)) {
+                        return false;
                     }
                 }
             }
         }
-        wake.wait(SETTLE);
+        true
     }
 }

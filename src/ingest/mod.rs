@@ -10,6 +10,7 @@
 pub mod csv_source;
 pub mod decoder;
 pub mod follow;
+pub mod follow_group;
 pub mod formats;
 pub mod framing;
 pub mod lightning_csv;

@@ -78,6 +78,7 @@ impl StateSource {
             steps,
             skipped: if keep == 0 { parsed.skipped } else { 0 },
             detected: Some(LogFormat::HfTrainerState),
+            ended: parsed.finished.then_some(crate::core::RunEnd::Finished),
             lines: if first || keep == 0 {
                 parsed.entries
             } else {

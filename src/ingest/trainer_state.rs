@@ -72,6 +72,8 @@ pub struct Parsed {
     pub entries: u64,
     /// Keys seen in `log_history` entries (for the "no metric" message), first seen first.
     pub keys: Vec<String>,
+    /// `global_step` has reached `max_steps`: training ran to its end.
+    pub finished: bool,
 }
 
 /// Parses a whole trainer state. `Err` says why it is not one (or not yet a complete one).
@@ -87,8 +89,10 @@ pub fn parse(bytes: &[u8], metric: &MetricSpec) -> Result<Parsed, String> {
         .iter()
         .map(|k| String::from_utf8_lossy(k.bytes()).into_owned())
         .collect();
+    let count = |k: &str| v.get(k).and_then(|s| s.as_u64());
     let mut out = Parsed {
         entries: hist.len() as u64,
+        finished: matches!((count("global_step"), count("max_steps")), (Some(g), Some(m)) if m > 0 && g >= m),
         ..Parsed::default()
     };
     for e in hist {

@@ -2,7 +2,7 @@
 //! clip threshold and where it came from, and the counts a user should see. Changed only by
 //! the reducer ([`super::reduce`]), which the one-shot reader, the TUI and `--follow` share.
 
-use crate::core::{CheckpointRef, LogFormat, MetricKey, Role};
+use crate::core::{CheckpointRef, LogFormat, MetricKey, Role, RunEnd, RunLabel};
 use crate::series::{ExplosionParams, Series, StepKind};
 use std::path::PathBuf;
 
@@ -73,6 +73,11 @@ pub struct RunData {
     pub(super) announced: [usize; 2],
     /// Tab 1's panels below the charted metric (empty for the headless commands).
     pub panels: Vec<PanelSeries>,
+    /// The source said the run ended (and nothing was logged after that); a restart or new
+    /// records make it live again.
+    pub finished: Option<RunEnd>,
+    /// What the tracker that wrote the run calls it (W&B, MLflow).
+    pub label: Option<RunLabel>,
 }
 
 impl RunData {
@@ -99,6 +104,8 @@ impl RunData {
             loss_scale: None,
             announced: [0, 0],
             panels: Vec::new(),
+            finished: None,
+            label: None,
         };
         m.refresh_clip();
         m

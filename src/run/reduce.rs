@@ -95,6 +95,7 @@ impl RunData {
     /// The source was truncated or replaced: the next record starts a new run.
     pub fn mark_restart(&mut self) {
         self.file_restarts += 1;
+        self.finished = None;
         self.steps.mark_restart();
         self.epochs.mark_restart();
         for p in &mut self.panels {
@@ -120,6 +121,14 @@ impl RunData {
         }
         self.skipped_records += b.skipped;
         self.lines += b.lines;
+        if let Some(label) = b.label.take() {
+            self.label = Some(*label);
+        }
+        if b.ended.is_some() {
+            self.finished = b.ended;
+        } else if b.has_records() {
+            self.finished = None;
+        }
         // A new threshold re-ran detection: the events it found are announced now.
         self.announce(SeriesId::Steps, tell);
         let steps = std::mem::take(&mut b.steps);

@@ -4,6 +4,7 @@
 //! one reducer of that run.
 
 use super::{Changes, Instability, Run};
+use crate::core::{RunEnd, RunLabel};
 use crate::ingest::follow::IngestEvent;
 use std::time::{Duration, Instant};
 
@@ -35,9 +36,14 @@ pub enum RunStatus {
     Live,
     /// Silent for longer than max(10 min, 20× its usual interval), since the instant given.
     Stalled(Instant),
-    /// Its source said it ended (the follower reached a source that does not grow: a
-    /// finished event file, a trainer state written at the end).
+    /// Its source said it ran to its end: a framework's end line (see
+    /// [`crate::ingest::formats::end`]), a W&B `exit` record with code 0, MLflow `FINISHED`,
+    /// a trainer state with `global_step == max_steps`.
     Finished,
+    /// Its source said it ended with an error (MLflow `FAILED`, a W&B exit code other than 0).
+    Failed,
+    /// Its source said it was stopped from outside (MLflow `KILLED`).
+    Killed,
     /// The file restarted (truncated, replaced, or its steps went back) since the last look.
     Restarted,
 }
@@ -48,7 +54,18 @@ impl RunStatus {
             RunStatus::Live => "live",
             RunStatus::Stalled(_) => "stalled",
             RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+            RunStatus::Killed => "killed",
             RunStatus::Restarted => "restarted",
+        }
+    }
+
+    /// The status an end reported by the source means.
+    pub fn of_end(end: RunEnd) -> RunStatus {
+        match end {
+            RunEnd::Finished => RunStatus::Finished,
+            RunEnd::Failed => RunStatus::Failed,
+            RunEnd::Killed => RunStatus::Killed,
         }
     }
 }
@@ -64,7 +81,11 @@ pub struct Member {
     /// The usual time between arrivals (an exponentially weighted mean).
     interval: Option<Duration>,
     restarted: bool,
-    pub finished: bool,
+    /// The source said the run ended (nothing logged since); cleared by a restart or new
+    /// records.
+    pub ended: Option<RunEnd>,
+    /// What the tracker calls the run (W&B's display name and id, MLflow's run name).
+    pub label: Option<RunLabel>,
 }
 
 /// Silence longer than this (or 20× the usual interval) is a stall.
@@ -78,17 +99,35 @@ impl Member {
             updated: None,
             interval: None,
             restarted: false,
-            finished: false,
+            ended: None,
+            label: None,
         }
+    }
+
+    /// The name to show: what the tracker calls the run (W&B `display name (id)`, MLflow's
+    /// run name) when it said, else its path relative to the common root.
+    pub fn title(&self) -> String {
+        self.label
+            .as_ref()
+            .or(self.run.data.label.as_ref())
+            .and_then(RunLabel::display)
+            .unwrap_or_else(|| self.name.clone())
     }
 
     /// The status at `now` (see [`RunStatus`]).
     pub fn status(&self, now: Instant) -> RunStatus {
+        self.status_of(&self.run.data, now)
+    }
+
+    /// The status at `now`, the run's data being `data` (the focused run's lives in the view).
+    pub fn status_of(&self, data: &super::RunData, now: Instant) -> RunStatus {
         if self.restarted {
             return RunStatus::Restarted;
         }
-        if self.finished {
-            return RunStatus::Finished;
+        // The focused run's data lives in the view (its entry holds a placeholder): what the
+        // workspace observed comes first.
+        if let Some(end) = self.ended.or(data.finished) {
+            return RunStatus::of_end(end);
         }
         let Some(at) = self.updated else {
             return RunStatus::Live;
@@ -180,10 +219,23 @@ impl Workspace {
             return false;
         }
         match &ev.event {
-            IngestEvent::Restart(_) => m.restarted = true,
-            IngestEvent::Batch(b) if !b.is_empty() => {
-                m.restarted = false;
-                m.arrived(now);
+            IngestEvent::Restart(_) => {
+                m.restarted = true;
+                m.ended = None;
+            }
+            IngestEvent::Batch(b) => {
+                if let Some(l) = &b.label {
+                    m.label = Some((**l).clone());
+                }
+                if b.ended.is_some() {
+                    m.ended = b.ended;
+                } else if b.has_records() {
+                    m.ended = None;
+                }
+                if b.has_records() {
+                    m.restarted = false;
+                    m.arrived(now);
+                }
             }
             _ => {}
         }
@@ -260,6 +312,30 @@ mod tests {
         );
         ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(40));
         assert_eq!(ws.get(RunId(0)).unwrap().status(secs(41)), RunStatus::Live);
+        // A run that said it ended is finished until it restarts or logs again.
+        let mut end = batch("step=2 gnorm=0.5\n");
+        if let IngestEvent::Batch(b) = &mut end {
+            b.ended = Some(RunEnd::Failed);
+        }
+        ws.apply(ev(0, end), secs(42));
+        assert_eq!(
+            ws.get(RunId(0)).unwrap().status(secs(43)),
+            RunStatus::Failed
+        );
+        assert_eq!(
+            ws.get(RunId(0)).unwrap().run.data.finished,
+            Some(RunEnd::Failed)
+        );
+        ws.apply(
+            ev(0, IngestEvent::Restart(RestartReason::Truncated)),
+            secs(44),
+        );
+        ws.apply(ev(0, batch("step=1 gnorm=0.4\n")), secs(45));
+        let m = ws.get(RunId(0)).unwrap();
+        assert_eq!(
+            (m.status(secs(46)), m.run.data.finished),
+            (RunStatus::Live, None)
+        );
         // An event for a run not in the workspace changes nothing.
         assert!(ws
             .apply(ev(5, batch("step=1 gnorm=1\n")), secs(50))

@@ -25,6 +25,7 @@ pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};
 
 use crate::ingest::follow::{self, IngestEvent};
+use crate::ingest::follow_group::FollowGroup;
 use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
@@ -58,35 +59,6 @@ pub struct TuiOptions {
     pub checkpoints: Vec<crate::core::CheckpointRef>,
 }
 
-/// Starts the follower of run `id` of several, its events tagged with the run.
-fn spawn_run(
-    watch: &crate::watch::WatchService,
-    id: crate::run::RunId,
-    spec: SourceSpec,
-    poll: Duration,
-    tx: crossbeam_channel::Sender<crate::run::RunEvent>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    let (one_tx, one_rx) = unbounded();
-    follow::spawn_in(watch, spec, poll, one_tx, stop).context("starting a run's follower")?;
-    std::thread::Builder::new()
-        .name("trainwatch-run".into())
-        .spawn(move || {
-            for event in one_rx {
-                let ev = crate::run::RunEvent {
-                    run: id,
-                    source: crate::run::SourceRole::Metrics,
-                    event,
-                };
-                if tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        })
-        .context("starting a run's follower")?;
-    Ok(())
-}
-
 /// Looks for new runs in the sweep folder every few seconds; sends each with its name.
 fn spawn_sweep_watch(
     mut w: crate::discovery::sweep_watch::SweepWatch,
@@ -109,6 +81,9 @@ fn spawn_sweep_watch(
         .context("starting the sweep watcher")?;
     Ok(())
 }
+
+/// Events of the other runs queued at most (each is at most one block's batch).
+const RUN_EVENTS_QUEUED: usize = 16;
 
 /// Shortest time between two frames: bursts of records coalesce into one draw.
 const FRAME: Duration = Duration::from_millis(15);
@@ -159,20 +134,18 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         .context("starting the log follower")?;
 
     let mut app = App::new(crate::run::RunData::empty(&opts.log), Theme::new(mode));
-    let (runs_tx, runs_rx) = unbounded();
+    // The runs after the first share a few follower threads (one per
+    // `follow_group::RUNS_PER_THREAD` runs); their events carry the run's index. The channel
+    // is bounded: while a sweep's histories are read faster than they are applied, the
+    // readers wait instead of queueing every run's batches in memory.
+    let (runs_tx, runs_rx) = crossbeam_channel::bounded(RUN_EVENTS_QUEUED);
+    let mut group = FollowGroup::new(&watch, opts.poll, runs_tx, stop.clone());
     if opts.runs.len() > 1 {
         let mut ws = crate::run::Workspace::default();
         for (i, (name, spec)) in opts.runs.iter().enumerate() {
             let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
             if i > 0 {
-                spawn_run(
-                    &watch,
-                    id,
-                    spec.clone(),
-                    opts.poll,
-                    runs_tx.clone(),
-                    stop.clone(),
-                )?;
+                group.add(id.0, spec).context("starting a run's follower")?;
             }
         }
         app.runs = runs_table::RunsPanel::new(ws);
@@ -216,13 +189,13 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
         views: opts.checkpoint.is_some().then_some(view_tx),
         runs: runs_rx,
         new_runs: new_rx,
-        spawner: Spawner {
-            watch: watch.clone(),
+        spawner: std::cell::RefCell::new(Spawner {
             template: opts.log.clone(),
+            group,
+            watch: watch.clone(),
             poll: opts.poll,
-            tx: runs_tx,
             stop: stop.clone(),
-        },
+        }),
     };
     let mut chans = chans;
     let result = event_loop(terminal, &mut app, &mut chans);
@@ -256,26 +229,28 @@ struct Channels {
     signals: Receiver<i32>,
     checkpoint: Receiver<crate::checkpoint::follow::CheckpointEvent>,
     views: Option<crossbeam_channel::Sender<crate::checkpoint::follow::View>>,
-    /// Events of the runs after the first (several runs).
-    runs: Receiver<crate::run::RunEvent>,
+    /// Events of the runs after the first (several runs), with the run's index.
+    runs: Receiver<(usize, IngestEvent)>,
     /// Runs that appeared in the sweep folder: name and source.
     new_runs: Receiver<(String, std::path::PathBuf)>,
-    spawner: Spawner,
+    spawner: std::cell::RefCell<Spawner>,
 }
 
 /// What starting a new run's follower takes.
 struct Spawner {
-    watch: crate::watch::WatchService,
     /// The options every run is read with (its path replaced).
     template: SourceSpec,
+    /// The followers of the runs after the first.
+    group: FollowGroup,
+    /// What the first run's follower was started with (to start it again with more panels).
+    watch: crate::watch::WatchService,
     poll: Duration,
-    tx: crossbeam_channel::Sender<crate::run::RunEvent>,
     stop: Arc<AtomicBool>,
 }
 
 impl Spawner {
     /// Adds a run that appeared in the sweep folder and starts its follower.
-    fn add(&self, app: &mut App, name: String, source: std::path::PathBuf) {
+    fn add(&mut self, app: &mut App, name: String, source: std::path::PathBuf) {
         let mut spec = self.template.clone();
         spec.path = source;
         let ws = &mut app.runs.workspace;
@@ -283,8 +258,7 @@ impl Spawner {
             return;
         }
         let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
-        let (watch, poll, tx, stop) = (&self.watch, self.poll, self.tx.clone(), self.stop.clone());
-        match spawn_run(watch, id, spec, poll, tx, stop) {
+        match self.group.add(id.0, &spec) {
             Ok(()) => app.note(format!("new run {}", crate::text::printable(&name)), false),
             Err(e) => app.note(format!("new run {name}: {e:#}"), true),
         }
@@ -298,9 +272,9 @@ fn reread(app: &mut App, ch: &mut Channels, panels: Vec<String>) {
         app.note("a new panel for this run: reopen it with --panels", true);
         return;
     }
-    let spec = ch.spawner.template.clone().with_panels(&panels);
+    let mut sp = ch.spawner.borrow_mut();
+    let spec = sp.template.clone().with_panels(&panels);
     let (tx, rx) = unbounded();
-    let sp = &ch.spawner;
     match follow::spawn_in(&sp.watch, spec.clone(), sp.poll, tx, sp.stop.clone()) {
         Ok(_) => {
             ch.ingest = rx;
@@ -309,7 +283,7 @@ fn reread(app: &mut App, ch: &mut Channels, panels: Vec<String>) {
             app.model.checkpoints = checkpoints;
             app.status.following = false;
             app.status.last_data = None;
-            ch.spawner.template = spec;
+            sp.template = spec;
         }
         Err(e) => app.note(format!("the log could not be read again: {e}"), true),
     }
@@ -317,8 +291,13 @@ fn reread(app: &mut App, ch: &mut Channels, panels: Vec<String>) {
 
 /// An event of the first run's follower (the one every view has), tagged as run 0.
 fn first_run(event: IngestEvent) -> crate::run::RunEvent {
+    run_event((0, event))
+}
+
+/// An event of run `i`'s metrics follower.
+fn run_event((i, event): (usize, IngestEvent)) -> crate::run::RunEvent {
     crate::run::RunEvent {
-        run: crate::run::RunId(0),
+        run: crate::run::RunId(i),
         source: crate::run::SourceRole::Metrics,
         event,
     }
@@ -416,16 +395,16 @@ where
             recv(ch.runs) -> ev => {
                 if let Ok(ev) = ev {
                     app.now = Instant::now();
-                    app.on_run_event(ev);
+                    app.on_run_event(run_event(ev));
                     for ev in ch.runs.try_iter().take(256) {
-                        app.on_run_event(ev);
+                        app.on_run_event(run_event(ev));
                     }
                     dirty = true;
                 }
             },
             recv(ch.new_runs) -> new => {
                 if let Ok((name, source)) = new {
-                    ch.spawner.add(app, name, source);
+                    ch.spawner.borrow_mut().add(app, name, source);
                     dirty = true;
                 }
             },

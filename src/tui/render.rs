@@ -150,10 +150,15 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
     let format = m.format.map_or("format: detecting…".to_string(), |f| {
         format!("{}{}", f.name(), crate::export::gnorm::gnorm_alias(m))
     });
-    let mut spans = vec![
+    let mut spans = Vec::new();
+    // The tracker's name for the run (W&B display name and id, MLflow run name).
+    if let Some(label) = m.label.as_ref().and_then(crate::core::RunLabel::display) {
+        spans.push(Span::styled(format!("  {}", printable(&label)), t.title));
+    }
+    spans.extend([
         Span::styled(format!("  {format}"), t.axis),
         Span::styled(format!("  {clip}"), t.threshold),
-    ];
+    ]);
     if m.metric.role != crate::core::Role::GradNorm {
         spans.push(Span::styled(
             format!("  metric {}", printable(&m.metric.label)),
@@ -257,6 +262,14 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
             },
             t.warn,
         ));
+    }
+    if let Some(end) = m.finished {
+        let style = if end == crate::core::RunEnd::Finished {
+            t.axis
+        } else {
+            t.warn
+        };
+        parts.push(Span::styled(format!("{sep}{}", end.word()), style));
     }
     let ago = match app.status.last_data {
         Some(at) => {

@@ -18,6 +18,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+use std::cell::RefCell;
 use std::time::Instant;
 
 /// The order of the rows.
@@ -113,6 +114,37 @@ pub struct RunsPanel {
     pub shown: bool,
     /// The runs laid over the chart besides the shown one (`Space`, `a`).
     pub overlay: Vec<RunId>,
+    /// Each run's instability, with what it was computed from: a frame recomputes only the
+    /// runs whose data changed (the score reads every point; 100 runs × 100 k points per
+    /// frame would cost more than the frame).
+    scores: RefCell<Vec<Option<(ScoreKey, Instability)>>>,
+}
+
+/// What a run's instability depends on: it is recomputed when one of these changes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ScoreKey {
+    points: usize,
+    explosions: usize,
+    above: usize,
+    nonfinite: usize,
+    restarts: u64,
+    clip: Option<u64>,
+    per_epoch: bool,
+}
+
+impl ScoreKey {
+    fn of(data: &RunData) -> ScoreKey {
+        let s = data.primary();
+        ScoreKey {
+            points: s.len(),
+            explosions: s.events().len(),
+            above: s.above_clip(),
+            nonfinite: s.nonfinite(),
+            restarts: data.file_restarts,
+            clip: data.clip().0.map(f64::to_bits),
+            per_epoch: data.per_epoch(),
+        }
+    }
 }
 
 impl RunsPanel {
@@ -123,6 +155,23 @@ impl RunsPanel {
             workspace,
             shown,
             ..Default::default()
+        }
+    }
+
+    /// Run `id`'s instability (cached while its data does not change).
+    pub fn instability(&self, id: RunId, data: &RunData) -> Instability {
+        let key = ScoreKey::of(data);
+        let mut scores = self.scores.borrow_mut();
+        if scores.len() <= id.0 {
+            scores.resize(id.0 + 1, None);
+        }
+        match scores[id.0] {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = Instability::of(data);
+                scores[id.0] = Some((key, i));
+                i
+            }
         }
     }
 
@@ -141,7 +190,8 @@ impl RunsPanel {
             }
         };
         let mut ids: Vec<RunId> = self.workspace.members().map(|(id, _)| id).collect();
-        let name = |id: RunId| self.workspace.get(id).map_or("", |m| m.name.as_str());
+        let titles: Vec<String> = self.workspace.members().map(|(_, m)| m.title()).collect();
+        let name = |id: RunId| titles.get(id.0).map_or("", |t| t.as_str());
         match self.sort {
             RunSort::Name => ids.sort_by(|a, b| name(*a).cmp(name(*b))),
             RunSort::Updated => {
@@ -151,7 +201,7 @@ impl RunsPanel {
             RunSort::Instability => {
                 let scores: Vec<f64> = ids
                     .iter()
-                    .map(|id| Instability::of(data(*id)).score)
+                    .map(|id| self.instability(*id, data(*id)).score)
                     .collect();
                 let mut order: Vec<usize> = (0..ids.len()).collect();
                 order.sort_by(|a, b| {
@@ -222,7 +272,7 @@ impl RunsPanel {
         let name_w = rows
             .iter()
             .filter_map(|(id, _)| self.workspace.get(*id))
-            .map(|m| m.name.chars().count())
+            .map(|m| printable(&m.title()).chars().count())
             .max()
             .unwrap_or(4)
             .clamp(4, (area.width as usize / 3).max(4));
@@ -248,9 +298,9 @@ impl RunsPanel {
                 continue;
             };
             let s = data.primary();
-            let i = Instability::of(data);
+            let i = self.instability(*id, data);
             let last = s.len().checked_sub(1);
-            let status = match m.status(now) {
+            let status = match m.status_of(data, now) {
                 RunStatus::Stalled(at) => {
                     format!(
                         "stalled {}m",
@@ -259,7 +309,7 @@ impl RunsPanel {
                 }
                 st => st.word().to_string(),
             };
-            let name: String = printable(&m.name).chars().take(name_w).collect();
+            let name: String = printable(&m.title()).chars().take(name_w).collect();
             let (mark, style) = swatch(theme, *id);
             let focus = if *id == self.focus { '▶' } else { ' ' };
             let text = format!(

@@ -7,6 +7,7 @@
 
 pub mod clip;
 pub mod discover;
+pub mod end;
 mod fairseq;
 mod hf;
 mod jsonl;

@@ -3,7 +3,7 @@
 //! rewritten (shorter, or replaced) is a restart: every file is read again from the start.
 
 use super::points::{MetricFile, Point};
-use crate::core::{Batch, Record, MAX_COLUMNS};
+use crate::core::{Batch, Record, RunEnd, RunLabel, MAX_COLUMNS};
 use crate::ingest::follow::RestartReason;
 use crate::ingest::formats::syntax::parse_number;
 use crate::ingest::formats::MetricSpec;
@@ -30,6 +30,10 @@ pub struct FileStoreSource {
     /// The panels' metrics: record column, file (once found), values by step not yet joined.
     extras: Vec<(usize, Option<MetricFile>, BTreeMap<u64, f64>)>,
     clip_sent: bool,
+    /// `meta.yaml`'s modification time and length when last read, and the end it recorded.
+    meta_seen: Option<(std::time::SystemTime, u64)>,
+    /// The end last handed over (sent once per change, so an ended run's looks stay empty).
+    end_sent: Option<RunEnd>,
     buf: Vec<u8>,
 }
 
@@ -116,8 +120,27 @@ impl FileStoreSource {
                 .map(|c| (c.column, None, BTreeMap::new()))
                 .collect(),
             clip_sent: false,
+            meta_seen: None,
+            end_sent: None,
             buf: Vec::new(),
         }
+    }
+
+    /// The run's status from `meta.yaml`, read again only when the file changed; `Some` when
+    /// it changed since the last look (`Some(None)`: running again).
+    fn status_change(&mut self) -> Option<Option<RunEnd>> {
+        let path = self.dir.join("meta.yaml");
+        let m = std::fs::metadata(&path).ok()?;
+        let stamp = (m.modified().ok()?, m.len());
+        if self.meta_seen == Some(stamp) {
+            return None;
+        }
+        self.meta_seen = Some(stamp);
+        let end = super::small_file(&path).and_then(|t| super::meta_status(&t));
+        (end != self.end_sent).then(|| {
+            self.end_sent = end;
+            end
+        })
     }
 
     fn find_files(&mut self) {
@@ -155,6 +178,12 @@ impl FileStoreSource {
         if !self.clip_sent {
             batch.clip_declared = clip_param(&self.dir);
             self.clip_sent = true;
+            // MLflow's UI names a run by its run name; the id (a UUID) only when it has none.
+            let info = super::run_info(&self.dir);
+            batch.label = Some(Box::new(RunLabel {
+                id: info.id.filter(|_| info.name.is_none()),
+                name: info.name,
+            }));
         }
         // The loss first: a step's loss is then there when its metric point is read.
         let mut restarted = false;
@@ -191,11 +220,17 @@ impl FileStoreSource {
                 values.clear();
             }
             self.clip_sent = false;
+            self.meta_seen = None;
+            self.end_sent = None;
             return self.look(out);
         }
         batch.skipped += r.skipped;
         batch.lines += r.points.len() as u64 + r.skipped;
         self.push_points(&mut batch, &r.points);
+        // The status after the points: the last points of a finished run end it.
+        if let Some(end) = self.status_change() {
+            batch.ended = end;
+        }
         out(Update::Batch(batch));
         Ok(true)
     }

@@ -11,6 +11,7 @@ pub mod sqlite;
 
 pub use filestore::FileStoreSource;
 
+use crate::core::RunEnd;
 use crate::ingest::formats::MetricSpec;
 use crate::ingest::source::Source;
 use std::path::Path;
@@ -54,6 +55,26 @@ pub fn run_info(dir: &Path) -> RunInfo {
     }
 }
 
+/// The end a run status names: MLflow's `RunStatus` as the file store writes it in
+/// `meta.yaml` (`status: 3`) or the SQLite store in `runs.status` (`FINISHED`). `RUNNING`
+/// and `SCHEDULED`: not ended.
+pub fn status_end(status: &str) -> Option<RunEnd> {
+    match status.trim().trim_matches(|c| c == '\'' || c == '"') {
+        "3" | "FINISHED" => Some(RunEnd::Finished),
+        "4" | "FAILED" => Some(RunEnd::Failed),
+        "5" | "KILLED" => Some(RunEnd::Killed),
+        _ => None,
+    }
+}
+
+/// The end `meta.yaml` of a file-store run folder records (its top-level `status:` line).
+pub fn meta_status(meta_yaml: &str) -> Option<RunEnd> {
+    meta_yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("status:"))
+        .and_then(status_end)
+}
+
 /// A small text file (a tag or a param: at most 64 KiB read).
 pub fn small_file(path: &Path) -> Option<String> {
     use std::io::Read;
@@ -61,4 +82,28 @@ pub fn small_file(path: &Path) -> Option<String> {
     let mut s = Vec::new();
     f.take(64 << 10).read_to_end(&mut s).ok()?;
     Some(String::from_utf8_lossy(&s).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_status_as_both_stores_write_it() {
+        // meta.yaml of ../shared/samples/mlflow-filestore (mlflow-skinny 3.17.2) says
+        // `status: 3`; MLflow's RunStatus: RUNNING 1, SCHEDULED 2, FINISHED 3, FAILED 4,
+        // KILLED 5; the SQLite store writes the names.
+        let meta = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/samples/mlflow-filestore/mlruns/453133224139511400/",
+            "36153c248699462fa33acf0b70deae5b/meta.yaml"
+        ))
+        .unwrap();
+        assert_eq!(meta_status(&meta), Some(RunEnd::Finished));
+        assert_eq!(status_end("FAILED"), Some(RunEnd::Failed));
+        assert_eq!(status_end(" 5"), Some(RunEnd::Killed));
+        assert_eq!(status_end("4"), Some(RunEnd::Failed));
+        assert_eq!(status_end("RUNNING"), None);
+        assert_eq!(status_end("1"), None);
+    }
 }

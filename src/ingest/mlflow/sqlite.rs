@@ -6,7 +6,7 @@
 //! row (`max_grad_norm`, `clip_norm`, …).
 
 use super::filestore::key_of;
-use crate::core::{Batch, Record, MAX_COLUMNS};
+use crate::core::{Batch, Record, RunEnd, RunLabel, MAX_COLUMNS};
 use crate::ingest::follow::RestartReason;
 use crate::ingest::formats::syntax::parse_number;
 use crate::ingest::formats::MetricSpec;
@@ -43,6 +43,8 @@ pub struct SqliteSource {
     losses: BTreeMap<u64, f64>,
     keys: Vec<String>,
     last_error: Option<String>,
+    /// The run's end last handed over (`runs.status`), sent once per change.
+    end_sent: Option<RunEnd>,
 }
 
 fn busy(e: &rusqlite::Error) -> bool {
@@ -64,6 +66,7 @@ impl SqliteSource {
             losses: BTreeMap::new(),
             keys: Vec::new(),
             last_error: None,
+            end_sent: None,
         }
     }
 
@@ -133,6 +136,15 @@ impl SqliteSource {
         };
         if self.run.is_none() {
             batch.clip_declared = self.with_conn(|s, c| s.choose_run(c))?;
+            if let Some((id, name)) = &self.run {
+                // The run name; the id (a UUID) only when it has none.
+                batch.label = Some(Box::new(RunLabel {
+                    name: name.clone(),
+                    id: name
+                        .is_none()
+                        .then(|| crate::text::printable(id).into_owned()),
+                }));
+            }
         }
         let (Some((id, _)), Some(key)) = (self.run.clone(), self.key.clone()) else {
             out(Update::Batch(batch));
@@ -140,6 +152,16 @@ impl SqliteSource {
         };
         let loss = self.loss_key.clone().unwrap_or_default();
         self.with_conn(|s, conn| s.rows(conn, &id, &key, &loss, &mut batch, out))?;
+        // The status after the rows: the last rows of a finished run end it.
+        let status: Option<String> = self.with_conn(|_, conn| {
+            conn.prepare_cached("SELECT status FROM runs WHERE run_uuid = ?1")?
+                .query_row([&id], |r| r.get(0))
+        })?;
+        let end = status.as_deref().and_then(super::status_end);
+        if end != self.end_sent {
+            self.end_sent = end;
+            batch.ended = end;
+        }
         out(Update::Batch(batch));
         Ok(())
     }
@@ -160,6 +182,7 @@ impl SqliteSource {
             // Fewer rows than were read: another database now.
             self.last_rowid = 0;
             self.losses.clear();
+            self.end_sent = None;
             out(Update::Restart(RestartReason::Replaced));
         }
         let mut stmt = conn.prepare_cached(

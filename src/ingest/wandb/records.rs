@@ -224,6 +224,10 @@ impl RecordDecoder {
                 _ => {}
             }
         }
+        self.batch.label = Some(Box::new(crate::core::RunLabel {
+            name: self.info.name.clone(),
+            id: self.info.id.clone(),
+        }));
     }
 
     fn exit(&mut self, msg: &[u8]) {
@@ -235,6 +239,10 @@ impl RecordDecoder {
                 self.info.exit_code = Some(c as i64 as i32);
             }
         }
+        self.batch.ended = Some(match self.info.exit_code {
+            Some(0) | None => crate::core::RunEnd::Finished,
+            Some(_) => crate::core::RunEnd::Failed,
+        });
     }
 }
 
