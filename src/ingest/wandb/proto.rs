@@ -25,7 +25,16 @@ pub fn fields(msg: &[u8]) -> Fields<'_> {
     }
 }
 
+#[inline]
 fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    // Tags and lengths: mostly one or two bytes.
+    match b {
+        [b0, ..] if *b0 < 0x80 => return Some((u64::from(*b0), 1)),
+        [b0, b1, ..] if *b1 < 0x80 => {
+            return Some((u64::from(b0 & 0x7f) | u64::from(*b1) << 7, 2));
+        }
+        _ => {}
+    }
     let mut v = 0u64;
     for (i, &byte) in b.iter().enumerate().take(10) {
         v |= u64::from(byte & 0x7f) << (7 * i);

@@ -44,10 +44,19 @@ pub const CLIP_KEYS: [&str; 6] = [
     "clip_grad_norm",
 ];
 
-/// Metric names kept for the "no metric" message.
+/// Metric names kept for the "no metric" message (the first ones, in file order).
 const MAX_NAMES: usize = 64;
-/// History records whose names are collected (names rarely change after the first ones).
-const NAMED_RECORDS: u64 = 1024;
+/// Item positions whose names are remembered (a run logs the same keys in the same order).
+const REMEMBERED: usize = 64;
+
+/// What an item's name is to the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemRole {
+    Step,
+    Metric,
+    Loss,
+    Other,
+}
 
 /// Turns record payloads into batches of the metric (and the loss beside it).
 #[derive(Debug)]
@@ -61,7 +70,9 @@ pub struct RecordDecoder {
     pub info: RunInfo,
     /// Metric names seen, for the "no metric" message.
     pub seen: Vec<String>,
-    histories: u64,
+    /// The name last seen at each item position and its role: a history record is matched
+    /// against the one before it, item by item, with no alias comparisons.
+    remembered: Vec<(Vec<u8>, ItemRole)>,
     joined: Vec<u8>,
 }
 
@@ -79,8 +90,47 @@ impl RecordDecoder {
             batch,
             info: RunInfo::default(),
             seen: Vec::new(),
-            histories: 0,
+            remembered: Vec::new(),
             joined: Vec::new(),
+        }
+    }
+
+    /// A fresh decoder for the same metric (for a stretch of the file decoded in parallel).
+    pub fn sibling(&self) -> Self {
+        RecordDecoder {
+            names: self.names.clone(),
+            component: self.component,
+            loss_column: self.loss_column,
+            batch: self.batch.empty_like(),
+            info: RunInfo::default(),
+            seen: Vec::new(),
+            remembered: Vec::new(),
+            joined: Vec::new(),
+        }
+    }
+
+    /// Takes in what `later`, a [`sibling`](Self::sibling) fed the records right after this
+    /// one's, decoded: the same state as if this decoder had decoded them itself.
+    pub fn absorb(&mut self, later: RecordDecoder) {
+        self.batch.extend(later.batch);
+        for name in later.seen {
+            if self.seen.len() < MAX_NAMES && !self.seen.contains(&name) {
+                self.seen.push(name);
+            }
+        }
+        let info = later.info;
+        for (mine, theirs) in [
+            (&mut self.info.id, info.id),
+            (&mut self.info.name, info.name),
+            (&mut self.info.project, info.project),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+        self.info.finished |= info.finished;
+        if info.exit_code.is_some() {
+            self.info.exit_code = info.exit_code;
         }
     }
 
@@ -123,14 +173,40 @@ impl RecordDecoder {
         }
     }
 
+    /// The role of the name at item position `at`.
+    fn role(&mut self, at: usize, name: &[u8]) -> ItemRole {
+        if let Some((n, role)) = self.remembered.get(at) {
+            if n == name {
+                return *role;
+            }
+        }
+        let role = if name == b"_step" {
+            ItemRole::Step
+        } else if self.is_metric(name) {
+            ItemRole::Metric
+        } else if self.is_loss(name) {
+            ItemRole::Loss
+        } else {
+            ItemRole::Other
+        };
+        if !name.starts_with(b"_") {
+            self.see(name);
+        }
+        if at < self.remembered.len() {
+            self.remembered[at] = (name.to_vec(), role);
+        } else if at == self.remembered.len() && at < REMEMBERED {
+            self.remembered.push((name.to_vec(), role));
+        }
+        role
+    }
+
     fn history(&mut self, msg: &[u8]) {
         self.batch.lines += 1;
-        self.histories += 1;
-        let collect = self.histories <= NAMED_RECORDS && self.seen.len() < MAX_NAMES;
         let mut step: Option<u64> = None;
         let mut metric: Option<Option<f64>> = None;
         let mut loss: Option<f64> = None;
         let mut joined = std::mem::take(&mut self.joined);
+        let mut at = 0;
         for (n, v) in fields(msg) {
             match (n, v) {
                 (1, Value::Bytes(item)) => {
@@ -138,16 +214,13 @@ impl RecordDecoder {
                         continue;
                     };
                     // Only the values charted are parsed.
-                    if &*name == b"_step" {
-                        step = value.number().and_then(as_step);
-                    } else if self.is_metric(&name) {
-                        metric = Some(value.number());
-                    } else if self.is_loss(&name) {
-                        loss = value.number();
+                    match self.role(at, &name) {
+                        ItemRole::Step => step = value.step(),
+                        ItemRole::Metric => metric = Some(value.number()),
+                        ItemRole::Loss => loss = value.number(),
+                        ItemRole::Other => {}
                     }
-                    if collect && !name.starts_with(b"_") {
-                        self.see(&name);
-                    }
+                    at += 1;
                 }
                 (2, Value::Bytes(s)) if step.is_none() => {
                     step = fields(s)
@@ -179,7 +252,7 @@ impl RecordDecoder {
     }
 
     fn see(&mut self, name: &[u8]) {
-        if !self.seen.iter().any(|s| s.as_bytes() == name) {
+        if self.seen.len() < MAX_NAMES && !self.seen.iter().any(|s| s.as_bytes() == name) {
             self.seen.push(String::from_utf8_lossy(name).into_owned());
         }
     }
@@ -211,10 +284,11 @@ impl RecordDecoder {
         };
         for (n, v) in fields(msg) {
             match (n, v) {
-                (1, Value::Bytes(b)) => self.info.id = text(b),
-                (3, Value::Bytes(b)) => self.info.project = text(b),
+                // An empty field says nothing (it does not erase what an earlier one said).
+                (1, Value::Bytes(b)) => self.info.id = text(b).or(self.info.id.take()),
+                (3, Value::Bytes(b)) => self.info.project = text(b).or(self.info.project.take()),
                 (4, Value::Bytes(c)) => self.config(c),
-                (8, Value::Bytes(b)) => self.info.name = text(b),
+                (8, Value::Bytes(b)) => self.info.name = text(b).or(self.info.name.take()),
                 _ => {}
             }
         }
@@ -246,6 +320,17 @@ impl ItemValue<'_> {
             ItemValue::Json(j) => parse_number(j),
             ItemValue::Number(v) => Some(v),
         }
+    }
+
+    /// The value as a step: a whole number ≥ 0 (plain digits read directly: the same value
+    /// [`parse_number`] and [`as_step`] give, without the float).
+    fn step(self) -> Option<u64> {
+        if let ItemValue::Json(j) = self {
+            if (1..=15).contains(&j.len()) && j.iter().all(u8::is_ascii_digit) {
+                return Some(j.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')));
+            }
+        }
+        self.number().and_then(as_step)
     }
 }
 
