@@ -92,7 +92,9 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let runs: usize = arg(&args, "--runs").and_then(|s| s.parse().ok()).unwrap_or(3);
+    let runs: usize = arg(&args, "--runs")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let tmp = tempfile::tempdir().expect("temp dir");
     let (path, expect) = match arg(&args, "--file") {
         Some(f) => (PathBuf::from(f), None),
@@ -132,6 +134,12 @@ fn main() {
         assert_eq!((n, m), (e, e), "every generated step read");
     }
     println!("cat        {cat:8.3} s");
-    println!("decode     {dec:8.3} s  ({:5.1}× cat, {n} points)", dec / cat);
-    println!("series     {ser:8.3} s  ({:5.1}× cat, {m} points)", ser / cat);
+    println!(
+        "decode     {dec:8.3} s  ({:5.1}× cat, {n} points)",
+        dec / cat
+    );
+    println!(
+        "series     {ser:8.3} s  ({:5.1}× cat, {m} points)",
+        ser / cat
+    );
 }

@@ -245,7 +245,6 @@ impl Framer {
         }
     }
 
-
     fn chunk(&mut self, kind: u8, payload: &[u8], record: &mut dyn FnMut(&[u8])) {
         if let Some(lead) = self.lead.as_mut().filter(|l| l.open) {
             if kind >= 3 {

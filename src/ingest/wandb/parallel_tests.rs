@@ -34,7 +34,12 @@ fn outcome(framer: &Framer, dec: &mut RecordDecoder) -> Outcome {
     let b: Batch = dec.take_batch();
     let points = (0..b.steps.len())
         .filter_map(|i| b.steps.get(i))
-        .map(|r| (r.step, r.values.iter().map(|v| v.map(f64::to_bits)).collect()))
+        .map(|r| {
+            (
+                r.step,
+                r.values.iter().map(|v| v.map(f64::to_bits)).collect(),
+            )
+        })
         .collect();
     Outcome {
         points,
@@ -99,10 +104,18 @@ fn history(step: u64, pad: usize) -> Vec<u8> {
     };
     let mut h = Vec::new();
     encode::bytes(1, &item("_step", step.to_string().as_bytes()), &mut h);
-    let g = if step % 97 == 0 { "NaN".to_string() } else { format!("{}", 0.1 * step as f64) };
+    let g = if step % 97 == 0 {
+        "NaN".to_string()
+    } else {
+        format!("{}", 0.1 * step as f64)
+    };
     encode::bytes(1, &item("train/grad_norm", g.as_bytes()), &mut h);
     let text = format!("\"{}\"", "x".repeat(pad));
-    encode::bytes(1, &item(&format!("samples/text{}", step % 5), text.as_bytes()), &mut h);
+    encode::bytes(
+        1,
+        &item(&format!("samples/text{}", step % 5), text.as_bytes()),
+        &mut h,
+    );
     let mut r = Vec::new();
     encode::uint(1, step, &mut r);
     encode::bytes(2, &h, &mut r);
@@ -112,7 +125,16 @@ fn history(step: u64, pad: usize) -> Vec<u8> {
 /// About 2 MB: small records between ones that span two to four blocks.
 fn framed() -> Vec<u8> {
     let recs: Vec<Vec<u8>> = (1..=400u64)
-        .map(|s| history(s, if s % 3 == 0 { 20_000 + (s as usize * 7919) % 90_000 } else { 300 }))
+        .map(|s| {
+            history(
+                s,
+                if s % 3 == 0 {
+                    20_000 + (s as usize * 7919) % 90_000
+                } else {
+                    300
+                },
+            )
+        })
         .collect();
     write::frame(&recs)
 }

@@ -18,6 +18,7 @@ pub struct Fields<'a> {
     pub damaged: bool,
 }
 
+#[inline]
 pub fn fields(msg: &[u8]) -> Fields<'_> {
     Fields {
         rest: msg,
@@ -46,6 +47,7 @@ fn varint(b: &[u8]) -> Option<(u64, usize)> {
 }
 
 impl<'a> Fields<'a> {
+    #[inline]
     fn next_field(&mut self) -> Option<(u32, Value<'a>)> {
         let (tag, n) = varint(self.rest)?;
         let b = &self.rest[n..];
@@ -79,6 +81,7 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (u32, Value<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() || self.damaged {
             return None;

@@ -46,7 +46,7 @@ pub const CLIP_KEYS: [&str; 6] = [
 
 /// Metric names kept for the "no metric" message (the first ones, in file order).
 const MAX_NAMES: usize = 64;
-/// Item positions whose names are remembered (a run logs the same keys in the same order).
+/// Distinct item names whose roles are remembered (a run logs the same keys again and again).
 const REMEMBERED: usize = 64;
 
 /// What an item's name is to the decoder.
@@ -70,8 +70,8 @@ pub struct RecordDecoder {
     pub info: RunInfo,
     /// Metric names seen, for the "no metric" message.
     pub seen: Vec<String>,
-    /// The name last seen at each item position and its role: a history record is matched
-    /// against the one before it, item by item, with no alias comparisons.
+    /// The names met so far (the first [`REMEMBERED`]) and their roles: an item's name is
+    /// matched once, not against every alias each time.
     remembered: Vec<(Vec<u8>, ItemRole)>,
     joined: Vec<u8>,
 }
@@ -173,12 +173,17 @@ impl RecordDecoder {
         }
     }
 
-    /// The role of the name at item position `at`.
+    /// The role of `name`, the item at position `at`: looked up among the names met before
+    /// (the one met at the same position first: writers that keep the order hit at once;
+    /// wandb-core's order varies from record to record).
     fn role(&mut self, at: usize, name: &[u8]) -> ItemRole {
         if let Some((n, role)) = self.remembered.get(at) {
             if n == name {
                 return *role;
             }
+        }
+        if let Some((_, role)) = self.remembered.iter().find(|(n, _)| n == name) {
+            return *role;
         }
         let role = if name == b"_step" {
             ItemRole::Step
@@ -192,9 +197,7 @@ impl RecordDecoder {
         if !name.starts_with(b"_") {
             self.see(name);
         }
-        if at < self.remembered.len() {
-            self.remembered[at] = (name.to_vec(), role);
-        } else if at == self.remembered.len() && at < REMEMBERED {
+        if self.remembered.len() < REMEMBERED {
             self.remembered.push((name.to_vec(), role));
         }
         role
