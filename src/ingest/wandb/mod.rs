@@ -3,6 +3,7 @@
 //! the project's batches. The file is read from where the last look stopped, like an event
 //! file; a record cut at the end is waited for, a damaged chunk is counted and skipped.
 
+pub mod config;
 pub mod framing;
 pub mod parallel;
 pub mod proto;

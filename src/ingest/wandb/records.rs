@@ -14,6 +14,8 @@
 //! through the project's number parser ([`parse_number`]): `NaN` and `Infinity` are kept.
 //! wandb writes `summary` records after every `log` call, so only `exit` means finished.
 
+use super::config::clip_in;
+pub use super::config::CLIP_KEYS;
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
 use crate::ingest::formats::syntax::parse_number;
@@ -33,16 +35,6 @@ pub struct RunInfo {
     pub finished: bool,
     pub exit_code: Option<i32>,
 }
-
-/// Config keys that declare the clip threshold (matched whole or as a path's last part).
-pub const CLIP_KEYS: [&str; 6] = [
-    "max_grad_norm",
-    "clip_norm",
-    "clip_grad",
-    "gradient_clipping",
-    "grad_clip",
-    "clip_grad_norm",
-];
 
 /// Metric names kept for the "no metric" message (the first ones, in file order).
 const MAX_NAMES: usize = 64;
@@ -384,39 +376,6 @@ fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, I
 
 fn as_step(v: f64) -> Option<u64> {
     (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19).then_some(v as u64)
-}
-
-fn is_clip_key(name: &[u8]) -> bool {
-    let last = last_part(name);
-    CLIP_KEYS.iter().any(|k| k.as_bytes() == last)
-}
-
-/// The clip threshold a config item declares: a clip key with a number, or a JSON object
-/// holding one (`{"optimizer": {"clip_grad": 1.0}}`). `null`/`false`/negative: none.
-fn clip_in(name: &[u8], json: &[u8]) -> Option<f64> {
-    if is_clip_key(name) {
-        return parse_number(json).filter(|v| v.is_finite() && *v >= 0.0);
-    }
-    if json.first() != Some(&b'{') || json.len() > (1 << 20) {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(json).ok()?;
-    clip_in_json(&v, 0)
-}
-
-fn clip_in_json(v: &serde_json::Value, depth: usize) -> Option<f64> {
-    let obj = v.as_object()?;
-    if depth > 8 {
-        return None;
-    }
-    for (k, val) in obj {
-        if is_clip_key(k.as_bytes()) {
-            if let Some(x) = val.as_f64().filter(|x| x.is_finite() && *x >= 0.0) {
-                return Some(x);
-            }
-        }
-    }
-    obj.values().find_map(|val| clip_in_json(val, depth + 1))
 }
 
 #[cfg(test)]
