@@ -2,9 +2,10 @@
 
 usage: python scripts/time_leet.py RUN_DIR [SECONDS] [LOG]
 Starts `wandb leet RUN_DIR` in a pseudo-terminal (160x48) and records every screen update with
-its time since the start (LOG, default leet.log: lines `t=<s> <printable text>`); prints the
-last time each distinct number near "step" appeared. LEET is a Bubble Tea app: it redraws as
-it reads, so the time the final step count first shows is when it had read the whole run.
+its time since the start (LOG, default leet.log: lines `t=<s> <printable text>`), for SECONDS
+(default 300). LEET redraws its charts as it reads; their x-axis labels (`1 91k 183k 366k`)
+grow with the steps read, so the time the last label reaches the run's last step is when it
+had read the whole run (its `State:` stays `Running` meanwhile).
 """
 import os, pty, re, select, signal, struct, sys, time, fcntl, termios
 
