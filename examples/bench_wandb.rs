@@ -1,20 +1,25 @@
-//! Reading a `.wandb` run file against `cat` of the same file, measured in the same run.
+//! Reading a `.wandb` run file against `cat` of the same file, measured in the same run:
 //!
-//! The file is generated here in wandb 0.31's exact layout (the header, 32 KiB LevelDB-log
-//! blocks with CRC-32 chunks, per step a `history` record with `_timestamp`, `_runtime`,
-//! `_step`, `train/grad_norm`, `train/loss`, `train/learning_rate` as `nested_key` +
-//! `value_json`, and the `summary` record wandb writes after every `log`): about 480 bytes a
-//! step, like the real sample. (The 1 M-step file written by wandb itself takes
-//! minutes; this one takes seconds and has the same shape.)
+//! - `decode`: the `WandbSource` read to its end (the points of every batch counted);
+//! - `series`: `read_once` — the same read through the reducer into `RunData`, the full
+//!   series the TUI and `trainwatch gnorm` show (what the target is about).
 //!
-//! Run: `cargo run --release --example bench_wandb [-- --steps N]` (default 1 000 000).
+//! The file is either a real one (`--file PATH`: e.g. the 1 M-step run written by wandb itself
+//! with `scripts/make_wandb_1m.py`, kept outside the repository) or generated here in wandb
+//! 0.31's exact layout (the header, 32 KiB LevelDB-log blocks with CRC-32 chunks, per step a
+//! `history` record with `_timestamp`, `_runtime`, `_step`, `train/grad_norm`, `train/loss`,
+//! `train/learning_rate` as `nested_key` + `value_json`, and the `summary` record wandb writes
+//! after every `log`): about 435 bytes a step, for machines without Python.
+//!
+//! Run: `cargo run --release --example bench_wandb [-- --steps N [--out PATH] | --file PATH] [--runs R]`
+//! (default 1 000 000 generated steps, best of 3).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 use trainwatch::ingest::source::{Source, Update};
 use trainwatch::ingest::wandb::{framing, proto::encode, WandbSource};
-use trainwatch::ingest::MetricSpec;
+use trainwatch::ingest::{MetricSpec, SourceSpec};
 
 fn item(name: &str, json: &str, out: &mut Vec<u8>) {
     let mut i = Vec::new();
@@ -53,7 +58,7 @@ fn step_records(step: u64, out: &mut Vec<Vec<u8>>) {
 fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut best = f64::INFINITY;
     let mut last = None;
-    for _ in 0..runs {
+    for _ in 0..runs.max(1) {
         let t = Instant::now();
         let v = f();
         best = best.min(t.elapsed().as_secs_f64());
@@ -62,7 +67,7 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     (best, last.expect("at least one run"))
 }
 
-fn read_all(path: &Path) -> usize {
+fn decode_all(path: &Path) -> usize {
     let mut src = WandbSource::new(path, &MetricSpec::gnorm());
     let mut n = 0;
     let _ = src.poll_each(&mut |u| {
@@ -73,38 +78,68 @@ fn read_all(path: &Path) -> usize {
     n
 }
 
+fn series(path: &Path) -> usize {
+    let data = trainwatch::run::read_once(&SourceSpec::new(path)).expect("read the run");
+    data.primary().len()
+}
+
+fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let steps: u64 = args
-        .iter()
-        .position(|a| a == "--steps")
-        .and_then(|i| args.get(i + 1))
+    let runs: usize = arg(&args, "--runs")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(3);
     let tmp = tempfile::tempdir().expect("temp dir");
-    let path = tmp.path().join("run-bench.wandb");
-    let mut recs = Vec::new();
-    for s in 1..=steps {
-        step_records(s, &mut recs);
-    }
-    let bytes = framing::write::frame(&recs);
-    drop(recs);
-    std::fs::write(&path, &bytes).expect("write the file");
-    println!("{steps} steps, {} bytes", bytes.len());
-    drop(bytes);
-    let (cat, _) = best(3, || {
+    let (path, expect) = match arg(&args, "--file") {
+        Some(f) => (PathBuf::from(f), None),
+        None => {
+            let steps: u64 = arg(&args, "--steps")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000);
+            // --out PATH: keep the generated file there (to profile it with --file).
+            let path = arg(&args, "--out")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| tmp.path().join("run-bench.wandb"));
+            let mut recs = Vec::new();
+            for s in 1..=steps {
+                step_records(s, &mut recs);
+            }
+            let bytes = framing::write::frame(&recs);
+            drop(recs);
+            std::fs::write(&path, &bytes).expect("write the file");
+            (path, Some(steps as usize))
+        }
+    };
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("{}: {:.1} MB", path.display(), size as f64 / 1e6);
+    // Warm the page cache: every reader below reads from memory.
+    let cat_once = || {
         Command::new("cat")
             .arg(&path)
             .stdout(Stdio::null())
             .status()
             .expect("cat")
-    });
-    let (tw, n) = best(3, || read_all(&path));
-    assert_eq!(n as u64, steps);
-    println!("cat        {:8.3} s", cat);
+    };
+    cat_once();
+    let (cat, _) = best(runs, cat_once);
+    let (dec, n) = best(runs, || decode_all(&path));
+    let (ser, m) = best(runs, || series(&path));
+    if let Some(e) = expect {
+        assert_eq!((n, m), (e, e), "every generated step read");
+    }
+    println!("cat        {cat:8.3} s");
     println!(
-        "trainwatch {:8.3} s  ({:.1}× cat, {n} points)",
-        tw,
-        tw / cat
+        "decode     {dec:8.3} s  ({:5.1}× cat, {n} points)",
+        dec / cat
+    );
+    println!(
+        "series     {ser:8.3} s  ({:5.1}× cat, {m} points)",
+        ser / cat
     );
 }

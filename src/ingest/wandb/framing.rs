@@ -5,8 +5,13 @@
 //! type (1 full, 2 first, 3 middle, 4 last) — then the payload; a block tail shorter than a
 //! chunk header is zero padding. A record is one full chunk or a first, middles and a last.
 //!
-//! [`Framer`] is fed bytes as they are read and hands over whole records; a chunk not yet
-//! complete (a live writer, or the torn tail a killed run leaves) is held until the rest comes.
+//! [`Framer`] is fed bytes as they are read and hands over whole records, straight from the
+//! bytes it is given (a record in one chunk is never copied); a chunk not yet complete (a live
+//! writer, or the torn tail a killed run leaves) is held until the rest comes.
+//!
+//! Blocks make the framing restartable at any block boundary, which [`super::parallel`] uses:
+//! a framer started there in *lead* mode keeps the middle and last chunks it meets before a
+//! record's start (the end of a record begun before it) for the framer before it to finish.
 
 /// The file's first bytes: `:W&B`, `0xBEE1` (little-endian), version 0.
 pub const MAGIC: [u8; 7] = [b':', b'W', b'&', b'B', 0xE1, 0xBE, 0];
@@ -27,27 +32,71 @@ pub struct Damage {
     pub broken: u64,
 }
 
+impl Damage {
+    pub fn add(&mut self, other: Damage) {
+        self.bad_crc += other.bad_crc;
+        self.broken += other.broken;
+    }
+}
+
+/// The chunks a framer started mid-file met before any record's start: they belong to a
+/// record the bytes before them began.
+#[derive(Debug, Default)]
+pub struct Lead {
+    /// Middle and last chunks (type, payload), in order.
+    pub chunks: Vec<(u8, Vec<u8>)>,
+    /// Still open: the bytes ended before a last chunk or anything else.
+    pub open: bool,
+    /// Ended by what drops a record being assembled (a first or full chunk, damage).
+    pub cut: bool,
+}
+
 /// Cuts `.wandb` bytes into records.
 #[derive(Debug, Default)]
 pub struct Framer {
-    /// Bytes not consumed yet; `buf[start..]` begins at file offset `pos`.
-    buf: Vec<u8>,
-    start: usize,
+    /// An incomplete unit (chunk or padding) beginning at file offset `pos`.
+    held: Vec<u8>,
     pos: u64,
     /// The record being assembled from a first chunk and its middles.
     partial: Vec<u8>,
     in_record: bool,
-    /// The last chunk was damaged: the next damage in the same block means its length cannot
-    /// be trusted, so the rest of the block is skipped.
+    /// The last chunk of this block was damaged: a second damage in the same block means its
+    /// lengths cannot be trusted, so the rest of the block is skipped.
     resync: bool,
     /// Whether the file header was there (None: not seen yet).
     header_ok: Option<bool>,
+    lead: Option<Lead>,
     pub damage: Damage,
+}
+
+/// What the bytes at a unit's start are.
+enum Unit {
+    /// Not enough bytes to tell.
+    Short,
+    /// Padding, a zero-filled or damaged rest of block: skipped whole.
+    Skip { len: usize, damaged: bool },
+    /// A chunk of `len` payload bytes.
+    Chunk { crc: u32, len: usize, kind: u8 },
 }
 
 impl Framer {
     pub fn new() -> Self {
         Framer::default()
+    }
+
+    /// A framer for the bytes from file offset `pos` on (past the header, at a chunk's start),
+    /// in lead mode (see [`Lead`]); `resync` as the framer before it left it.
+    pub fn lead_at(pos: u64, resync: bool) -> Self {
+        Framer {
+            pos,
+            resync,
+            header_ok: Some(true),
+            lead: Some(Lead {
+                open: true,
+                ..Lead::default()
+            }),
+            ..Framer::default()
+        }
     }
 
     /// Whether the file starts with the `.wandb` header (`None`: not enough bytes yet).
@@ -57,12 +106,22 @@ impl Framer {
 
     /// Bytes held: an incomplete chunk and the pieces of an incomplete record.
     pub fn pending(&self) -> usize {
-        self.buf.len() - self.start + self.partial.len()
+        self.held.len() + self.partial.len()
     }
 
     /// File offset up to which every byte was consumed.
     pub fn position(&self) -> u64 {
         self.pos
+    }
+
+    /// Whether nothing is held mid-unit: the next byte fed starts a chunk (or padding) at
+    /// [`position`](Self::position), past the header.
+    pub fn at_unit(&self) -> bool {
+        self.held.is_empty() && self.header_ok == Some(true)
+    }
+
+    pub fn resyncing(&self) -> bool {
+        self.resync
     }
 
     /// Starts over at the beginning of a file (a restart).
@@ -71,107 +130,132 @@ impl Framer {
     }
 
     /// Feeds the next bytes of the file, handing each whole record's payload to `record`.
-    pub fn feed(&mut self, bytes: &[u8], record: &mut dyn FnMut(&[u8])) {
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(bytes);
+    pub fn feed(&mut self, mut bytes: &[u8], record: &mut dyn FnMut(&[u8])) {
         if self.header_ok.is_none() {
-            if self.buf.len() < MAGIC.len() {
+            let take = (MAGIC.len() - self.held.len()).min(bytes.len());
+            self.held.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.held.len() < MAGIC.len() {
                 return;
             }
-            let ok = self.buf[..MAGIC.len()] == MAGIC;
-            self.header_ok = Some(ok);
-            self.start = MAGIC.len();
+            self.header_ok = Some(self.held[..] == MAGIC);
+            self.held.clear();
             self.pos = MAGIC.len() as u64;
         }
         if self.header_ok == Some(false) {
-            self.buf.clear();
-            self.start = 0;
             return;
         }
-        self.chunks(record);
-        // Keep the held tail at the front (it is at most one block).
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
+        if !self.held.is_empty() {
+            // First finish the unit held from the last call (no unit is longer than a block).
+            let old = self.held.len();
+            let take = (BLOCK as usize).min(bytes.len());
+            self.held.extend_from_slice(&bytes[..take]);
+            let mut held = std::mem::take(&mut self.held);
+            let used = self.units(&held, record);
+            if used < old {
+                // Still not whole: then every byte given is held (take == bytes.len()).
+                held.drain(..used);
+                self.held = held;
+                return;
+            }
+            bytes = &bytes[used - old..];
+            held.clear();
+            self.held = held;
         }
+        let used = self.units(bytes, record);
+        self.held.extend_from_slice(&bytes[used..]);
     }
 
-    fn chunks(&mut self, record: &mut dyn FnMut(&[u8])) {
+    /// What the bytes `b`, at file offset `pos`, start with.
+    fn unit(&self, b: &[u8]) -> Unit {
+        let block_left = (BLOCK - self.pos % BLOCK) as usize;
+        if block_left < CHUNK_HEADER {
+            return Unit::Skip {
+                len: block_left,
+                damaged: false,
+            };
+        }
+        let Some(h) = b.get(..CHUNK_HEADER) else {
+            return Unit::Short;
+        };
+        let crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let len = u16::from_le_bytes([h[4], h[5]]) as usize;
+        let kind = h[6];
+        if kind == 0 && len == 0 && crc == 0 {
+            // A zero-filled rest of block (preallocated): nothing more in it.
+            return Unit::Skip {
+                len: block_left,
+                damaged: false,
+            };
+        }
+        if CHUNK_HEADER + len > block_left || !(1..=4).contains(&kind) {
+            // An impossible header: the rest of the block cannot be framed.
+            return Unit::Skip {
+                len: block_left,
+                damaged: true,
+            };
+        }
+        Unit::Chunk { crc, len, kind }
+    }
+
+    /// Consumes the whole units at the start of `b` (which begins at `pos`); returns how many
+    /// bytes they took.
+    fn units(&mut self, b: &[u8], record: &mut dyn FnMut(&[u8])) -> usize {
+        let mut at = 0;
         loop {
-            let avail = self.buf.len() - self.start;
-            let block_left = (BLOCK - self.pos % BLOCK) as usize;
-            if block_left < CHUNK_HEADER {
-                // Padding to the block's end.
-                if avail < block_left {
-                    return;
-                }
-                self.skip(block_left);
+            if self.pos % BLOCK == 0 {
                 self.resync = false;
-                continue;
             }
-            if avail < CHUNK_HEADER {
-                return;
-            }
-            let h = &self.buf[self.start..self.start + CHUNK_HEADER];
-            let crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-            let len = u16::from_le_bytes([h[4], h[5]]) as usize;
-            let kind = h[6];
-            if kind == 0 && len == 0 && crc == 0 {
-                // A zero-filled rest of block (preallocated): nothing more in it.
-                if avail < block_left {
-                    return;
-                }
-                self.skip(block_left);
-                self.resync = false;
-                continue;
-            }
-            if CHUNK_HEADER + len > block_left || !(1..=4).contains(&kind) {
-                // An impossible header: damaged; the rest of the block cannot be framed.
-                if avail < block_left {
-                    return;
-                }
-                self.damaged();
-                self.skip(block_left);
-                continue;
-            }
-            if avail < CHUNK_HEADER + len {
-                // Torn: wait for the rest of the chunk.
-                return;
-            }
-            let at = self.start + CHUNK_HEADER;
-            let mut hasher = crc32fast::Hasher::new();
-            hasher.update(&[kind]);
-            hasher.update(&self.buf[at..at + len]);
-            if hasher.finalize() != crc {
-                if self.resync {
-                    // Two damaged chunks running: the length is not to be trusted.
-                    if avail < block_left {
-                        return;
+            let rest = &b[at..];
+            let used = match self.unit(rest) {
+                Unit::Short => return at,
+                Unit::Skip { len, .. } if rest.len() < len => return at,
+                Unit::Skip { len, damaged } => {
+                    if damaged {
+                        self.damaged();
                     }
-                    self.skip(block_left);
-                    self.resync = false;
-                    continue;
+                    len
                 }
-                self.damage.bad_crc += 1;
-                self.drop_partial();
-                self.resync = true;
-                self.skip(CHUNK_HEADER + len);
-                continue;
-            }
-            self.resync = false;
-            self.chunk(kind, at, len, record);
-            self.skip(CHUNK_HEADER + len);
+                Unit::Chunk { len, .. } if rest.len() < CHUNK_HEADER + len => return at,
+                Unit::Chunk { crc, len, kind } => {
+                    // The type byte and the payload are contiguous: one CRC pass.
+                    if crc32fast::hash(&rest[CHUNK_HEADER - 1..CHUNK_HEADER + len]) == crc {
+                        self.resync = false;
+                        self.chunk(kind, &rest[CHUNK_HEADER..CHUNK_HEADER + len], record);
+                        CHUNK_HEADER + len
+                    } else if self.resync {
+                        // Two damaged chunks running: the length is not to be trusted, the
+                        // rest of the block is skipped.
+                        let left = (BLOCK - self.pos % BLOCK) as usize;
+                        if rest.len() < left {
+                            return at;
+                        }
+                        self.resync = false;
+                        left
+                    } else {
+                        self.damage.bad_crc += 1;
+                        self.drop_partial();
+                        self.resync = true;
+                        CHUNK_HEADER + len
+                    }
+                }
+            };
+            at += used;
+            self.pos += used as u64;
         }
     }
 
-    fn chunk(&mut self, kind: u8, at: usize, len: usize, record: &mut dyn FnMut(&[u8])) {
+    fn chunk(&mut self, kind: u8, payload: &[u8], record: &mut dyn FnMut(&[u8])) {
+        if let Some(lead) = self.lead.as_mut().filter(|l| l.open) {
+            if kind >= 3 {
+                lead.chunks.push((kind, payload.to_vec()));
+                lead.open = kind == 3;
+                return;
+            }
+        }
         if kind <= 2 {
             self.drop_partial();
         }
-        let payload = &self.buf[at..at + len];
         match kind {
             1 => record(payload),
             2 => {
@@ -179,7 +263,7 @@ impl Framer {
                 self.in_record = true;
             }
             _ if !self.in_record => self.damage.broken += 1,
-            _ if self.partial.len() + len > MAX_RECORD => {
+            _ if self.partial.len() + payload.len() > MAX_RECORD => {
                 self.damage.broken += 1;
                 self.partial.clear();
                 self.in_record = false;
@@ -203,8 +287,13 @@ impl Framer {
         self.resync = false;
     }
 
-    /// Drops the record being assembled, counting it.
+    /// Drops the record being assembled, counting it (in lead mode: the lead ends here).
     fn drop_partial(&mut self) {
+        if let Some(lead) = self.lead.as_mut().filter(|l| l.open) {
+            lead.open = false;
+            lead.cut = true;
+            return;
+        }
         if self.in_record {
             self.damage.broken += 1;
         }
@@ -212,9 +301,28 @@ impl Framer {
         self.in_record = false;
     }
 
-    fn skip(&mut self, n: usize) {
-        self.start += n;
-        self.pos += n as u64;
+    /// Goes on where `next` — a [`lead_at`](Self::lead_at) framer fed the bytes right after
+    /// this one's — stopped, as if this framer had been fed them itself: its lead finishes
+    /// (or drops) the record this one was assembling, handing it to `record`; then its
+    /// damage, position, held bytes and the record it was assembling become this one's.
+    pub fn follow(&mut self, mut next: Framer, record: &mut dyn FnMut(&[u8])) {
+        debug_assert!(self.at_unit() && self.pos <= next.pos);
+        let lead = next.lead.take().unwrap_or_default();
+        for (kind, payload) in &lead.chunks {
+            self.chunk(*kind, payload, record);
+        }
+        if lead.cut {
+            self.drop_partial();
+        }
+        if !lead.open {
+            // It started a record of its own (or dropped this one's).
+            self.partial = next.partial;
+            self.in_record = next.in_record;
+        }
+        self.damage.add(next.damage);
+        self.pos = next.pos;
+        self.resync = next.resync;
+        self.held = next.held;
     }
 }
 

@@ -3,7 +3,9 @@
 //! the project's batches. The file is read from where the last look stopped, like an event
 //! file; a record cut at the end is waited for, a damaged chunk is counted and skipped.
 
+pub mod config;
 pub mod framing;
+pub mod parallel;
 pub mod proto;
 pub mod records;
 
@@ -25,8 +27,20 @@ pub fn looks_like(name: &str, head: &[u8]) -> bool {
     name.ends_with(".wandb")
 }
 
-/// How much is read per look at most before a batch is handed over.
+/// How much is read at a time before a batch is handed over.
 const READ: usize = 4 << 20;
+
+/// How much is read at a time while a long stretch is left (the initial read of a long run):
+/// enough for every pool worker to decode a part of it at once ([`parallel`]).
+fn long_read(left: u64) -> usize {
+    let workers = crate::watch::pool::shared().workers();
+    let piece = 2 * parallel::MIN_PART * workers;
+    if workers > 1 && left >= piece as u64 {
+        piece
+    } else {
+        READ
+    }
+}
 
 /// One `.wandb` file, followed.
 #[derive(Debug)]
@@ -101,20 +115,26 @@ impl WandbSource {
             Err(e) => return Err(e),
         };
         let len = file.metadata()?.len();
-        if self.buf.len() < READ {
-            self.buf.resize(READ, 0);
-        }
         while self.offset < len {
-            let want = ((len - self.offset) as usize).min(self.buf.len());
+            let piece = long_read(len - self.offset);
+            if self.buf.len() < piece {
+                self.buf.resize(piece, 0);
+            }
+            let want = ((len - self.offset) as usize).min(piece);
             let n = file.read_at(&mut self.buf[..want], self.offset)?;
             if n == 0 {
                 break;
             }
             self.offset += n as u64;
             self.crc = crc32c::crc32c_append(self.crc, &self.buf[..n]);
-            let dec = &mut self.dec;
-            self.framer.feed(&self.buf[..n], &mut |r| dec.record(r));
+            let workers = crate::watch::pool::shared().workers();
+            parallel::feed(&mut self.framer, &mut self.dec, &self.buf[..n], workers);
             self.emit(out);
+        }
+        if self.buf.len() > READ {
+            // The long reads are over: keep only the usual buffer.
+            self.buf.truncate(READ);
+            self.buf.shrink_to_fit();
         }
         if self.framer.header_ok() == Some(false) {
             self.not_wandb = true;

@@ -18,6 +18,7 @@ pub struct Fields<'a> {
     pub damaged: bool,
 }
 
+#[inline]
 pub fn fields(msg: &[u8]) -> Fields<'_> {
     Fields {
         rest: msg,
@@ -25,7 +26,16 @@ pub fn fields(msg: &[u8]) -> Fields<'_> {
     }
 }
 
+#[inline]
 fn varint(b: &[u8]) -> Option<(u64, usize)> {
+    // Tags and lengths: mostly one or two bytes.
+    match b {
+        [b0, ..] if *b0 < 0x80 => return Some((u64::from(*b0), 1)),
+        [b0, b1, ..] if *b1 < 0x80 => {
+            return Some((u64::from(b0 & 0x7f) | u64::from(*b1) << 7, 2));
+        }
+        _ => {}
+    }
     let mut v = 0u64;
     for (i, &byte) in b.iter().enumerate().take(10) {
         v |= u64::from(byte & 0x7f) << (7 * i);
@@ -37,6 +47,7 @@ fn varint(b: &[u8]) -> Option<(u64, usize)> {
 }
 
 impl<'a> Fields<'a> {
+    #[inline]
     fn next_field(&mut self) -> Option<(u32, Value<'a>)> {
         let (tag, n) = varint(self.rest)?;
         let b = &self.rest[n..];
@@ -70,6 +81,7 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (u32, Value<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() || self.damaged {
             return None;

@@ -14,6 +14,8 @@
 //! through the project's number parser ([`parse_number`]): `NaN` and `Infinity` are kept.
 //! wandb writes `summary` records after every `log` call, so only `exit` means finished.
 
+use super::config::clip_in;
+pub use super::config::CLIP_KEYS;
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
 use crate::ingest::formats::syntax::parse_number;
@@ -34,20 +36,21 @@ pub struct RunInfo {
     pub exit_code: Option<i32>,
 }
 
-/// Config keys that declare the clip threshold (matched whole or as a path's last part).
-pub const CLIP_KEYS: [&str; 6] = [
-    "max_grad_norm",
-    "clip_norm",
-    "clip_grad",
-    "gradient_clipping",
-    "grad_clip",
-    "clip_grad_norm",
-];
-
-/// Metric names kept for the "no metric" message.
+/// Metric names kept for the "no metric" message (the first ones, in file order).
 const MAX_NAMES: usize = 64;
-/// History records whose names are collected (names rarely change after the first ones).
-const NAMED_RECORDS: u64 = 1024;
+/// Distinct item names whose roles are remembered (a run logs the same keys again and again).
+const REMEMBERED: usize = 64;
+
+/// What an item's name is to the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemRole {
+    Step,
+    Metric,
+    Loss,
+    /// A panel's metric, in this record column.
+    Panel(usize),
+    Other,
+}
 
 /// Turns record payloads into batches of the metric (and the loss beside it).
 #[derive(Debug)]
@@ -63,7 +66,9 @@ pub struct RecordDecoder {
     pub info: RunInfo,
     /// Metric names seen, for the "no metric" message.
     pub seen: Vec<String>,
-    histories: u64,
+    /// The names met so far (the first [`REMEMBERED`]) and their roles: an item's name is
+    /// matched once, not against every alias each time.
+    remembered: Vec<(Vec<u8>, ItemRole)>,
     joined: Vec<u8>,
 }
 
@@ -82,8 +87,48 @@ impl RecordDecoder {
             batch,
             info: RunInfo::default(),
             seen: Vec::new(),
-            histories: 0,
+            remembered: Vec::new(),
             joined: Vec::new(),
+        }
+    }
+
+    /// A fresh decoder for the same metric (for a stretch of the file decoded in parallel).
+    pub fn sibling(&self) -> Self {
+        RecordDecoder {
+            names: self.names.clone(),
+            component: self.component,
+            loss_column: self.loss_column,
+            metric: self.metric.clone(),
+            batch: self.batch.empty_like(),
+            info: RunInfo::default(),
+            seen: Vec::new(),
+            remembered: Vec::new(),
+            joined: Vec::new(),
+        }
+    }
+
+    /// Takes in what `later`, a [`sibling`](Self::sibling) fed the records right after this
+    /// one's, decoded: the same state as if this decoder had decoded them itself.
+    pub fn absorb(&mut self, later: RecordDecoder) {
+        self.batch.extend(later.batch);
+        for name in later.seen {
+            if self.seen.len() < MAX_NAMES && !self.seen.contains(&name) {
+                self.seen.push(name);
+            }
+        }
+        let info = later.info;
+        for (mine, theirs) in [
+            (&mut self.info.id, info.id),
+            (&mut self.info.name, info.name),
+            (&mut self.info.project, info.project),
+        ] {
+            if theirs.is_some() {
+                *mine = theirs;
+            }
+        }
+        self.info.finished |= info.finished;
+        if info.exit_code.is_some() {
+            self.info.exit_code = info.exit_code;
         }
     }
 
@@ -126,15 +171,46 @@ impl RecordDecoder {
         }
     }
 
+    /// The role of `name`, the item at position `at`: looked up among the names met before
+    /// (the one met at the same position first: writers that keep the order hit at once;
+    /// wandb-core's order varies from record to record).
+    fn role(&mut self, at: usize, name: &[u8]) -> ItemRole {
+        if let Some((n, role)) = self.remembered.get(at) {
+            if n == name {
+                return *role;
+            }
+        }
+        if let Some((_, role)) = self.remembered.iter().find(|(n, _)| n == name) {
+            return *role;
+        }
+        let role = if name == b"_step" {
+            ItemRole::Step
+        } else if self.is_metric(name) {
+            ItemRole::Metric
+        } else if self.is_loss(name) {
+            ItemRole::Loss
+        } else if let Some(c) = self.metric.companion_column(name) {
+            ItemRole::Panel(c)
+        } else {
+            ItemRole::Other
+        };
+        if !name.starts_with(b"_") {
+            self.see(name);
+        }
+        if self.remembered.len() < REMEMBERED {
+            self.remembered.push((name.to_vec(), role));
+        }
+        role
+    }
+
     fn history(&mut self, msg: &[u8]) {
         self.batch.lines += 1;
-        self.histories += 1;
-        let collect = self.histories <= NAMED_RECORDS && self.seen.len() < MAX_NAMES;
         let mut step: Option<u64> = None;
         let mut metric: Option<Option<f64>> = None;
         let mut loss: Option<f64> = None;
         let mut extras = [None; MAX_COLUMNS];
         let mut joined = std::mem::take(&mut self.joined);
+        let mut at = 0;
         for (n, v) in fields(msg) {
             match (n, v) {
                 (1, Value::Bytes(item)) => {
@@ -142,18 +218,14 @@ impl RecordDecoder {
                         continue;
                     };
                     // Only the values charted are parsed.
-                    if &*name == b"_step" {
-                        step = value.number().and_then(as_step);
-                    } else if self.is_metric(&name) {
-                        metric = Some(value.number());
-                    } else if self.is_loss(&name) {
-                        loss = value.number();
-                    } else if let Some(c) = self.metric.companion_column(&name) {
-                        extras[c] = value.number();
+                    match self.role(at, &name) {
+                        ItemRole::Step => step = value.step(),
+                        ItemRole::Metric => metric = Some(value.number()),
+                        ItemRole::Loss => loss = value.number(),
+                        ItemRole::Panel(c) => extras[c] = value.number(),
+                        ItemRole::Other => {}
                     }
-                    if collect && !name.starts_with(b"_") {
-                        self.see(&name);
-                    }
+                    at += 1;
                 }
                 (2, Value::Bytes(s)) if step.is_none() => {
                     step = fields(s)
@@ -185,7 +257,7 @@ impl RecordDecoder {
     }
 
     fn see(&mut self, name: &[u8]) {
-        if !self.seen.iter().any(|s| s.as_bytes() == name) {
+        if self.seen.len() < MAX_NAMES && !self.seen.iter().any(|s| s.as_bytes() == name) {
             self.seen.push(String::from_utf8_lossy(name).into_owned());
         }
     }
@@ -217,10 +289,11 @@ impl RecordDecoder {
         };
         for (n, v) in fields(msg) {
             match (n, v) {
-                (1, Value::Bytes(b)) => self.info.id = text(b),
-                (3, Value::Bytes(b)) => self.info.project = text(b),
+                // An empty field says nothing (it does not erase what an earlier one said).
+                (1, Value::Bytes(b)) => self.info.id = text(b).or(self.info.id.take()),
+                (3, Value::Bytes(b)) => self.info.project = text(b).or(self.info.project.take()),
                 (4, Value::Bytes(c)) => self.config(c),
-                (8, Value::Bytes(b)) => self.info.name = text(b),
+                (8, Value::Bytes(b)) => self.info.name = text(b).or(self.info.name.take()),
                 _ => {}
             }
         }
@@ -260,6 +333,17 @@ impl ItemValue<'_> {
             ItemValue::Json(j) => parse_number(j),
             ItemValue::Number(v) => Some(v),
         }
+    }
+
+    /// The value as a step: a whole number ≥ 0 (plain digits read directly: the same value
+    /// [`parse_number`] and [`as_step`] give, without the float).
+    fn step(self) -> Option<u64> {
+        if let ItemValue::Json(j) = self {
+            if (1..=15).contains(&j.len()) && j.iter().all(u8::is_ascii_digit) {
+                return Some(j.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')));
+            }
+        }
+        self.number().and_then(as_step)
     }
 }
 
@@ -310,39 +394,6 @@ fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, I
 
 fn as_step(v: f64) -> Option<u64> {
     (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19).then_some(v as u64)
-}
-
-fn is_clip_key(name: &[u8]) -> bool {
-    let last = last_part(name);
-    CLIP_KEYS.iter().any(|k| k.as_bytes() == last)
-}
-
-/// The clip threshold a config item declares: a clip key with a number, or a JSON object
-/// holding one (`{"optimizer": {"clip_grad": 1.0}}`). `null`/`false`/negative: none.
-fn clip_in(name: &[u8], json: &[u8]) -> Option<f64> {
-    if is_clip_key(name) {
-        return parse_number(json).filter(|v| v.is_finite() && *v >= 0.0);
-    }
-    if json.first() != Some(&b'{') || json.len() > (1 << 20) {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(json).ok()?;
-    clip_in_json(&v, 0)
-}
-
-fn clip_in_json(v: &serde_json::Value, depth: usize) -> Option<f64> {
-    let obj = v.as_object()?;
-    if depth > 8 {
-        return None;
-    }
-    for (k, val) in obj {
-        if is_clip_key(k.as_bytes()) {
-            if let Some(x) = val.as_f64().filter(|x| x.is_finite() && *x >= 0.0) {
-                return Some(x);
-            }
-        }
-    }
-    obj.values().find_map(|val| clip_in_json(val, depth + 1))
 }
 
 #[cfg(test)]
