@@ -61,9 +61,9 @@ impl LogDecoder {
             let mut line = Vec::with_capacity(held.len() + first);
             line.extend_from_slice(held);
             line.extend_from_slice(&bytes[..first]);
-            overflow::may_occur(&line)
+            overflow::may_occur_in(self.format(), &line)
         };
-        self.overflow_notes = joined || overflow::may_occur(bytes);
+        self.overflow_notes = joined || overflow::may_occur_in(self.format(), bytes);
         let mut framer = std::mem::take(&mut self.framer);
         framer.push(bytes, |line| self.line(line));
         self.framer = framer;
