@@ -113,7 +113,7 @@ impl LogDecoder {
         };
         let line = &*line;
         if self.overflow_notes {
-            if let Some(o) = overflow::note(line) {
+            if let Some(o) = overflow::note_in(self.format(), line) {
                 self.batch.overflows += o.skipped;
                 self.batch.loss_scale = o.loss_scale.or(self.batch.loss_scale);
             }
