@@ -6,11 +6,18 @@
 //! - `train.log`: N short `key=value` lines `step=N loss=… gnorm=… lr=…` (short lines make
 //!   grep's job the smallest: the strictest baseline).
 //!
-//! Run: `cargo build --release && cargo run --release --example bench_sources [-- --records N --dir DIR]`.
+//! - with `--tensorboard`: the same N scalars written by TensorBoard's own `EventFileWriter`,
+//!   read by TensorBoard's `EventFileLoader` and `EventAccumulator` and by trainwatch, in the
+//!   same run. TensorBoard comes from a venv the example makes (`target/tb-venv`, or
+//!   `$TRAINWATCH_TB_VENV`) with `pip install tensorboard==2.21.0`; without Python it says so
+//!   and measures the rest.
+//!
+//! Run: `cargo build --release && cargo run --release --example bench_sources [-- --records N --dir DIR --tensorboard]`.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Instant;
 use trainwatch::ingest::tfevents::encode::{record, scalar_event};
 
 #[path = "support/mod.rs"]
@@ -98,6 +105,143 @@ fn main() {
         eb as f64 / 1e6 / tw_events,
         n as f64 / 1e6 / tw_events
     );
+    if args.iter().any(|a| a == "--tensorboard") {
+        against_tensorboard(&bin, &dir, n);
+    }
+}
+
+/// TensorBoard's writer makes the file, its loader and accumulator read it, and trainwatch
+/// reads it too, in the same run.
+fn against_tensorboard(bin: &Path, dir: &Path, n: u64) {
+    let Some(python) = tensorboard_python() else {
+        return;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_tensorboard.py");
+    let tb_dir = dir.join(format!("tensorboard-{n}"));
+    let existing = std::fs::read_dir(&tb_dir).ok().and_then(|mut d| {
+        d.find_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().contains("tfevents"))
+    });
+    let file = match existing {
+        Some(f) => f,
+        None => {
+            let _ = std::fs::create_dir_all(&tb_dir);
+            let t = Instant::now();
+            let ok = Command::new(&python)
+                .arg(&script)
+                .arg("write")
+                .arg(&tb_dir)
+                .arg(n.to_string())
+                .status()
+                .is_ok_and(|s| s.success());
+            let found = std::fs::read_dir(&tb_dir)
+                .ok()
+                .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path())));
+            match found {
+                Some(f) if ok => {
+                    println!(
+                        "TensorBoard's EventFileWriter wrote {} in {:.0} s",
+                        f.display(),
+                        t.elapsed().as_secs_f64()
+                    );
+                    f
+                }
+                _ => {
+                    eprintln!("TensorBoard's writer failed: no TensorBoard figures");
+                    return;
+                }
+            }
+        }
+    };
+    let _ = Command::new("cat")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .status();
+    let tw = best_of(3, || {
+        let out = Command::new(bin)
+            .arg("gnorm")
+            .arg(&file)
+            .output()
+            .expect("trainwatch");
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.contains(&format!("{n} gnorm")), "{s}");
+    });
+    // Once: it takes minutes.
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg("load")
+        .arg(&file)
+        .output()
+        .expect("python");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let secs = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let (Some(loader), Some(acc)) = (secs("loader"), secs("accumulator")) else {
+        eprintln!(
+            "TensorBoard's loader failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    };
+    let mb = std::fs::metadata(&file).map_or(0.0, |m| m.len() as f64 / 1e6);
+    println!("\n== {n} scalars written by TensorBoard ({mb:.1} MB) ==");
+    println!("trainwatch gnorm (best of 3)       {tw:>8.3} s");
+    println!(
+        "TensorBoard EventFileLoader        {loader:>8.3} s  → trainwatch {:.0}× faster",
+        loader / tw
+    );
+    println!(
+        "TensorBoard EventAccumulator       {acc:>8.3} s  → trainwatch {:.0}× faster",
+        acc / tw
+    );
+}
+
+/// The venv's Python with TensorBoard in it, made on first use; `None` (said why) when
+/// Python or the install is not there.
+fn tensorboard_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("TRAINWATCH_TB_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tb-venv"));
+    let python = venv.join("bin/python");
+    let has_tb = |p: &Path| {
+        Command::new(p)
+            .args(["-c", "import tensorboard"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if python.exists() && has_tb(&python) {
+        return Some(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!(
+            "no TensorBoard figures: python3 with venv is needed (apt-get install python3-venv) \
+             to install TensorBoard's writer and loader into {}",
+            venv.display()
+        );
+        return None;
+    }
+    let installed = Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "tensorboard==2.21.0"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed || !has_tb(&python) {
+        eprintln!(
+            "no TensorBoard figures: pip could not install tensorboard into {}",
+            venv.display()
+        );
+        return None;
+    }
+    Some(python)
 }
 
 fn write_events(path: &Path, n: u64) -> u64 {

@@ -286,10 +286,20 @@ impl Series {
         self.steps.push(step);
         self.values.push(value);
         self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
-        self.flags.push(0);
-        self.classify(i, value);
-        self.pyramid.push(value, self.flags(i));
+        let flags = self.judge(i, value);
+        self.flags.push(flags);
+        self.pyramid.push(value, flags);
         true
+    }
+
+    /// Gives the last point the loss logged at its step after it (when it has none yet).
+    pub fn attach_loss(&mut self, step: u64, loss: f64) {
+        let Some(i) = self.len().checked_sub(1) else {
+            return;
+        };
+        if self.steps.get(i) == Some(step) && self.losses.get(i).is_some_and(f32::is_nan) {
+            self.losses.set(i, loss as f32);
+        }
     }
 
     /// Changes the clip threshold (`None` or 0: clipping off) and re-runs detection.
@@ -310,16 +320,19 @@ impl Series {
     }
 
     fn classify(&mut self, i: usize, v: f64) {
+        let flags = self.judge(i, v);
+        if flags != 0 {
+            self.flags.set(i, flags);
+        }
+    }
+
+    /// The flags of point `i` of value `v` (points come in order), counting it if not finite.
+    fn judge(&mut self, i: usize, v: f64) -> u8 {
         if !v.is_finite() {
             self.nonfinite += 1;
-            return;
+            return 0;
         }
-        if let Some(d) = &mut self.detector {
-            let flags = d.classify(i, v);
-            if flags != 0 {
-                self.flags.set(i, flags);
-            }
-        }
+        self.detector.as_mut().map_or(0, |d| d.classify(i, v))
     }
 
     /// Min/max summary of the points in `range`, from the pyramid: O(log n).

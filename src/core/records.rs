@@ -142,6 +142,13 @@ impl Records {
         }
     }
 
+    /// Fills the gap (or replaces the value) of column `col` in record `i`.
+    pub fn set(&mut self, i: usize, col: usize, value: f64) {
+        if let Some(slot) = self.values.get_mut(col).and_then(|c| c.get_mut(i)) {
+            *slot = Some(value);
+        }
+    }
+
     pub fn frames(&self) -> &[Option<u64>] {
         &self.frame
     }

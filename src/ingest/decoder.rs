@@ -63,9 +63,9 @@ impl LogDecoder {
             let mut line = Vec::with_capacity(held.len() + first);
             line.extend_from_slice(held);
             line.extend_from_slice(&bytes[..first]);
-            overflow::may_occur(&line)
+            overflow::may_occur_in(self.format(), &line)
         };
-        self.overflow_notes = joined || overflow::may_occur(bytes);
+        self.overflow_notes = joined || overflow::may_occur_in(self.format(), bytes);
         let mut framer = std::mem::take(&mut self.framer);
         framer.push(bytes, |line| self.line(line));
         self.framer = framer;
@@ -115,7 +115,7 @@ impl LogDecoder {
         };
         let line = &*line;
         if self.overflow_notes {
-            if let Some(o) = overflow::note(line) {
+            if let Some(o) = overflow::note_in(self.format(), line) {
                 self.batch.overflows += o.skipped;
                 self.batch.loss_scale = o.loss_scale.or(self.batch.loss_scale);
             }

@@ -3,9 +3,11 @@
 //! Framing (TFRecord): `u64 LE length`, `u32 LE masked CRC-32C of the 8 length bytes`,
 //! `payload`, `u32 LE masked CRC-32C of the payload`. Both CRCs are verified. A record cut at
 //! the end of the bytes seen so far is held until the rest arrives (a writer mid-flush), never
-//! an error. A record whose CRC does not match is counted as skipped: a bad payload CRC skips
-//! that record (its length was verified); a bad length CRC resyncs at the next offset whose
-//! header checks out.
+//! an error. A record whose CRC does not match is counted as skipped, once, and reading resyncs
+//! at the next offset whose header checks out: after a bad length CRC, and after a bad payload
+//! CRC too, since a torn record (a header claiming a full record, then the next record's bytes)
+//! has a good length CRC and its claimed length runs into the records after it. The resync
+//! state is kept between calls, so the count does not depend on how the bytes arrive.
 //!
 //! Payload: `Event{wall_time=1 double, step=2 int64, summary=5}`, `Summary{value=1 repeated}`,
 //! `Summary.Value{tag=1, simple_value=2 float, tensor=8 TensorProto}`, and for TF2 scalars
@@ -14,6 +16,15 @@
 
 use super::decoder::Batch;
 use super::formats::{record, MetricSpec, LOSS_COLUMN};
+use crate::core::Record;
+use proto::{tensor_scalar, Field, Fields};
+
+mod parallel;
+mod proto;
+#[cfg(test)]
+mod tests;
+
+pub use proto::encode;
 
 /// Records longer than this are taken as corrupt framing, not waited for.
 pub const MAX_RECORD: u64 = 64 << 20;
@@ -80,27 +91,6 @@ fn header_ok(b: &[u8]) -> bool {
     masked_crc(len) == crc
 }
 
-/// The first offset ≥ `from` where a record starts whose header checks out and is followed by
-/// another valid header (or the end of `b`): a safe place to cut for parallel decoding.
-fn next_boundary(b: &[u8], from: usize) -> Option<usize> {
-    let mut p = from;
-    while p + 12 <= b.len() {
-        if header_ok(&b[p..]) {
-            let mut l8 = [0u8; 8];
-            l8.copy_from_slice(&b[p..p + 8]);
-            let len = u64::from_le_bytes(l8);
-            if len <= MAX_RECORD {
-                let next = p + 16 + len as usize;
-                if next == b.len() || (next + 12 <= b.len() && header_ok(&b[next..])) {
-                    return Some(p);
-                }
-            }
-        }
-        p += 1;
-    }
-    None
-}
-
 /// Which tag names the metric: the aliases, exactly or as the tag's last path component
 /// (`train/grad_norm`, `train_inner/gnorm`, `train/gnorm`).
 #[derive(Debug, Clone)]
@@ -147,16 +137,25 @@ pub struct EventDecoder {
     buf: Vec<u8>,
     start: usize,
     batch: Batch,
+    /// Inside a stretch of bytes that are not records (one skip counted for all of it).
+    resyncing: bool,
     /// Loss seen at a step, attached to the metric's record at the same step.
     last_loss: Option<(i64, f64)>,
-    /// The same for the panels' metrics, per column.
+    /// The same for the panels' metrics, per column (display only: a panel value logged after
+    /// its step's metric record went out in an earlier batch or part is not attached).
     last_extra: [Option<(i64, f64)>; crate::core::MAX_COLUMNS],
+    /// The step of the last metric record handed over in an earlier batch, and whether it had
+    /// its loss: a loss logged after it at that step goes out as a loss-only record.
+    handed_over: Option<(Option<u64>, bool)>,
     /// Tag names seen (for the "no metric" message), capped.
     pub seen_tags: Vec<String>,
     collect_tags: bool,
     /// The last tag looked at and what it was (tags repeat: skip the alias comparisons).
     last_tag: Vec<u8>,
     last_kind: TagKind,
+    /// Decoding a part of a stretch cut for parallel decoding: what depends on the records
+    /// before the part is noted for [`parallel`] to settle, not guessed.
+    part: Option<parallel::PartStart>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,82 +174,16 @@ impl EventDecoder {
             buf: Vec::new(),
             start: 0,
             batch: Batch::with_columns(metric.columns()),
+            resyncing: false,
             last_loss: None,
             last_extra: Default::default(),
+            handed_over: None,
             seen_tags: Vec::new(),
             collect_tags: false,
             last_tag: Vec::new(),
             last_kind: TagKind::Other,
+            part: None,
         }
-    }
-
-    /// A fresh decoder for the same metric (a parallel chunk).
-    fn sibling(&self) -> Self {
-        EventDecoder {
-            tags: self.tags.clone(),
-            buf: Vec::new(),
-            start: 0,
-            batch: self.batch.empty_like(),
-            last_loss: None,
-            last_extra: Default::default(),
-            seen_tags: Vec::new(),
-            collect_tags: self.collect_tags,
-            last_tag: Vec::new(),
-            last_kind: TagKind::Other,
-        }
-    }
-
-    /// Like [`feed`](Self::feed), decoding big stretches in `threads` parts on the shared pool
-    /// (this thread decodes the last part meanwhile). Chunks are cut
-    /// at record boundaries found by two consecutive valid headers; results keep file order.
-    pub fn feed_parallel(&mut self, bytes: &[u8], threads: usize) {
-        const MIN_CHUNK: usize = 4 << 20;
-        if threads <= 1 || self.pending_len() > 0 || bytes.len() < 2 * MIN_CHUNK {
-            self.feed(bytes);
-            return;
-        }
-        let parts = threads.min(bytes.len() / MIN_CHUNK).max(1);
-        let mut cuts = vec![0usize];
-        for k in 1..parts {
-            let from = (bytes.len() * k / parts).max(*cuts.last().unwrap_or(&0));
-            match next_boundary(bytes, from) {
-                Some(b) if b > *cuts.last().unwrap_or(&0) => cuts.push(b),
-                _ => break,
-            }
-        }
-        let last = *cuts.last().unwrap_or(&0);
-        let next = self.batch.empty_like();
-        let before = std::mem::replace(&mut self.batch, next);
-        let siblings: Vec<EventDecoder> = cuts.windows(2).map(|_| self.sibling()).collect();
-        // The chunks before the last on their own threads; the last (which may end in a torn
-        // record to hold) on this thread, through `self`, at the same time.
-        let results: Vec<(Batch, Vec<String>)> = crate::watch::pool::shared().scope(|scope| {
-            let tasks: Vec<_> = cuts
-                .windows(2)
-                .zip(siblings)
-                .map(|(w, mut d)| {
-                    let chunk = &bytes[w[0]..w[1]];
-                    // A decoder panic loses its chunk, as a failed thread did before.
-                    scope.spawn(move || {
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                            d.feed(chunk);
-                            (d.take_batch(), d.seen_tags)
-                        }))
-                        .unwrap_or_default()
-                    })
-                })
-                .collect();
-            self.feed(&bytes[last..]);
-            tasks.into_iter().map(|t| t.join()).collect()
-        });
-        let tail = std::mem::replace(&mut self.batch, before);
-        for (b, tags) in results {
-            self.batch.extend(b);
-            for t in tags {
-                self.note_tag(t.as_bytes());
-            }
-        }
-        self.batch.extend(tail);
     }
 
     fn note_tag(&mut self, tag: &[u8]) {
@@ -271,21 +204,30 @@ impl EventDecoder {
         self.buf.len() - self.start
     }
 
-    /// Forgets held bytes (the file was truncated or replaced).
+    /// Forgets held bytes and what the records before said (the file was truncated or
+    /// replaced).
     pub fn reset(&mut self) {
         self.buf.clear();
         self.start = 0;
+        self.resyncing = false;
         self.last_loss = None;
         self.last_extra = Default::default();
+        self.handed_over = None;
     }
 
     pub fn take_batch(&mut self) -> Batch {
+        if let Some(r) = self.batch.steps.last() {
+            self.handed_over = Some((r.step, r.values[LOSS_COLUMN].is_some()));
+        }
         let next = self.batch.empty_like();
         std::mem::replace(&mut self.batch, next)
     }
 
     /// Feeds the next bytes of the file; complete records are decoded.
     pub fn feed(&mut self, bytes: &[u8]) {
+        // Room for the records of a stretch of scalars (≥ ~48 bytes each), so the columns do
+        // not grow by doubling (copies, and page faults on every new block).
+        self.batch.steps.reserve(bytes.len() / 48);
         if self.start == self.buf.len() {
             // Nothing held: decode straight from the caller's slice, keep only the tail.
             let used = self.decode_records(bytes);
@@ -307,18 +249,21 @@ impl EventDecoder {
         }
     }
 
+    /// Counts the start of a stretch that is not records (once per stretch).
+    fn lose_sync(&mut self) {
+        if !self.resyncing {
+            self.batch.skipped += 1;
+            self.resyncing = true;
+        }
+    }
+
     /// Decodes whole records from `b`; returns how many bytes were consumed.
     fn decode_records(&mut self, b: &[u8]) -> usize {
         let mut at = 0usize;
-        let mut resyncing = false;
         while b.len() - at >= 12 {
             let h = &b[at..at + 12];
             if !header_ok(h) {
-                // Count one skip per stretch of garbage, then look for the next good header.
-                if !resyncing {
-                    self.batch.skipped += 1;
-                    resyncing = true;
-                }
+                self.lose_sync();
                 at += 1;
                 continue;
             }
@@ -326,10 +271,7 @@ impl EventDecoder {
             l8.copy_from_slice(&h[..8]);
             let len = u64::from_le_bytes(l8);
             if len > MAX_RECORD {
-                if !resyncing {
-                    self.batch.skipped += 1;
-                    resyncing = true;
-                }
+                self.lose_sync();
                 at += 1;
                 continue;
             }
@@ -339,15 +281,18 @@ impl EventDecoder {
                 // Torn record: wait for the rest.
                 break;
             }
-            resyncing = false;
             let payload = &b[at + 12..at + 12 + len];
             let c = &b[at + 12 + len..at + total];
             let crc = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-            if masked_crc(payload) == crc {
-                self.event(payload);
-            } else {
-                self.batch.skipped += 1;
+            if masked_crc(payload) != crc {
+                // Its claimed length cannot be trusted (a torn record's runs into the next
+                // records): one skip, then the next header that checks out.
+                self.lose_sync();
+                at += 1;
+                continue;
             }
+            self.resyncing = false;
+            self.event(payload);
             self.batch.lines += 1;
             at += total;
         }
@@ -356,25 +301,21 @@ impl EventDecoder {
 
     fn event(&mut self, ev: &[u8]) {
         // proto3: a step of 0 is not on the wire.
-        let mut step: Option<i64> = Some(0);
+        let mut step: i64 = 0;
         let mut summaries: [Option<&[u8]>; 2] = [None, None];
-        let mut extra_summaries = false;
         for f in Fields::new(ev) {
             match f {
-                Field::Varint(2, v) => step = Some(v as i64),
+                Field::Varint(2, v) => step = v as i64,
                 Field::Bytes(5, s) => {
                     if summaries[0].is_none() {
                         summaries[0] = Some(s);
                     } else if summaries[1].is_none() {
                         summaries[1] = Some(s);
-                    } else {
-                        extra_summaries = true;
                     }
                 }
                 _ => {}
             }
         }
-        let _ = extra_summaries;
         for s in summaries.into_iter().flatten() {
             for f in Fields::new(s) {
                 if let Field::Bytes(1, value) = f {
@@ -384,7 +325,29 @@ impl EventDecoder {
         }
     }
 
-    fn value(&mut self, step: Option<i64>, v: &[u8]) {
+    fn tag_kind(&mut self, tag: &[u8]) -> TagKind {
+        if tag == &self.last_tag[..] {
+            return self.last_kind;
+        }
+        if self.collect_tags {
+            self.note_tag(tag);
+        }
+        let k = if self.tags.matches(tag) {
+            TagKind::Metric
+        } else if self.tags.is_loss_tag(tag) {
+            TagKind::Loss
+        } else if let Some(c) = self.tags.metric.companion_column(tag) {
+            TagKind::Extra(c)
+        } else {
+            TagKind::Other
+        };
+        self.last_tag.clear();
+        self.last_tag.extend_from_slice(tag);
+        self.last_kind = k;
+        k
+    }
+
+    fn value(&mut self, step: i64, v: &[u8]) {
         let mut tag: &[u8] = &[];
         let mut simple: Option<f64> = None;
         let mut tensor: Option<&[u8]> = None;
@@ -396,61 +359,67 @@ impl EventDecoder {
                 _ => {}
             }
         }
-        let kind = if tag == &self.last_tag[..] {
-            self.last_kind
-        } else {
-            if self.collect_tags {
-                self.note_tag(tag);
-            }
-            let k = if self.tags.matches(tag) {
-                TagKind::Metric
-            } else if self.tags.is_loss_tag(tag) {
-                TagKind::Loss
-            } else if let Some(c) = self.tags.metric.companion_column(tag) {
-                TagKind::Extra(c)
-            } else {
-                TagKind::Other
-            };
-            self.last_tag.clear();
-            self.last_tag.extend_from_slice(tag);
-            self.last_kind = k;
-            k
-        };
-        let is_metric = kind == TagKind::Metric;
-        let is_loss = kind == TagKind::Loss;
-        if let TagKind::Extra(c) = kind {
-            return self.extra(c, step, simple.or_else(|| tensor.and_then(tensor_scalar)));
-        }
-        if !is_metric && !is_loss {
+        let kind = self.tag_kind(tag);
+        if kind == TagKind::Other {
             return;
         }
-        let value = simple.or_else(|| tensor.and_then(tensor_scalar));
-        let Some(value) = value else {
-            if is_metric {
+        let Some(value) = simple.or_else(|| tensor.and_then(tensor_scalar)) else {
+            if kind == TagKind::Metric {
                 self.batch.skipped += 1;
             }
             return;
         };
-        if is_loss {
-            if let Some(s) = step {
-                self.last_loss = Some((s, value));
-                // The metric may have come first at this step: attach it there.
-                if let Some(r) = self.batch.steps.last() {
-                    if r.step == u64::try_from(s).ok() && r.values[LOSS_COLUMN].is_none() {
-                        self.batch.steps.set_last(LOSS_COLUMN, value);
+        match kind {
+            TagKind::Loss => self.loss(step, value),
+            TagKind::Extra(c) => self.extra(c, step, value),
+            _ => self.metric(step, value),
+        }
+    }
+
+    /// A loss at `step`: kept for the metric's record at that step, which may also have come
+    /// first (in this batch, or in one already handed over).
+    fn loss(&mut self, step: i64, value: f64) {
+        if let Some(part) = &mut self.part {
+            if self.batch.steps.is_empty() {
+                // What came before this part decides where it goes.
+                part.loss_before_metric(step, value);
+                self.last_loss = Some((step, value));
+                return;
+            }
+        }
+        self.last_loss = Some((step, value));
+        let at = u64::try_from(step).ok();
+        match self.batch.steps.last() {
+            Some(r) => {
+                if r.step == at && r.values[LOSS_COLUMN].is_none() {
+                    self.batch.steps.set_last(LOSS_COLUMN, value);
+                }
+            }
+            None => {
+                if let Some((s, false)) = self.handed_over {
+                    if s == at && at.is_some() {
+                        self.handed_over = Some((s, true));
+                        self.batch.steps.push(loss_only(at, value));
                     }
                 }
             }
-            return;
         }
-        let loss = match (self.last_loss, step) {
-            (Some((ls, l)), Some(s)) if ls == s => Some(l),
+    }
+
+    fn metric(&mut self, step: i64, value: f64) {
+        if let Some(part) = &mut self.part {
+            if self.last_loss.is_none() {
+                part.metric_before_loss();
+            }
+        }
+        let loss = match self.last_loss {
+            Some((ls, l)) if ls == step => Some(l),
             _ => None,
         };
-        let mut r = record(step.and_then(|s| u64::try_from(s).ok()), value, loss);
+        let mut r = record(u64::try_from(step).ok(), value, loss);
         for (c, e) in self.last_extra.iter().enumerate() {
-            if let (Some((es, v)), Some(s)) = (e, step) {
-                if *es == s {
+            if let Some((es, v)) = e {
+                if *es == step {
                     r.values[c] = Some(*v);
                 }
             }
@@ -459,138 +428,27 @@ impl EventDecoder {
     }
 
     /// A panel metric's value at `step`: attached to the metric's record at the same step
-    /// (before or after it).
-    fn extra(&mut self, col: usize, step: Option<i64>, value: Option<f64>) {
-        let (Some(s), Some(value)) = (step, value) else {
-            return;
-        };
+    /// (before or after it, within the batch).
+    fn extra(&mut self, col: usize, step: i64, value: f64) {
         if let Some(slot) = self.last_extra.get_mut(col) {
-            *slot = Some((s, value));
+            *slot = Some((step, value));
         }
         if let Some(r) = self.batch.steps.last() {
-            if r.step == u64::try_from(s).ok() && r.values.get(col).is_some_and(|v| v.is_none()) {
+            if r.step == u64::try_from(step).ok() && r.values.get(col).is_some_and(|v| v.is_none())
+            {
                 self.batch.steps.set_last(col, value);
             }
         }
     }
 }
 
-/// The value of a scalar TensorProto (float or double; `tensor_content` or `*_val`).
-fn tensor_scalar(t: &[u8]) -> Option<f64> {
-    let mut dtype = 0u64;
-    let mut content: Option<&[u8]> = None;
-    let mut float_val: Option<f64> = None;
-    let mut double_val: Option<f64> = None;
-    for f in Fields::new(t) {
-        match f {
-            Field::Varint(1, d) => dtype = d,
-            Field::Bytes(4, c) => content = Some(c),
-            // float_val: packed (bytes) or one fixed32 per element.
-            Field::Fixed32(5, x) if float_val.is_none() => {
-                float_val = Some(f32::from_bits(x) as f64)
-            }
-            Field::Bytes(5, p) if float_val.is_none() && p.len() >= 4 => {
-                float_val = Some(f32::from_le_bytes([p[0], p[1], p[2], p[3]]) as f64)
-            }
-            Field::Fixed64(6, x) if double_val.is_none() => double_val = Some(f64::from_bits(x)),
-            Field::Bytes(6, p) if double_val.is_none() && p.len() >= 8 => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&p[..8]);
-                double_val = Some(f64::from_le_bytes(b))
-            }
-            _ => {}
-        }
-    }
-    const DT_FLOAT: u64 = 1;
-    const DT_DOUBLE: u64 = 2;
-    if let Some(c) = content {
-        return match (dtype, c.len()) {
-            (DT_FLOAT, 4) => Some(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64),
-            (DT_DOUBLE, 8) => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                Some(f64::from_le_bytes(b))
-            }
-            _ => None,
-        };
-    }
-    float_val.or(double_val)
-}
-
-/// One protobuf field.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Field<'a> {
-    Varint(u32, u64),
-    Fixed64(u32, u64),
-    Bytes(u32, &'a [u8]),
-    Fixed32(u32, u32),
-}
-
-/// Iterates the fields of a message; stops at the first malformed one.
-struct Fields<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Fields<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        Fields { b, at: 0 }
-    }
-
-    fn varint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let byte = *self.b.get(self.at)?;
-            self.at += 1;
-            v |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let s = self.b.get(self.at..end)?;
-        self.at = end;
-        Some(s)
-    }
-}
-
-impl<'a> Iterator for Fields<'a> {
-    type Item = Field<'a>;
-
-    fn next(&mut self) -> Option<Field<'a>> {
-        if self.at >= self.b.len() {
-            return None;
-        }
-        let key = self.varint()?;
-        let num = u32::try_from(key >> 3).ok()?;
-        let f = match key & 7 {
-            0 => Field::Varint(num, self.varint()?),
-            1 => {
-                let s = self.take(8)?;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(s);
-                Field::Fixed64(num, u64::from_le_bytes(a))
-            }
-            2 => {
-                let n = usize::try_from(self.varint()?).ok()?;
-                Field::Bytes(num, self.take(n)?)
-            }
-            5 => {
-                let s = self.take(4)?;
-                Field::Fixed32(num, u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-            }
-            _ => {
-                // Groups (3, 4) and unknown wire types: stop reading this message.
-                self.at = self.b.len();
-                return None;
-            }
-        };
-        Some(f)
-    }
+/// A record carrying only the loss logged at `step`, after the metric's record at that step
+/// went out in an earlier batch: the reducer gives it to that point.
+fn loss_only(step: Option<u64>, loss: f64) -> Record {
+    let mut r = Record::new(step, f64::NAN);
+    r.values[0] = None;
+    r.values[LOSS_COLUMN] = Some(loss);
+    r
 }
 
 /// The timestamp in an event file's name (`events.out.tfevents.<secs>.<host>...`), for order.
@@ -598,169 +456,4 @@ pub fn name_timestamp(name: &str) -> Option<u64> {
     let rest = name.split("tfevents.").nth(1)?;
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
-}
-
-/// Writing event files: the inverse of the decoder, for tests, benchmarks and tools that need
-/// a real event file without TensorFlow.
-pub mod encode {
-    use super::masked_crc;
-
-    /// A protobuf varint.
-    pub fn varint(mut v: u64, out: &mut Vec<u8>) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
-
-    /// One TFRecord: length, masked CRC-32C of the length, payload, masked CRC-32C of it.
-    pub fn record(payload: &[u8]) -> Vec<u8> {
-        let len = (payload.len() as u64).to_le_bytes();
-        let mut r = Vec::with_capacity(payload.len() + 16);
-        r.extend_from_slice(&len);
-        r.extend_from_slice(&masked_crc(&len).to_le_bytes());
-        r.extend_from_slice(payload);
-        r.extend_from_slice(&masked_crc(payload).to_le_bytes());
-        r
-    }
-
-    /// An `Event{wall_time, step, summary{value{tag, simple_value}}}` payload.
-    pub fn scalar_event(wall_time: f64, step: u64, tag: &str, value: f32) -> Vec<u8> {
-        let mut val = vec![0x0a];
-        varint(tag.len() as u64, &mut val);
-        val.extend_from_slice(tag.as_bytes());
-        val.push(0x15);
-        val.extend_from_slice(&value.to_le_bytes());
-        let mut summary = vec![0x0a];
-        varint(val.len() as u64, &mut summary);
-        summary.extend(val);
-        let mut ev = vec![0x09];
-        ev.extend_from_slice(&wall_time.to_le_bytes());
-        ev.push(0x10);
-        varint(step, &mut ev);
-        ev.push(0x2a);
-        varint(summary.len() as u64, &mut ev);
-        ev.extend(summary);
-        ev
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use encode::record;
-
-    fn scalar_event(step: u64, tag: &str, v: f32) -> Vec<u8> {
-        encode::scalar_event(1.5, step, tag, v)
-    }
-
-    #[test]
-    fn every_prefix_and_any_garbage_is_safe() {
-        let mut bytes = Vec::new();
-        for s in 0..20 {
-            bytes.extend(record(&scalar_event(s, "train/grad_norm", s as f32)));
-        }
-        for cut in 0..bytes.len() {
-            let mut d = EventDecoder::new(&MetricSpec::gnorm());
-            d.feed(&bytes[..cut]);
-            d.feed(&bytes[cut..]);
-            assert_eq!(d.take_batch().steps.len(), 20, "cut at {cut}");
-        }
-        // Flip each byte: never a panic, at most one record lost per flip... or resynced.
-        for i in 0..bytes.len() {
-            let mut b = bytes.clone();
-            b[i] ^= 0x5a;
-            let mut d = EventDecoder::new(&MetricSpec::gnorm());
-            d.feed(&b);
-            let batch = d.take_batch();
-            assert!(
-                batch.steps.len() >= 18,
-                "flip at {i}: {}",
-                batch.steps.len()
-            );
-            assert!(batch.skipped >= 1, "flip at {i}");
-        }
-    }
-
-    #[test]
-    fn parallel_decoding_equals_sequential() {
-        let mut bytes = Vec::new();
-        let mut s = 0u64;
-        while bytes.len() < (12 << 20) {
-            s += 1;
-            bytes.extend(record(&scalar_event(s, "gnorm", s as f32)));
-        }
-        // Damage two records in the middle and cut the last one in half.
-        let mid = bytes.len() / 2;
-        bytes[mid] ^= 0xff;
-        bytes[mid / 2 + 3] ^= 0x10;
-        bytes.truncate(bytes.len() - 5);
-        let mut a = EventDecoder::new(&MetricSpec::gnorm());
-        a.feed(&bytes);
-        let mut b = EventDecoder::new(&MetricSpec::gnorm());
-        b.feed_parallel(&bytes, 3);
-        assert_eq!(b.pending_len(), a.pending_len());
-        let (a, b) = (a.take_batch(), b.take_batch());
-        assert_eq!(a.steps.len(), b.steps.len());
-        assert_eq!(a.steps, b.steps);
-        assert_eq!((a.skipped, a.lines), (b.skipped, b.lines));
-        assert!(a.skipped >= 2);
-    }
-
-    #[test]
-    fn claimed_huge_lengths_are_not_waited_for() {
-        // A header whose CRC checks out but claims 1 TB: corrupt, skipped, the next record read.
-        let len = (1u64 << 40).to_le_bytes();
-        let mut b = len.to_vec();
-        b.extend_from_slice(&masked_crc(&len).to_le_bytes());
-        b.extend(record(&scalar_event(7, "gnorm", 1.0)));
-        let mut d = EventDecoder::new(&MetricSpec::gnorm());
-        d.feed(&b);
-        assert_eq!(d.pending_len(), 0);
-        let batch = d.take_batch();
-        assert_eq!(batch.steps.len(), 1);
-        assert_eq!(batch.skipped, 1);
-        // Pseudo-random garbage of every length up to 2 KB: never a panic.
-        let mut x = 0x9e3779b97f4a7c15u64;
-        let junk: Vec<u8> = (0..2048)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
-        for n in (0..junk.len()).step_by(37) {
-            let mut d = EventDecoder::new(&MetricSpec::gnorm());
-            d.feed(&junk[..n]);
-            let _ = d.take_batch();
-            let _ = tensor_scalar(&junk[..n.min(64)]);
-        }
-    }
-
-    #[test]
-    fn inline_crc_equals_the_crate() {
-        let data: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
-        for n in 0..data.len() {
-            assert_eq!(crc32c(&data[..n]), crc32c::crc32c(&data[..n]), "{n}");
-        }
-    }
-
-    #[test]
-    fn tag_last_component_matches() {
-        let t = TagMatcher::new(&MetricSpec::gnorm());
-        assert!(t.matches(b"train_inner/gnorm"));
-        assert!(t.matches(b"train/gnorm"));
-        assert!(t.matches(b"train/grad_norm"));
-        assert!(!t.matches(b"train/loss"));
-        assert_eq!(
-            name_timestamp("events.out.tfevents.1700000000.host.1.0"),
-            Some(1700000000)
-        );
-    }
 }

@@ -177,10 +177,15 @@ impl RunData {
             SeriesId::Epochs => Vec::new(),
         };
         for i in 0..records.len() {
+            let loss = loss.and_then(|l| l.get(i).copied().flatten());
             let Some(value) = values.get(i).copied().flatten() else {
+                // A loss logged after the metric at the same step, once the metric's record
+                // had gone out (event files): the point at that step takes it.
+                if let (Some(loss), Some(step)) = (loss, steps.get(i).copied().flatten()) {
+                    self.series_mut(id).attach_loss(step, loss);
+                }
                 continue;
             };
-            let loss = loss.and_then(|l| l.get(i).copied().flatten());
             let frame = frames.and_then(|f| f.get(i).copied().flatten());
             let step = steps.get(i).copied().flatten();
             let s = self.series_mut(id);

@@ -186,6 +186,12 @@ pub fn trim_end(s: &[u8]) -> &[u8] {
 /// Parses a logged number: plain or scientific, optionally quoted, `%`-suffixed, or a
 /// non-finite spelling (`nan`, `NaN`, `inf`, `-inf`, `Infinity`).
 pub fn parse_number(tok: &[u8]) -> Option<f64> {
+    // Nearly every logged value is a plain decimal as it stands: no trimming, quotes or `%`
+    // to take off first (the fast path accepts only digits, one `.` and a leading `-`, which
+    // none of those steps would change).
+    if let Some(v) = plain_decimal(tok) {
+        return Some(v);
+    }
     let tok = trim_end(trim_start(tok));
     let tok = tok.strip_suffix(b"%").unwrap_or(tok);
     let tok = match tok {
@@ -245,6 +251,20 @@ fn plain_decimal(tok: &[u8]) -> Option<f64> {
 
 /// Parses a step counter: digits, possibly written as a float (`"1"`, `3.0`) by JSON writers.
 pub fn parse_step(tok: &[u8]) -> Option<u64> {
+    // The common case, digits alone: one pass.
+    if (1..=19).contains(&tok.len()) {
+        let mut v = 0u64;
+        let mut digits = true;
+        for &b in tok {
+            let d = b.wrapping_sub(b'0');
+            digits &= d < 10;
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        // 19 digits always fit in a u64.
+        if digits {
+            return Some(v);
+        }
+    }
     let tok = trim_end(trim_start(tok));
     let tok = match tok {
         [q, inner @ .., q2] if q == q2 && (*q == b'"' || *q == b'\'') => inner,
