@@ -325,6 +325,7 @@ mod tests {
 }
 
 /// What `trainwatch demo` was asked for.
+#[cfg(feature = "tui")]
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     /// Keep the files here; `None`: a temporary directory removed on exit.
@@ -334,6 +335,7 @@ pub struct DemoOptions {
 }
 
 /// Starts the simulated run and watches it in the TUI until the user quits.
+#[cfg(feature = "tui")]
 pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
     use anyhow::Context;
     let (dir, _temp) = match &opts.dir {
