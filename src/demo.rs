@@ -377,7 +377,10 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
         // The follower lists them as the simulated run writes them.
         checkpoints: Vec::new(),
     };
-    let result = crate::tui::run(tui);
+    // A panic (the terminal closed under a print) must still stop the writer and remove the
+    // folder: caught here, it takes the same way out as an error.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::tui::run(tui)))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the live view failed")));
     stop.store(true, Ordering::Relaxed);
     match sim.join() {
         Ok(Err(e)) if result.is_ok() => return Err(e).context("the simulated run failed"),
