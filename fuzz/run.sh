@@ -4,6 +4,7 @@
 #   fuzz/run.sh TARGET [SECONDS] [more libFuzzer flags]
 #   fuzz/run.sh all [SECONDS]       every target in turn
 # Stable Rust: libFuzzer without sanitizer (`--sanitizer none`); no nightly needed.
+# FUZZ_TIMEOUT=N raises the hang limit on a machine too loaded for 2 s.
 set -euo pipefail
 cd "$(dirname "$0")"
 target=${1:?usage: fuzz/run.sh TARGET|all [SECONDS] [libFuzzer flags]}
@@ -22,7 +23,7 @@ run() {
   shift
   mkdir -p "corpus/$t" "seeds/$t"
   cargo fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" -- \
-    -max_total_time="$secs" -rss_limit_mb=2048 -timeout=2 -max_len="$(max_len "$t")" \
+    -max_total_time="$secs" -rss_limit_mb=2048 -timeout="${FUZZ_TIMEOUT:-2}" -max_len="$(max_len "$t")" \
     -print_final_stats=1 "$@"
 }
 if [ "$target" = all ]; then

@@ -70,9 +70,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let (whole, pending) = decode(&[&file]);
-    assert_eq!(pending, 0, "a file of whole records leaves nothing held");
     let damaged = rest.chunks_exact(6).any(|e| e[5] <= 1);
     if !damaged {
+        assert_eq!(pending, 0, "a file of whole records leaves nothing held");
         assert_eq!(metric_only(&whole), expected, "one point per gradient-norm event");
         assert_eq!(whole.skipped, 0);
     } else {

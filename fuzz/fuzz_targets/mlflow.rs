@@ -57,7 +57,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(skips, skipped, "lines skipped as the file grew");
     let tail = file.finish();
     if last.len() < 1 << 16 {
-        assert_eq!(tail, parse_line(last.strip_suffix(b"\r").unwrap_or(last)));
+        let want = parse_line(last.strip_suffix(b"\r").unwrap_or(last));
+        assert_eq!(bits(tail.as_slice()), bits(want.as_slice()), "the last line");
     }
 
     let whole = common::poll_source(&run, &SourceSpec::new(&run), &[]);
