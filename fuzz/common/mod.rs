@@ -79,7 +79,7 @@ impl Summary {
     }
 }
 
-/// A directory of this process's own, emptied for each input.
+/// A directory of this process's own (its subfolders are emptied for each input).
 pub fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -88,11 +88,21 @@ pub fn scratch() -> &'static Path {
         } else {
             std::env::temp_dir()
         };
-        let d = tempfile::Builder::new()
-            .prefix("trainwatch-fuzz-")
-            .tempdir_in(base)
-            .expect("a scratch directory");
-        d.keep()
+        // libFuzzer ends the process with exit(): nothing is dropped. The folder is named by
+        // the process id, and those of processes that are gone are removed here.
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("trainwatch-fuzz-") {
+                    if !Path::new("/proc").join(pid).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
+        let d = base.join(format!("trainwatch-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("a scratch directory");
+        d
     })
 }
 
