@@ -325,6 +325,7 @@ mod tests {
 }
 
 /// What `trainwatch demo` was asked for.
+#[cfg(feature = "tui")]
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     /// Keep the files here; `None`: a temporary directory removed on exit.
@@ -334,6 +335,7 @@ pub struct DemoOptions {
 }
 
 /// Starts the simulated run and watches it in the TUI until the user quits.
+#[cfg(feature = "tui")]
 pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
     use anyhow::Context;
     let (dir, _temp) = match &opts.dir {
@@ -376,7 +378,10 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
         // The follower lists them as the simulated run writes them.
         checkpoints: Vec::new(),
     };
-    let result = crate::tui::run(tui);
+    // A panic (the terminal closed under a print) must still stop the writer and remove the
+    // folder: caught here, it takes the same way out as an error.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| crate::tui::run(tui)))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the live view failed")));
     stop.store(true, Ordering::Relaxed);
     match sim.join() {
         Ok(Err(e)) if result.is_ok() => return Err(e).context("the simulated run failed"),

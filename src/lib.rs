@@ -31,6 +31,7 @@ pub mod run;
 pub mod series;
 pub mod tensor;
 pub mod text;
+#[cfg(feature = "tui")]
 pub mod tui;
 pub mod view;
 pub mod watch;

@@ -273,7 +273,9 @@ fn log_options(path: PathBuf, a: &SeriesArgs) -> Result<SourceSpec, String> {
 const NOTHING: &str = "nothing to watch found";
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("trainwatch: {msg}");
+    // A closed terminal (SIGHUP) must not turn the error into a panic.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "trainwatch: {msg}");
     ExitCode::from(2)
 }
 

@@ -441,7 +441,7 @@ fn corrupt_headers_are_clear_errors() {
     let p = d.path().join("bad.safetensors");
     let data = vec![0u8; 48];
     let cases: Vec<(&str, String, &str)> = vec![
-        ("offsets past the data", r#"{"wpe":{"dtype":"F32","shape":[4,3],"data_offsets":[48,96]}}"#.into(), "ends at byte 96"),
+        ("offsets past the data", r#"{"wpe":{"dtype":"F32","shape":[8,3],"data_offsets":[0,96]}}"#.into(), "ends at byte 96"),
         ("overlap", r#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"wpe":{"dtype":"F32","shape":[2,3],"data_offsets":[12,36]}}"#.into(), "overlap"),
         ("shape mismatch", r#"{"wpe":{"dtype":"F32","shape":[4,4],"data_offsets":[0,48]}}"#.into(), "needs 64 bytes"),
         ("unknown dtype", r#"{"wpe":{"dtype":"Q4_K","shape":[4,3],"data_offsets":[0,48]}}"#.into(), "unknown dtype Q4_K"),

@@ -1,9 +1,11 @@
 //! A validating safetensors reader: one [`TensorStore`] over a [`ByteSource`].
 //!
 //! Layout: 8-byte little-endian header length `n`, `n` bytes of JSON, then the data area.
-//! We validate the header ourselves rather than trusting any crate's view of it, because the
-//! error has to say *what* is wrong and *which file* (and a half-written checkpoint has to be
-//! told apart from a corrupt one, so the TUI can retry the former).
+//! The JSON is parsed and validated by the format's reference implementation (the
+//! `safetensors` crate, see [`header`]); this reader adds what it does not do: errors that
+//! name the file (and the tensor), a half-written checkpoint told apart from a corrupt one (so
+//! the TUI can retry the former), and positional reads (the crate wants the whole file in
+//! memory or mapped).
 //!
 //! Only the first 8 bytes, the header and the chosen tensor's bytes are ever read, and
 //! nothing is allocated from a size the file claims: every length is bounded by the source's
@@ -14,11 +16,13 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::source::{ByteSource, OpenProblem, ReadMode};
-use super::{Dtype, Extent, StoreError, TensorInfo, TensorStore};
-use crate::text::{printable, printable_path};
+use super::{StoreError, TensorInfo, TensorStore};
+use crate::text::printable_path;
+
+#[path = "safetensors_header.rs"]
+mod header;
+use header::{parse_header, HeaderProblem};
 
 const FORMAT: &str = "safetensors";
 
@@ -213,146 +217,10 @@ impl TensorStore for SafetensorsStore {
     }
 }
 
-enum HeaderProblem {
-    Corrupt(String),
-    /// Consistent, but the data area is shorter than the tensors need.
-    Short(String),
-}
-
-fn parse_header(json: &[u8], data_len: usize) -> Result<Vec<TensorInfo>, HeaderProblem> {
-    use HeaderProblem::{Corrupt, Short};
-    // The header may be padded with trailing spaces (the format allows it for alignment).
-    let map: serde_json::Map<String, Value> = serde_json::from_slice(json)
-        .map_err(|e| Corrupt(format!("header is not a JSON object: {e}")))?;
-    let mut tensors = Vec::with_capacity(map.len().min(1 << 16));
-    for (name, entry) in map {
-        let shown = printable(&name).into_owned();
-        if name == "__metadata__" {
-            let ok = entry
-                .as_object()
-                .is_some_and(|m| m.values().all(Value::is_string));
-            if !ok {
-                return Err(Corrupt("__metadata__ is not a map of strings".into()));
-            }
-            continue;
-        }
-        let obj = entry
-            .as_object()
-            .ok_or_else(|| Corrupt(format!("entry for tensor {shown} is not an object")))?;
-        let dtype_name = obj
-            .get("dtype")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Corrupt(format!("tensor {shown} has no dtype")))?;
-        let dtype = Dtype::parse(dtype_name).ok_or_else(|| {
-            Corrupt(format!(
-                "tensor {shown} has unknown dtype {}",
-                printable(dtype_name)
-            ))
-        })?;
-        let shape_json = obj
-            .get("shape")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Corrupt(format!("tensor {shown} has no shape")))?;
-        let mut shape = Vec::with_capacity(shape_json.len().min(64));
-        let mut elements: u64 = 1;
-        for dim in shape_json {
-            let d = dim.as_u64().ok_or_else(|| {
-                Corrupt(format!(
-                    "tensor {shown}: shape entry {dim} is not a non-negative integer"
-                ))
-            })?;
-            elements = elements.checked_mul(d).ok_or_else(|| {
-                Corrupt(format!("tensor {shown}: shape {shape_json:?} overflows"))
-            })?;
-            shape.push(
-                usize::try_from(d)
-                    .map_err(|_| Corrupt(format!("tensor {shown}: dimension {d} too large")))?,
-            );
-        }
-        let offsets = obj
-            .get("data_offsets")
-            .and_then(Value::as_array)
-            .filter(|a| a.len() == 2)
-            .ok_or_else(|| Corrupt(format!("tensor {shown} has no [begin, end] data_offsets")))?;
-        let (begin, end) = match (offsets[0].as_u64(), offsets[1].as_u64()) {
-            (Some(b), Some(e)) if b <= e => (b, e),
-            _ => {
-                return Err(Corrupt(format!(
-                    "tensor {shown}: data_offsets {:?} are not integers with begin <= end",
-                    offsets
-                )))
-            }
-        };
-        let bits = elements.checked_mul(dtype.bits()).ok_or_else(|| {
-            Corrupt(format!(
-                "tensor {shown}: shape {shape:?} × {dtype} overflows"
-            ))
-        })?;
-        if bits % 8 != 0 {
-            return Err(Corrupt(format!(
-                "tensor {shown}: {elements} elements of {dtype} is not a whole number of bytes"
-            )));
-        }
-        if bits / 8 != end - begin {
-            return Err(Corrupt(format!(
-                "tensor {shown}: shape {shape:?} of {dtype} needs {} bytes but data_offsets span {}",
-                bits / 8,
-                end - begin
-            )));
-        }
-        let (begin, end) = match (usize::try_from(begin), usize::try_from(end)) {
-            (Ok(b), Ok(e)) => (b, e),
-            _ => {
-                return Err(Short(format!(
-                    "tensor {shown} ends past the end of the file"
-                )))
-            }
-        };
-        tensors.push(TensorInfo {
-            name,
-            dtype,
-            shape,
-            extent: Extent {
-                storage: 0,
-                begin,
-                end,
-            },
-        });
-    }
-    // Non-overlapping: sort by position and compare neighbours.
-    let mut order: Vec<usize> = (0..tensors.len()).collect();
-    order.sort_by_key(|&i| (tensors[i].extent.begin, tensors[i].extent.end));
-    for w in order.windows(2) {
-        let (a, b) = (&tensors[w[0]], &tensors[w[1]]);
-        let (ea, eb) = (a.extent, b.extent);
-        if eb.begin < ea.end {
-            return Err(Corrupt(format!(
-                "tensors {} and {} overlap (bytes {}..{} and {}..{})",
-                a.display_name(),
-                b.display_name(),
-                ea.begin,
-                ea.end,
-                eb.begin,
-                eb.end
-            )));
-        }
-    }
-    if let Some(last) = tensors.iter().max_by_key(|t| t.extent.end) {
-        if last.extent.end > data_len {
-            return Err(Short(format!(
-                "tensor {} ends at byte {} of the data area but the file holds only {data_len} data bytes",
-                last.display_name(),
-                last.extent.end
-            )));
-        }
-    }
-    tensors.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(tensors)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tensor::{Dtype, Extent};
 
     /// `{"wpe": F32 [2, 2]}` and its 16 data bytes.
     fn image() -> Vec<u8> {

@@ -93,9 +93,30 @@ struct RestoreGuard;
 
 impl Drop for RestoreGuard {
     fn drop(&mut self) {
-        ratatui::restore();
+        // Not `ratatui::restore()`: it reports failure on stderr, and printing to a terminal
+        // that was closed panics — a second panic here aborts the process before the demo's
+        // temporary folder is removed.
+        let _ = ratatui::try_restore();
         let _ = execute!(std::io::stdout(), crossterm::cursor::Show);
     }
+}
+
+/// Replaces ratatui's panic hook (restore, then the previous hook) by one that restores
+/// without printing: ratatui's reports a failed restore on stderr, and on a closed terminal
+/// that print panics inside the hook, which aborts the process (no unwinding, no cleanup).
+fn quiet_panic_restore() {
+    let ratatui_hook = std::panic::take_hook();
+    drop(ratatui_hook);
+    std::panic::set_hook(Box::new(|info| {
+        let _ = ratatui::try_restore();
+        eprint_panic(info);
+    }));
+}
+
+/// The default hook's message, written without panicking when stderr is gone.
+fn eprint_panic(info: &std::panic::PanicHookInfo<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{info}");
 }
 
 /// Runs the TUI until the user quits or a signal (SIGTERM, SIGHUP, SIGINT) arrives.
@@ -167,6 +188,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     }
 
     let terminal = ratatui::try_init().context("setting up the terminal")?;
+    quiet_panic_restore();
     let _guard = RestoreGuard;
     app.resize(frame_area(&terminal)?);
     let (input_tx, input_rx) = unbounded::<Event>();

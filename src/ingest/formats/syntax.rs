@@ -57,6 +57,10 @@ impl Key {
     /// Returns the raw value token that follows this key in `line`, in syntax `sep`.
     pub fn value_in<'a>(&self, line: &'a [u8], sep: Sep) -> Option<&'a [u8]> {
         let len = self.finder.needle().len();
+        if len == 0 {
+            // No key names nothing (it would "occur" between every two bytes).
+            return None;
+        }
         self.finder.find_iter(line).find_map(|start| {
             let from = if self.component {
                 path_start(line, start)
@@ -74,10 +78,13 @@ impl Key {
 }
 
 /// Returns the raw value token that follows `key` in `line`, in syntax `sep` (one-off
-/// searches; hot paths keep a [`Key`]).
+/// searches; hot paths keep a [`Key`]). An empty key has no value.
 pub fn value_after<'a>(line: &'a [u8], key: &[u8], sep: Sep) -> Option<&'a [u8]> {
+    if key.is_empty() {
+        return None;
+    }
     let mut from = 0;
-    while let Some(rel) = memmem::find(&line[from..], key) {
+    while let Some(rel) = line.get(from..).and_then(|rest| memmem::find(rest, key)) {
         let start = from + rel;
         let end = start + key.len();
         from = start + 1;
@@ -410,5 +417,15 @@ mod tests {
         assert_eq!(parse_step(b"\"12\""), Some(12));
         assert_eq!(parse_step(b"3.0"), Some(3));
         assert_eq!(parse_step(b"0.001"), None);
+    }
+
+    #[test]
+    fn an_empty_key_has_no_value() {
+        for sep in [Sep::Eq, Sep::Colon, Sep::PyDict, Sep::Json, Sep::Pipe] {
+            for line in [&b""[..], b"a", b"gnorm=1.5", b"| x 1 |"] {
+                assert_eq!(value_after(line, b"", sep), None);
+                assert_eq!(Key::new("").value_in(line, sep), None);
+            }
+        }
     }
 }

@@ -73,8 +73,20 @@ impl From<zip::ZipProblem> for Problem {
 }
 
 impl Problem {
-    fn with_file(self, file: String) -> StoreError {
+    fn map(self, f: impl FnOnce(String) -> String) -> Problem {
         match self {
+            Problem::Corrupt(r) => Problem::Corrupt(f(r)),
+            Problem::Incomplete(r) => Problem::Incomplete(f(r)),
+            Problem::Refused(r) => Problem::Refused(f(r)),
+        }
+    }
+
+    /// The error for `file`. Reasons quote names from the pickle (a refused global, a class):
+    /// they are made printable here, the one way out (the fuzzer found control characters
+    /// reaching the message through a refused global's name).
+    fn with_file(self, file: String) -> StoreError {
+        let safe = |r: String| crate::text::printable(&r).into_owned();
+        match self.map(safe) {
             Problem::Corrupt(reason) => StoreError::Corrupt {
                 file,
                 format: FORMAT,
