@@ -77,6 +77,28 @@ impl Summary {
         self.skipped += b.skipped;
         self.lines += b.lines;
     }
+
+    /// The records as the reducer applies them: a loss-only record (the loss logged after its
+    /// step's metric record went out in an earlier batch) joins that record.
+    pub fn settled(&self) -> Summary {
+        let mut steps: Vec<RecordBits> = Vec::with_capacity(self.steps.len());
+        for r in &self.steps {
+            if r.1[0].is_none() && r.1[1].is_some() {
+                if let Some(last) = steps.last_mut() {
+                    if last.0 == r.0 && last.1[1].is_none() {
+                        last.1[1] = r.1[1];
+                    }
+                }
+                continue;
+            }
+            steps.push(*r);
+        }
+        Summary {
+            steps,
+            aggregates: self.aggregates.clone(),
+            ..*self
+        }
+    }
 }
 
 /// A directory of this process's own (its subfolders are emptied for each input).
@@ -145,13 +167,6 @@ pub fn poll_source(path: &Path, spec: &SourceSpec, appends: &[&[u8]]) -> Summary
     let _ = src.names();
     let _ = src.error();
     sum
-}
-
-/// Whether the strict checks are on: the event-file invariants another branch is fixing
-/// (`TRAINWATCH_FUZZ_STRICT=1`).
-pub fn strict() -> bool {
-    static S: OnceLock<bool> = OnceLock::new();
-    *S.get_or_init(|| std::env::var_os("TRAINWATCH_FUZZ_STRICT").is_some_and(|v| v == "1"))
 }
 
 /// [`bits`] of loose records.
