@@ -24,6 +24,7 @@ pub mod sinusoidal;
 mod kernels;
 mod load;
 mod opened;
+mod similarity_profile;
 
 pub use crate::tensor::{ReadMode, StoreError};
 pub use load::{
