@@ -24,7 +24,6 @@ pub mod sinusoidal;
 mod kernels;
 mod load;
 mod opened;
-mod similarity_profile;
 
 pub use crate::tensor::{ReadMode, StoreError};
 pub use load::{

@@ -11,8 +11,7 @@
 //! Rows holding NaN/∞ are kept and make their blocks' cells NaN: the map must not hide them.
 //!
 //! The profile: the exact mean of cos(i, i+d) over all pairs at distance d = 1, 2, 4, … < n,
-//! O(N·D) per distance, all distances in one cache-blocked pass over the table
-//! (`similarity_profile`: each table byte is read from memory once).
+//! O(N·D) per distance.
 //!
 //! Speed: rows are decoded straight from the mapped bytes (little-endian, any alignment) into
 //! one reusable f64 row buffer (decode and sum of squares in one sweep), the next row is
@@ -26,7 +25,6 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, Axis};
 
 use super::kernels::{decode_into, kernels};
-use super::similarity_profile::lag_sums;
 use crate::tensor::Dtype;
 use crate::watch::pool;
 
@@ -67,11 +65,6 @@ impl<'a> TableView<'a> {
     pub fn decode_row(&self, i: usize, out: &mut [f64]) {
         let w = self.d * self.dtype.size();
         decode_into(&self.bytes[i * w..(i + 1) * w], self.dtype, out);
-    }
-
-    /// The whole table's bytes, row-major.
-    pub(crate) fn bytes(&self) -> &'a [u8] {
-        self.bytes
     }
 
     fn row_bytes(&self, i: usize) -> &'a [u8] {
@@ -368,8 +361,7 @@ fn summarize(
     }
 }
 
-/// Exact mean of cos(i, i+d) over rows `[lo, hi)` for each distance, skipping zero rows: one
-/// cache-blocked pass for all distances ([`similarity_profile`](super::similarity_profile)).
+/// Exact mean of cos(i, i+d) over rows `[lo, hi)` for each distance, skipping zero rows.
 pub fn mean_at(
     view: &TableView<'_>,
     norms: &RowNorms,
@@ -379,7 +371,36 @@ pub fn mean_at(
     if hi <= lo + 1 || distances.is_empty() {
         return vec![f64::NAN; distances.len()];
     }
-    let (sums, counts) = lag_sums(view, norms, (lo, hi), distances);
+    let first = lo;
+    let last = hi - 1; // i ranges over [lo, hi − 1): every i has at least partner i + 1.
+    let threads = threads_for((hi - lo) * view.d * distances.len());
+    let chunk = (last - first).div_ceil(threads);
+    let ranges: Vec<Range<usize>> = (0..threads)
+        .map(|t| (first + t * chunk).min(last)..(first + (t + 1) * chunk).min(last))
+        .filter(|r| !r.is_empty())
+        .collect();
+    let parts: Vec<(Vec<f64>, Vec<u64>)> = if ranges.len() <= 1 {
+        ranges
+            .into_iter()
+            .map(|r| pass2(view, norms, hi, r, distances))
+            .collect()
+    } else {
+        pool::shared().scope(|s| {
+            let tasks: Vec<_> = ranges
+                .into_iter()
+                .map(|r| s.spawn(move || pass2(view, norms, hi, r, distances)))
+                .collect();
+            tasks.into_iter().map(|t| t.join()).collect()
+        })
+    };
+    let mut sums = vec![0.0; distances.len()];
+    let mut counts = vec![0u64; distances.len()];
+    for (s, c) in parts {
+        for k in 0..distances.len() {
+            sums[k] += s[k];
+            counts[k] += c[k];
+        }
+    }
     sums.iter()
         .zip(&counts)
         .map(|(s, &c)| if c == 0 { f64::NAN } else { s / c as f64 })
@@ -437,4 +458,45 @@ fn pass1(view: &TableView<'_>, edges: &[usize], blocks: Range<usize>) -> Pass1 {
         }
     }
     Pass1 { sums, counts, inv }
+}
+
+/// The profile's pass: each row is decoded once, then dotted with its partners at every
+/// distance straight from the mapped bytes (fused decode-and-dot: no second buffer). Partners
+/// at small distances were read moments ago and come from cache; a tiled variant that kept
+/// 32 decoded rows measured no faster.
+fn pass2(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    hi: usize,
+    range: Range<usize>,
+    distances: &[usize],
+) -> (Vec<f64>, Vec<u64>) {
+    let kern = kernels();
+    let d = view.d;
+    let inv = |i: usize| norms.inv[i - norms.lo];
+    let mut sums = vec![0.0f64; distances.len()];
+    let mut counts = vec![0u64; distances.len()];
+    let mut row = vec![0.0f64; d];
+    let mut scratch = vec![0.0f64; d];
+    for i in range {
+        let si = inv(i);
+        if si == 0.0 {
+            continue;
+        }
+        (kern.decode_sumsq)(view.row_bytes(i), view.dtype, &mut row);
+        for (slot, &dist) in distances.iter().enumerate() {
+            let j = i + dist;
+            if j >= hi {
+                break;
+            }
+            let sj = inv(j);
+            if sj == 0.0 {
+                continue;
+            }
+            let dp = (kern.decode_dot)(&row, view.row_bytes(j), view.dtype, &mut scratch);
+            sums[slot] += dp * si * sj;
+            counts[slot] += 1;
+        }
+    }
+    (sums, counts)
 }
