@@ -1,11 +1,12 @@
 //! Views: the terminal UI. The event loop waits on three sources — the follower's records,
-//! terminal input, and signals — and redraws only when one of them changed something (plus a
-//! once-a-second clock while "updated Ns ago" is shown). Frames are wrapped in synchronized
+//! terminal input, and signals — and redraws only when one of them changed something (plus when
+//! the text of the clock "updated Ns ago" or a run's status changes with time: [`clock`]). Frames are wrapped in synchronized
 //! updates so they do not tear over slow SSH links.
 
 pub mod app;
 mod chart;
 mod chart_scale;
+mod clock;
 pub mod gnorm_tab;
 pub mod help;
 pub mod keys;
@@ -313,6 +314,8 @@ where
 {
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    // The time-dependent text last drawn ([`clock::face`]).
+    let mut drawn_face = 0;
     let mut ingest_open = true;
     let mut checkpoint_open = true;
     let mut sent_view = None;
@@ -328,6 +331,7 @@ where
             app.now = now;
             app.expire_notes();
             draw(&mut terminal, app)?;
+            drawn_face = clock::face(app);
             dirty = false;
             last_draw = now;
         }
@@ -343,7 +347,7 @@ where
         let timeout = if dirty {
             (last_draw + FRAME).saturating_duration_since(Instant::now())
         } else {
-            Duration::from_secs(1)
+            clock::next_change(app, now)
         };
         let never = crossbeam_channel::never();
         let ingest = if ingest_open { ingest_rx } else { &never };
@@ -410,9 +414,11 @@ where
             },
             recv(sig_rx) -> _ => return Ok(()),
             default(timeout) => {
-                // The clock ("updated Ns ago") and expiring notes are the only things that
-                // change with time alone.
-                if app.status.last_data.is_some() || !app.status.notes.is_empty() {
+                // The clock ("updated Ns ago"), expiring notes and run statuses are the only
+                // things that change with time alone: draw when their text did.
+                app.now = Instant::now();
+                app.expire_notes();
+                if clock::face(app) != drawn_face {
                     dirty = true;
                 }
             }
