@@ -1,7 +1,8 @@
 //! Views: the terminal UI. The event loop waits on three sources — the follower's records,
-//! terminal input, and signals — and redraws only when one of them changed something (plus when
-//! the text of the clock "updated Ns ago" or a run's status changes with time: [`clock`]). Frames are wrapped in synchronized
-//! updates so they do not tear over slow SSH links.
+//! terminal input, and signals — and redraws only when one of them changed something, or when
+//! the text of the clock ("updated 5s ago") or of a run's status changed with time
+//! ([`clock`]). Frames are wrapped in synchronized updates so they do not tear over slow SSH
+//! links.
 
 pub mod app;
 mod chart;
@@ -20,6 +21,7 @@ pub mod scrubber;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
+mod trim;
 mod wrap;
 
 pub use app::{Action, App};
@@ -316,6 +318,7 @@ where
     let mut last_draw = Instant::now() - FRAME;
     // The time-dependent text last drawn ([`clock::face`]).
     let mut drawn_face = 0;
+    let mut trimmer = trim::Trimmer::default();
     let mut ingest_open = true;
     let mut checkpoint_open = true;
     let mut sent_view = None;
@@ -363,9 +366,8 @@ where
                     app.now = Instant::now();
                     app.on_run_event(first_run(ev));
                     // Take whatever else is queued: one frame for the whole burst.
-                    for ev in ingest_rx.try_iter().take(256) {
-                        app.on_run_event(first_run(ev));
-                    }
+                    let more = ingest_rx.try_iter().take(256).map(|ev| app.on_run_event(first_run(ev))).count();
+                    trimmer.applied(1 + more);
                     dirty = true;
                 }
                 Err(_) => {
@@ -400,9 +402,8 @@ where
                 if let Ok(ev) = ev {
                     app.now = Instant::now();
                     app.on_run_event(run_event(ev));
-                    for ev in ch.runs.try_iter().take(256) {
-                        app.on_run_event(run_event(ev));
-                    }
+                    let more = ch.runs.try_iter().take(256).map(|ev| app.on_run_event(run_event(ev))).count();
+                    trimmer.applied(1 + more);
                     dirty = true;
                 }
             },
@@ -414,10 +415,11 @@ where
             },
             recv(sig_rx) -> _ => return Ok(()),
             default(timeout) => {
-                // The clock ("updated Ns ago"), expiring notes and run statuses are the only
+                // The clock ("updated 5s ago"), expiring notes and run statuses are the only
                 // things that change with time alone: draw when their text did.
                 app.now = Instant::now();
                 app.expire_notes();
+                trimmer.idle(app.now);
                 if clock::face(app) != drawn_face {
                     dirty = true;
                 }

@@ -4,7 +4,7 @@
 //! The poll backs off for a subscriber that has been silent: inotify still wakes it at once on
 //! a local file system, and the poll is only the fallback for writes notify does not see (other
 //! NFS/Lustre clients). A subscriber polls at its own interval while it has been active within
-//! [`BACKOFF_AFTER`]; after that every quarter of its silence ([`backoff`]), at most every
+//! [`BACKOFF_AFTER`]; after that every third of its silence ([`backoff`]), at most every
 //! [`MAX_POLL`]. [`Schedule::active`] (new data found) brings it back to its own interval.
 
 use crossbeam_channel::Sender;
@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Silence after which a subscriber's poll starts to back off.
-pub const BACKOFF_AFTER: Duration = Duration::from_secs(10);
+pub const BACKOFF_AFTER: Duration = Duration::from_secs(3);
 
 /// The longest a backed-off poll waits.
 pub const MAX_POLL: Duration = Duration::from_secs(15);
@@ -23,7 +23,7 @@ pub fn backoff(every: Duration, silent: Duration) -> Duration {
     if silent < BACKOFF_AFTER {
         return every;
     }
-    (silent / 4).clamp(every, MAX_POLL.max(every))
+    (silent / 3).clamp(every, MAX_POLL.max(every))
 }
 
 struct Due {
@@ -141,13 +141,16 @@ mod tests {
         let s = Duration::from_secs;
         let every = s(1);
         assert_eq!(backoff(every, s(0)), every);
-        assert_eq!(backoff(every, s(9)), every);
-        assert_eq!(backoff(every, s(12)), s(3));
-        assert_eq!(backoff(every, s(40)), s(10));
+        assert_eq!(backoff(every, s(2)), every);
+        assert_eq!(backoff(every, s(6)), s(2));
+        assert_eq!(backoff(every, s(30)), s(10));
         assert_eq!(backoff(every, s(3600)), MAX_POLL);
         // An interval asked for above the bound is kept.
         assert_eq!(backoff(s(30), s(3600)), s(30));
-        assert_eq!(backoff(Duration::from_millis(50), s(2)), Duration::from_millis(50));
+        assert_eq!(
+            backoff(Duration::from_millis(50), s(2)),
+            Duration::from_millis(50)
+        );
     }
 
     #[test]
