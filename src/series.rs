@@ -287,7 +287,7 @@ impl Series {
         self.last_step = Some(step);
         self.steps.push(step);
         self.values.push(value);
-        if loss.is_some() || self.losses.len() > 0 {
+        if loss.is_some() || !self.losses.is_empty() {
             self.pad_losses(i);
             self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
         }
