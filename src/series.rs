@@ -110,6 +110,8 @@ pub use detect::{
 pub struct Series {
     steps: Chunked<u64>,
     values: Chunked<f64>,
+    /// The loss logged with each point; empty until a point has one (a panel's series never
+    /// does: 4 bytes a point saved), then filled with NaN for the points before.
     losses: Chunked<f32>,
     flags: Chunked<u8>,
     step_kind: Option<StepKind>,
@@ -285,7 +287,10 @@ impl Series {
         self.last_step = Some(step);
         self.steps.push(step);
         self.values.push(value);
-        self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
+        if loss.is_some() || !self.losses.is_empty() {
+            self.pad_losses(i);
+            self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
+        }
         let flags = self.judge(i, value);
         self.flags.push(flags);
         self.pyramid.push(value, flags);
@@ -297,8 +302,17 @@ impl Series {
         let Some(i) = self.len().checked_sub(1) else {
             return;
         };
-        if self.steps.get(i) == Some(step) && self.losses.get(i).is_some_and(f32::is_nan) {
+        if self.steps.get(i) == Some(step) && self.losses.get(i).is_none_or(f32::is_nan) {
+            self.pad_losses(i + 1);
             self.losses.set(i, loss as f32);
+        }
+    }
+
+    /// Fills the losses of the points up to `n` that have none with NaN (at most the series'
+    /// length).
+    fn pad_losses(&mut self, n: usize) {
+        while self.losses.len() < n.min(self.steps.len()) {
+            self.losses.push(f32::NAN);
         }
     }
 
@@ -431,6 +445,29 @@ mod tests {
             s.push(Some(i as u64 * 10), v, None, None);
         }
         s
+    }
+
+    #[test]
+    fn losses_are_stored_only_from_the_first_point_that_has_one() {
+        let mut s = Series::plain();
+        for i in 0..5000u64 {
+            s.push(Some(i), 1.0, None, None);
+        }
+        assert_eq!(s.losses.len(), 0, "no loss: nothing stored");
+        assert_eq!(s.loss(10), None);
+        s.push(Some(5000), 1.0, Some(2.5), None);
+        s.push(Some(5001), 1.0, None, None);
+        assert_eq!(s.losses.len(), 5002);
+        assert_eq!(
+            (s.loss(4999), s.loss(5000), s.loss(5001)),
+            (None, Some(2.5), None)
+        );
+        // A loss logged after its point (event files) also starts the column.
+        let mut t = Series::plain();
+        t.push(Some(1), 1.0, None, None);
+        t.push(Some(2), 1.0, None, None);
+        t.attach_loss(2, 0.75);
+        assert_eq!((t.loss(0), t.loss(1)), (None, Some(0.75)));
     }
 
     #[test]

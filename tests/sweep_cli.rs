@@ -153,3 +153,28 @@ fn check_exit_codes_calm_exploding_and_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("error nope.log"), "{}", stdout(&out));
 }
+
+#[test]
+fn the_sweep_table_says_how_a_run_ended_and_nothing_for_one_still_going() {
+    let dir = sweep();
+    // fairseq's own log of a run that ended: its last line is "done training".
+    copy(
+        "pytorch-fairseq-learned/train-learned.log",
+        &dir.path().join("done/train.log"),
+    );
+    let out = run(&["gnorm".as_ref(), dir.path().as_os_str()]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().ends_with("score  status"), "{text}");
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("a row for {name}: {text}"))
+    };
+    assert!(row("done").ends_with("  finished"), "{text}");
+    for going in ["calm", "spiky"] {
+        let last = row(going).split_whitespace().last().unwrap();
+        assert!(last.parse::<f64>().is_ok(), "no status for {going}: {text}");
+    }
+}

@@ -310,16 +310,20 @@ pub fn write_table(
         .clamp(3, 48);
     writeln!(
         out,
-        "rank  {:<width$}  {:>9}  {:>10}  {:>10}  {:>8}  {:>6}  {:>9}  {:>10}  {:>7}",
+        "rank  {:<width$}  {:>9}  {:>10}  {:>10}  {:>8}  {:>6}  {:>9}  {:>10}  {:>7}  status",
         "run", "points", "last step", "last", "clip", ">clip", "explosions", "non-finite", "score"
     )?;
     for (rank, (name, d, i)) in rows.iter().enumerate() {
         let s = d.primary();
         let last = s.len().checked_sub(1);
         let name: String = printable(name).chars().take(width).collect();
+        // How the run ended, when its source said so (nothing for a run still going).
+        let status = d
+            .finished
+            .map_or(String::new(), |e| format!("  {}", e.word()));
         writeln!(
             out,
-            "{:>4}  {name:<width$}  {:>9}  {:>10}  {:>10}  {:>8}  {:>6}  {:>9}  {:>10}  {:>7.1}",
+            "{:>4}  {name:<width$}  {:>9}  {:>10}  {:>10}  {:>8}  {:>6}  {:>9}  {:>10}  {:>7.1}{status}",
             rank + 1,
             s.len(),
             last.and_then(|l| s.step(l))

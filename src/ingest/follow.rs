@@ -1,7 +1,8 @@
 //! Following a source live: one loop for every kind (text logs, event files, trainer states,
 //! metrics CSVs), woken by the process's [`WatchService`] — inotify (via notify) for low
-//! latency, and a poll at a fixed interval that always runs too, because inotify is silent for
-//! writes made by other NFS/Lustre clients. Each look reads only what is new
+//! latency, and a poll that always runs too, because inotify is silent for writes made by other
+//! NFS/Lustre clients (at the interval asked for while the source is active, backing off while
+//! it is silent: [`crate::watch::schedule::backoff`]). Each look reads only what is new
 //! ([`Source::poll_each`]); restarts (truncation, replacement, re-creation) are the source's.
 
 use super::decoder::Batch;
@@ -82,6 +83,9 @@ fn follow_source(
         if !f.look(&mut |ev| tx.send(ev).is_ok()) {
             return;
         }
+        if f.took_news() {
+            wake.active();
+        }
         wake.wait(SETTLE);
     }
 }
@@ -97,6 +101,8 @@ pub struct Follower {
     following: bool,
     last_error: Option<String>,
     parse_error: Option<String>,
+    /// The last look read records or a restart (the poll stays quick while a run is active).
+    news: bool,
 }
 
 impl Follower {
@@ -108,6 +114,7 @@ impl Follower {
             following: false,
             last_error: None,
             parse_error: None,
+            news: false,
         }
     }
 
@@ -124,12 +131,23 @@ impl Follower {
         (Follower::new(src, &spec.path), target)
     }
 
+    /// The last [`look`](Self::look) found records or a restart.
+    pub fn took_news(&self) -> bool {
+        self.news
+    }
+
     /// Looks at the source once, handing each event to `send`; false when `send` said the
     /// consumer is gone.
     pub fn look(&mut self, send: &mut dyn FnMut(IngestEvent) -> bool) -> bool {
         // Updates go out as they are read (a big history fills the screen while it reads).
         let mut alive = true;
+        let mut news = false;
         let polled = self.src.poll_each(&mut |u| {
+            news |= match &u {
+                Update::Batch(b) => !b.is_empty(),
+                Update::Restart(_) => true,
+                Update::Progress { .. } => false,
+            };
             let ev = match u {
                 Update::Batch(b) => IngestEvent::Batch(b),
                 Update::Restart(r) => IngestEvent::Restart(r),
@@ -137,6 +155,7 @@ impl Follower {
             };
             alive = alive && send(ev);
         });
+        self.news = news;
         if !alive {
             return false;
         }

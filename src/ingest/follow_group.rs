@@ -141,7 +141,11 @@ fn serve(
     let mut inbox_open = true;
     let look = |m: &mut Member| {
         let key = m.key;
-        permits.with(|| m.follower.look(&mut |ev| tx.send((key, ev)).is_ok()))
+        let alive = permits.with(|| m.follower.look(&mut |ev| tx.send((key, ev)).is_ok()));
+        if m.follower.took_news() {
+            m.wake.active();
+        }
+        alive
     };
     while !stop.load(Ordering::Relaxed) {
         let mut sel = Select::new();

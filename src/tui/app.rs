@@ -87,7 +87,7 @@ pub struct App {
     /// A line that must be seen, e.g. "SIMULATED DATA" for the demo.
     pub banner: Option<String>,
     pub quit: bool,
-    /// The clock used for "updated Ns ago" (set before each draw; fixed in tests).
+    /// The clock used for "updated 5s ago" (set before each draw; fixed in tests).
     pub now: Instant,
     /// The frame size, set on start and on resize: handlers lay out against it, so nothing
     /// has to be remembered while drawing.

@@ -1,11 +1,13 @@
 //! Views: the terminal UI. The event loop waits on three sources — the follower's records,
-//! terminal input, and signals — and redraws only when one of them changed something (plus a
-//! once-a-second clock while "updated Ns ago" is shown). Frames are wrapped in synchronized
-//! updates so they do not tear over slow SSH links.
+//! terminal input, and signals — and redraws only when one of them changed something, or when
+//! the text of the clock ("updated 5s ago") or of a run's status changed with time
+//! ([`clock`]). Frames are wrapped in synchronized updates so they do not tear over slow SSH
+//! links.
 
 pub mod app;
 mod chart;
 mod chart_scale;
+mod clock;
 pub mod gnorm_tab;
 pub mod help;
 pub mod keys;
@@ -19,6 +21,7 @@ pub mod scrubber;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
+mod trim;
 mod wrap;
 
 pub use app::{Action, App};
@@ -335,6 +338,9 @@ where
 {
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
+    // The time-dependent text last drawn ([`clock::face`]).
+    let mut drawn_face = 0;
+    let mut trimmer = trim::Trimmer::default();
     let mut ingest_open = true;
     let mut checkpoint_open = true;
     let mut sent_view = None;
@@ -350,6 +356,7 @@ where
             app.now = now;
             app.expire_notes();
             draw(&mut terminal, app)?;
+            drawn_face = clock::face(app);
             dirty = false;
             last_draw = now;
         }
@@ -365,7 +372,7 @@ where
         let timeout = if dirty {
             (last_draw + FRAME).saturating_duration_since(Instant::now())
         } else {
-            Duration::from_secs(1)
+            clock::next_change(app, now)
         };
         let never = crossbeam_channel::never();
         let ingest = if ingest_open { ingest_rx } else { &never };
@@ -381,9 +388,8 @@ where
                     app.now = Instant::now();
                     app.on_run_event(first_run(ev));
                     // Take whatever else is queued: one frame for the whole burst.
-                    for ev in ingest_rx.try_iter().take(256) {
-                        app.on_run_event(first_run(ev));
-                    }
+                    let more = ingest_rx.try_iter().take(256).map(|ev| app.on_run_event(first_run(ev))).count();
+                    trimmer.applied(1 + more);
                     dirty = true;
                 }
                 Err(_) => {
@@ -418,9 +424,8 @@ where
                 if let Ok(ev) = ev {
                     app.now = Instant::now();
                     app.on_run_event(run_event(ev));
-                    for ev in ch.runs.try_iter().take(256) {
-                        app.on_run_event(run_event(ev));
-                    }
+                    let more = ch.runs.try_iter().take(256).map(|ev| app.on_run_event(run_event(ev))).count();
+                    trimmer.applied(1 + more);
                     dirty = true;
                 }
             },
@@ -432,9 +437,12 @@ where
             },
             recv(sig_rx) -> _ => return Ok(()),
             default(timeout) => {
-                // The clock ("updated Ns ago") and expiring notes are the only things that
-                // change with time alone.
-                if app.status.last_data.is_some() || !app.status.notes.is_empty() {
+                // The clock ("updated 5s ago"), expiring notes and run statuses are the only
+                // things that change with time alone: draw when their text did.
+                app.now = Instant::now();
+                app.expire_notes();
+                trimmer.idle(app.now);
+                if clock::face(app) != drawn_face {
                     dirty = true;
                 }
             }

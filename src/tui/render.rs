@@ -273,11 +273,11 @@ fn status_spans(app: &App, compact: bool) -> Line<'static> {
     }
     let ago = match app.status.last_data {
         Some(at) => {
-            let secs = app.now.saturating_duration_since(at).as_secs();
+            let ago = super::clock::ago(app.now.saturating_duration_since(at).as_secs());
             if compact {
-                format!("{sep}{secs}s ago")
+                format!("{sep}{ago} ago")
             } else {
-                format!("{sep}updated {secs}s ago")
+                format!("{sep}updated {ago} ago")
             }
         }
         None if app.status.waiting => format!("{sep}waiting for the file"),

@@ -8,7 +8,7 @@
 pub mod identity;
 pub mod pool;
 mod routes;
-mod schedule;
+pub mod schedule;
 
 use crossbeam_channel::{bounded, Receiver};
 use notify::{RecursiveMode, Watcher as _};
@@ -154,6 +154,12 @@ impl Subscription {
             std::thread::sleep(Duration::from_millis(100));
         }
         self.settle(settle);
+    }
+
+    /// The subscriber found something new: its poll, backed off while it was silent
+    /// ([`schedule::backoff`]), returns to the interval it asked for.
+    pub fn active(&self) {
+        self.service.inner.schedule.active(self.id);
     }
 
     /// After a wake-up: waits `settle`, then swallows the wake-ups that came meanwhile.

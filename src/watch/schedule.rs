@@ -1,14 +1,37 @@
 //! One thread that wakes every subscriber at its own poll interval (instead of a timed wait in
 //! every follower). It runs only while someone is subscribed.
+//!
+//! The poll backs off for a subscriber that has been silent: inotify still wakes it at once on
+//! a local file system, and the poll is only the fallback for writes notify does not see (other
+//! NFS/Lustre clients). A subscriber polls at its own interval while it has been active within
+//! [`BACKOFF_AFTER`]; after that every third of its silence ([`backoff`]), at most every
+//! [`MAX_POLL`]. [`Schedule::active`] (new data found) brings it back to its own interval.
 
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// Silence after which a subscriber's poll starts to back off.
+pub const BACKOFF_AFTER: Duration = Duration::from_secs(3);
+
+/// The longest a backed-off poll waits.
+pub const MAX_POLL: Duration = Duration::from_secs(15);
+
+/// The poll interval of a subscriber asking for `every` that has been silent for `silent`.
+pub fn backoff(every: Duration, silent: Duration) -> Duration {
+    if silent < BACKOFF_AFTER {
+        return every;
+    }
+    (silent / 3).clamp(every, MAX_POLL.max(every))
+}
+
 struct Due {
+    /// The interval asked for.
     every: Duration,
     next: Instant,
+    /// When the subscriber last found something new (or subscribed).
+    active: Instant,
     waker: Sender<()>,
 }
 
@@ -33,11 +56,13 @@ impl Schedule {
     pub(super) fn add(self: &Arc<Self>, id: u64, every: Duration, waker: Sender<()>) {
         let every = every.max(Duration::from_millis(1));
         let mut st = self.lock();
+        let now = Instant::now();
         st.due.insert(
             id,
             Due {
                 every,
-                next: Instant::now() + every,
+                next: now + every,
+                active: now,
                 waker,
             },
         );
@@ -51,6 +76,21 @@ impl Schedule {
             st.running = started.is_ok();
         }
         self.changed.notify_all();
+    }
+
+    /// Subscriber `id` found something new: back to its own interval.
+    pub(super) fn active(&self, id: u64) {
+        let mut st = self.lock();
+        let Some(d) = st.due.get_mut(&id) else {
+            return;
+        };
+        let now = Instant::now();
+        let backed_off = d.next > now + d.every;
+        d.active = now;
+        if backed_off {
+            d.next = now + d.every;
+            self.changed.notify_all();
+        }
     }
 
     pub(super) fn remove(&self, id: u64) {
@@ -75,10 +115,11 @@ impl Schedule {
             for d in st.due.values_mut() {
                 if d.next <= now {
                     let _ = d.waker.try_send(());
-                    d.next += d.every;
+                    let every = backoff(d.every, now.saturating_duration_since(d.active));
+                    d.next += every;
                     if d.next <= now {
                         // Late (a suspended machine): keep the interval, skip the backlog.
-                        d.next = now + d.every;
+                        d.next = now + every;
                     }
                 }
                 next = next.min(d.next);
@@ -88,5 +129,48 @@ impl Schedule {
                 Err(e) => e.into_inner().0,
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_subscriber_polls_less_often_up_to_a_bound() {
+        let s = Duration::from_secs;
+        let every = s(1);
+        assert_eq!(backoff(every, s(0)), every);
+        assert_eq!(backoff(every, s(2)), every);
+        assert_eq!(backoff(every, s(6)), s(2));
+        assert_eq!(backoff(every, s(30)), s(10));
+        assert_eq!(backoff(every, s(3600)), MAX_POLL);
+        // An interval asked for above the bound is kept.
+        assert_eq!(backoff(s(30), s(3600)), s(30));
+        assert_eq!(
+            backoff(Duration::from_millis(50), s(2)),
+            Duration::from_millis(50)
+        );
+    }
+
+    #[test]
+    fn activity_brings_a_backed_off_subscriber_back_to_its_interval() {
+        let sched = Arc::new(Schedule::default());
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let every = Duration::from_millis(20);
+        sched.add(1, every, tx);
+        {
+            // Pretend it has been silent for an hour and is due in a long while.
+            let mut st = sched.lock();
+            let d = st.due.get_mut(&1).expect("subscribed");
+            d.active = Instant::now() - Duration::from_secs(3600);
+            d.next = Instant::now() + MAX_POLL;
+        }
+        while rx.try_recv().is_ok() {}
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        sched.active(1);
+        assert!(rx.recv_timeout(Duration::from_secs(2)).is_ok());
+        sched.remove(1);
+        sched.shut_down();
     }
 }
