@@ -2,7 +2,7 @@
 //!
 //! Layout: 8-byte little-endian header length `n`, `n` bytes of JSON, then the data area.
 //! The JSON is parsed and validated by the format's reference implementation (the
-//! `safetensors` crate, see [`header`]); this reader adds what it does not do: errors that
+//! `safetensors` crate, see `header`); this reader adds what it does not do: errors that
 //! name the file (and the tensor), a half-written checkpoint told apart from a corrupt one (so
 //! the TUI can retry the former), and positional reads (the crate wants the whole file in
 //! memory or mapped).

@@ -1,7 +1,7 @@
 //! Views: the terminal UI. The event loop waits on three sources — the follower's records,
 //! terminal input, and signals — and redraws only when one of them changed something, or when
 //! the text of the clock ("updated 5s ago") or of a run's status changed with time
-//! ([`clock`]). Frames are wrapped in synchronized updates so they do not tear over slow SSH
+//! (`clock`). Frames are wrapped in synchronized updates so they do not tear over slow SSH
 //! links.
 
 pub mod app;

@@ -5,7 +5,7 @@
 //! a local file system, and the poll is only the fallback for writes notify does not see (other
 //! NFS/Lustre clients). A subscriber polls at its own interval while it has been active within
 //! [`BACKOFF_AFTER`]; after that every third of its silence ([`backoff`]), at most every
-//! [`MAX_POLL`]. [`Schedule::active`] (new data found) brings it back to its own interval.
+//! [`MAX_POLL`]. `Schedule::active` (new data found) brings it back to its own interval.
 
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
