@@ -4,8 +4,6 @@
 //! `max_steps`; the tracker's name for the run; a finished run that restarts is live again;
 //! the runs panel with a finished run (TestBackend snapshot).
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use trainwatch::core::{RunEnd, RunLabel};
@@ -171,19 +169,7 @@ fn finished_sweep() -> App {
 }
 
 fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| f.render_widget(app, f.area())).unwrap();
-    let buf = t.backend().buffer().clone();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    common::screen::text(&common::screen::draw(app, w, h))
 }
 
 #[test]

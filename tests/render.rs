@@ -1,10 +1,8 @@
 //! Rendering with ratatui's `TestBackend`: what lands in which cell, in which colour, for
 //! truecolor, 256 colours and NO_COLOR, at 80×24 and at absurd sizes.
 
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
-use ratatui::Terminal;
 use std::path::PathBuf;
 use trainwatch::ingest::SourceSpec;
 use trainwatch::run::read_once;
@@ -17,36 +15,13 @@ use trainwatch::view::StepAxis;
 
 mod common;
 use common::sample;
+use common::screen::{draw, row, text};
 
 fn app(rel: &str, mode: ColorMode) -> App {
     let model = read_once(&SourceSpec::new(sample(rel))).unwrap();
     let mut a = App::new(model, Theme::new(mode));
     a.status.following = true;
     a
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| f.render_widget(app, f.area())).unwrap();
-    t.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let a = buf.area;
-    (0..a.height)
-        .map(|y| {
-            (0..a.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn row(buf: &Buffer, y: u16) -> String {
-    (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect()
 }
 
 #[test]

@@ -3,9 +3,6 @@
 //! 80×24 and 160×48, explosions marked down every panel, the cursor's read-out, the overlay
 //! of two runs in their colours, and NO_COLOR's marker per run.
 
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-use ratatui::Terminal;
 use std::path::PathBuf;
 use trainwatch::ingest::SourceSpec;
 use trainwatch::run::read_once;
@@ -14,6 +11,7 @@ use trainwatch::tui::{App, ColorMode, Theme};
 
 mod common;
 use common::sample;
+use common::screen::{draw, text};
 
 fn spec(rel: &str) -> SourceSpec {
     let panels: Vec<String> = ["gnorm", "loss", "lr"].map(String::from).to_vec();
@@ -26,26 +24,6 @@ fn app(rel: &str, mode: ColorMode) -> App {
     let mut a = App::new(model, Theme::new(mode));
     a.status.following = true;
     a
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| f.render_widget(app, f.area())).unwrap();
-    t.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let a = buf.area;
-    (0..a.height)
-        .map(|y| {
-            (0..a.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

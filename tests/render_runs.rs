@@ -4,9 +4,6 @@
 //! to while open grows in the panel; snapshots at 80×24 and 160×48.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-use ratatui::Terminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use trainwatch::discovery::{self, Request};
@@ -17,6 +14,7 @@ use trainwatch::tui::{App, ColorMode, Theme};
 
 mod common;
 use common::sample;
+use common::screen::{draw, text};
 
 fn copy(from: &str, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
@@ -65,26 +63,6 @@ fn app(dir: &Path, mode: ColorMode) -> App {
     a.runs = RunsPanel::new(ws);
     a.status.following = true;
     a
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| f.render_widget(app, f.area())).unwrap();
-    t.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let a = buf.area;
-    (0..a.height)
-        .map(|y| {
-            (0..a.width)
-                .map(|x| buf[(x, y)].symbol().to_string())
-                .collect::<String>()
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn key(code: KeyCode) -> KeyEvent {

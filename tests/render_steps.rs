@@ -1,9 +1,7 @@
 //! The chart's x-axis is in steps: gaps in the logged steps show as gaps, a restart keeps its
 //! marker, and a frame with many points still draws the spikes in them.
 
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
 use trainwatch::ingest::SourceSpec;
 use trainwatch::run::RunData;
 use trainwatch::tui::gnorm_tab::ChartAction;
@@ -22,12 +20,6 @@ fn app(points: &[(u64, f64)], restart_at: Option<usize>) -> App {
     a
 }
 
-fn draw(app: &App, w: u16, h: u16) -> Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| f.render_widget(app, f.area())).unwrap();
-    t.backend().buffer().clone()
-}
-
 /// The chart's bar columns (x positions with a bar glyph in the bottom plot row).
 fn bar_columns(buf: &Buffer, row: u16) -> Vec<u16> {
     (0..buf.area.width)
@@ -37,6 +29,9 @@ fn bar_columns(buf: &Buffer, row: u16) -> Vec<u16> {
         })
         .collect()
 }
+
+mod common;
+use common::screen::draw;
 
 #[test]
 fn a_gap_in_the_steps_is_a_gap_on_the_axis() {

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod screen;
+
 /// A file of `../shared/samples/` (the real logs and tables; see its MANIFEST.md).
 pub fn sample(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
