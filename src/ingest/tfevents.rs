@@ -19,61 +19,23 @@ use super::formats::{record, MetricSpec, LOSS_COLUMN};
 use crate::core::Record;
 use proto::{tensor_scalar, Field, Fields};
 
+mod crc;
 mod parallel;
 mod proto;
+mod tags;
 #[cfg(test)]
 mod tests;
 
+pub use crc::masked_crc;
 pub use proto::encode;
+pub use tags::TagMatcher;
+
+#[cfg(test)]
+use crc::crc32c;
+use crc::header_ok;
 
 /// Records longer than this are taken as corrupt framing, not waited for.
 pub const MAX_RECORD: u64 = 64 << 20;
-
-const MASK_DELTA: u32 = 0xa282_ead8;
-
-/// TFRecord's masked CRC-32C.
-pub fn masked_crc(bytes: &[u8]) -> u32 {
-    let c = crc32c(bytes);
-    (c.rotate_right(15)).wrapping_add(MASK_DELTA)
-}
-
-/// CRC-32C. Records are mostly tens of bytes, where the `crc32c` crate's dispatch costs more
-/// than the work: short inputs use the SSE4.2 instruction inline when the CPU has it.
-fn crc32c(bytes: &[u8]) -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if bytes.len() <= 256 && has_sse42() {
-            // SAFETY: the CPU supports SSE4.2 (checked above).
-            return unsafe { crc32c_sse42(bytes) };
-        }
-    }
-    crc32c::crc32c(bytes)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn has_sse42() -> bool {
-    use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("sse4.2"))
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse4.2")]
-unsafe fn crc32c_sse42(bytes: &[u8]) -> u32 {
-    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
-    let mut c: u64 = 0xffff_ffff;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        c = _mm_crc32_u64(c, u64::from_le_bytes(a));
-    }
-    let mut c = c as u32;
-    for &b in words.remainder() {
-        c = _mm_crc32_u8(c, b);
-    }
-    !c
-}
 
 /// Whether `bytes` is named or framed like an event file (a valid first record header).
 pub fn looks_like_event_file(name: &str, head: &[u8]) -> bool {
@@ -81,52 +43,6 @@ pub fn looks_like_event_file(name: &str, head: &[u8]) -> bool {
         return true;
     }
     head.len() >= 12 && header_ok(head)
-}
-
-fn header_ok(b: &[u8]) -> bool {
-    let (Some(len), Some(crc)) = (b.get(0..8), b.get(8..12)) else {
-        return false;
-    };
-    let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    masked_crc(len) == crc
-}
-
-/// Which tag names the metric: the aliases, exactly or as the tag's last path component
-/// (`train/grad_norm`, `train_inner/gnorm`, `train/gnorm`).
-#[derive(Debug, Clone)]
-pub struct TagMatcher {
-    names: Vec<Vec<u8>>,
-    loss: Vec<Vec<u8>>,
-    is_loss: bool,
-    /// For the panels' metrics (columns after the loss).
-    metric: MetricSpec,
-}
-
-impl TagMatcher {
-    pub fn new(metric: &MetricSpec) -> Self {
-        TagMatcher {
-            names: metric.aliases.iter().map(|k| k.bytes().to_vec()).collect(),
-            loss: [b"loss".to_vec(), b"train/loss".to_vec()].to_vec(),
-            is_loss: metric.label == "loss",
-            metric: metric.clone(),
-        }
-    }
-
-    fn matches_any(names: &[Vec<u8>], tag: &[u8]) -> bool {
-        let last = match memchr::memrchr(b'/', tag) {
-            Some(i) => &tag[i + 1..],
-            None => tag,
-        };
-        names.iter().any(|n| n == tag || n == last)
-    }
-
-    pub fn matches(&self, tag: &[u8]) -> bool {
-        Self::matches_any(&self.names, tag)
-    }
-
-    fn is_loss_tag(&self, tag: &[u8]) -> bool {
-        !self.is_loss && Self::matches_any(&self.loss, tag)
-    }
 }
 
 /// Incremental reader of one event file's bytes.
