@@ -25,4 +25,12 @@ impl RestartReason {
             RestartReason::Resumed => "run resumed into a new file",
         }
     }
+
+    /// What the reader does next, as the views say it after [`describe`](Self::describe).
+    pub fn what_follows(self) -> &'static str {
+        match self {
+            RestartReason::Resumed => "reading on in it as the same run",
+            _ => "reading it from the start as a new run",
+        }
+    }
 }
