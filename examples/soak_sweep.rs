@@ -34,6 +34,10 @@ fn main() {
         "{} lines in {:.1} s; VmRSS open {} KiB, peak {} KiB, appends done {} KiB, all shown {} KiB, idle after {} KiB",
         f.lines, f.secs, f.rss_open, f.rss_peak, f.rss_written, f.rss_shown, f.rss_after
     );
+    println!(
+        "{:.0} bytes per point held (peak over open)",
+        f.rss_peak.saturating_sub(f.rss_open) as f64 * 1024.0 / f.lines as f64
+    );
     for (run, said) in &f.short {
         println!("short: {run}: {said}");
     }

@@ -17,12 +17,6 @@ pub struct Tui {
 }
 
 impl Tui {
-    /// `trainwatch ARGS…` on a `cols × rows` terminal (the binary cargo built for the tests).
-    pub fn start(args: &[&std::ffi::OsStr], cols: u16, rows: u16) -> Tui {
-        let bin = option_env!("CARGO_BIN_EXE_trainwatch").expect("run from an integration test");
-        Self::start_bin(std::path::Path::new(bin), args, cols, rows)
-    }
-
     /// `BIN ARGS…` on a `cols × rows` terminal.
     pub fn start_bin(
         bin: &std::path::Path,
