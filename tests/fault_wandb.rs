@@ -224,4 +224,10 @@ fn following_latest_run_picks_up_the_resumed_file() {
     assert_eq!(restart["event"], "restart", "{restart}");
     let all: Vec<u64> = f.seen.iter().filter_map(|v| v["step"].as_u64()).collect();
     assert_eq!(all, expected_steps());
+    // Another run's folder appearing beside them changes nothing for this run.
+    let other = wandb.join("offline-run-20261201_160000-other01");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("run-other01.wandb"), fixture(RESUMED)).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(f.lines.try_recv().is_err(), "nothing more for this run");
 }

@@ -56,6 +56,7 @@ pub struct WandbSource {
     /// When the run's `wandb/` folder was listed for them, and the run folders then waiting
     /// for their file.
     listed: Option<std::time::SystemTime>,
+    listed_before: bool,
     awaiting: Vec<PathBuf>,
     metric: MetricSpec,
     seen: Option<FileIdentity>,
@@ -77,6 +78,7 @@ impl WandbSource {
             segments: vec![path.to_path_buf()],
             segment: 0,
             listed: None,
+            listed_before: false,
             awaiting: Vec::new(),
             metric: metric.clone(),
             seen: None,
@@ -121,8 +123,9 @@ impl WandbSource {
         let (found, awaiting) = resume::listing(&self.path);
         self.awaiting = awaiting;
         if let Some(i) = found.iter().position(|p| *p == self.path) {
-            let first_look = self.seen.is_none() && self.offset == 0;
-            self.segment = if first_look { 0 } else { i };
+            // The first listing starts the run at its oldest file; later ones keep the place.
+            self.segment = if self.listed_before { i } else { 0 };
+            self.listed_before = true;
             self.path = found[self.segment].clone();
             self.segments = found;
         }
