@@ -210,11 +210,7 @@ impl Printer<'_> {
                 if self.opts.jsonl {
                     out.write_all(b"{\"event\":\"restart\"}\n")?;
                 } else {
-                    writeln!(
-                        out,
-                        "-- {}: reading it from the start as a new run --",
-                        r.describe()
-                    )?;
+                    writeln!(out, "-- {}: {} --", r.describe(), r.what_follows())?;
                 }
             }
             Change::Point { .. } | Change::Explosion { .. } => {}

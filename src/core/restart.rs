@@ -11,6 +11,8 @@ pub enum RestartReason {
     Recreated,
     /// A new file appeared after the first (TensorBoard writes a new event file per run).
     NewFile,
+    /// The run was resumed into a new file (W&B writes a new run folder of the same id).
+    Resumed,
 }
 
 impl RestartReason {
@@ -20,6 +22,15 @@ impl RestartReason {
             RestartReason::Replaced => "log replaced",
             RestartReason::Recreated => "log re-created",
             RestartReason::NewFile => "new event file",
+            RestartReason::Resumed => "run resumed into a new file",
+        }
+    }
+
+    /// What the reader does next, as the views say it after [`describe`](Self::describe).
+    pub fn what_follows(self) -> &'static str {
+        match self {
+            RestartReason::Resumed => "reading on in it as the same run",
+            _ => "reading it from the start as a new run",
         }
     }
 }

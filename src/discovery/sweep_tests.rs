@@ -162,3 +162,38 @@ fn loggers_folders_of_one_run_are_not_a_sweep_but_their_versions_are() {
     let m = discover(&Request::new(dir.path(), &gnorm())).unwrap();
     assert_eq!(m.names(), ["version_0", "version_1"]);
 }
+
+#[test]
+fn a_resumed_wandb_run_in_an_open_sweep_is_not_a_new_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let wandb = sample("wandb-offline/offline-run-20261201_071111-odlwprk3/run-odlwprk3.wandb");
+    put(
+        dir.path(),
+        "offline-run-20261201_071111-odlwprk3/run-odlwprk3.wandb",
+        &wandb,
+    );
+    put(
+        dir.path(),
+        "offline-run-20261201_081111-other01/run-other01.wandb",
+        &wandb,
+    );
+    let req = Request::new(dir.path(), &gnorm());
+    let m = discover(&req).unwrap();
+    assert_eq!(m.runs.len(), 2);
+    let mut w = sweep_watch::SweepWatch::new(req, &m.runs);
+    // `resume=` writes a new folder of the same id: the open run reads on into it.
+    put(
+        dir.path(),
+        "offline-run-20261201_091111-odlwprk3/run-odlwprk3.wandb",
+        &wandb,
+    );
+    assert!(w.poll().is_empty());
+    put(
+        dir.path(),
+        "offline-run-20261201_101111-third01/run-third01.wandb",
+        &wandb,
+    );
+    let new = w.poll();
+    assert_eq!(new.len(), 1);
+    assert_eq!(w.name_of(&new[0]), "offline-run-20261201_101111-third01");
+}

@@ -49,6 +49,10 @@ impl SweepWatch {
                 .known
                 .iter()
                 .any(|k| k.starts_with(&dir) || dir.starts_with(k))
+                || self
+                    .known
+                    .iter()
+                    .any(|k| super::trackers::same_wandb_run(k, &dir))
             {
                 continue;
             }

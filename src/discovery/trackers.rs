@@ -98,7 +98,20 @@ pub fn wandb_runs(root: &Path) -> Vec<RunCandidate> {
         return wandb_runs(&root.join("wandb"));
     }
     runs.sort_by(|a, b| a.order.cmp(&b.order));
+    // A run resumed into a new folder (the same id) is one run, its oldest folder standing for
+    // it: its source reads on into the later folders (`ingest::wandb::resume`).
+    let mut ids = std::collections::HashSet::new();
+    runs.retain(|r| r.id.as_ref().is_none_or(|id| ids.insert(id.clone())));
     runs
+}
+
+/// Whether two folders are W&B run folders of the same run id (a run and its resumption).
+pub fn same_wandb_run(a: &Path, b: &Path) -> bool {
+    let id = |p: &Path| {
+        let name = p.file_name()?.to_str()?;
+        crate::ingest::wandb::resume::folder_parts(name).map(|(_, id)| id.to_string())
+    };
+    a != b && a.parent() == b.parent() && id(a).is_some() && id(a) == id(b)
 }
 
 /// An MLflow file-store run folder.

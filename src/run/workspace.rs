@@ -46,6 +46,9 @@ pub enum RunStatus {
     Killed,
     /// The file restarted (truncated, replaced, or its steps went back) since the last look.
     Restarted,
+    /// Its source was there and is not any more (its file or run folder deleted): what was
+    /// read is kept, and the run is read again if the source comes back.
+    Gone,
 }
 
 impl RunStatus {
@@ -57,6 +60,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Killed => "killed",
             RunStatus::Restarted => "restarted",
+            RunStatus::Gone => "gone",
         }
     }
 
@@ -81,6 +85,9 @@ pub struct Member {
     /// The usual time between arrivals (an exponentially weighted mean).
     interval: Option<Duration>,
     restarted: bool,
+    /// The source was found, then went missing ([`RunStatus::Gone`]); `found`: it was seen.
+    found: bool,
+    gone: bool,
     /// The source said the run ended (nothing logged since); cleared by a restart or new
     /// records.
     pub ended: Option<RunEnd>,
@@ -99,6 +106,8 @@ impl Member {
             updated: None,
             interval: None,
             restarted: false,
+            found: false,
+            gone: false,
             ended: None,
             label: None,
         }
@@ -121,6 +130,9 @@ impl Member {
 
     /// The status at `now`, the run's data being `data` (the focused run's lives in the view).
     pub fn status_of(&self, data: &super::RunData, now: Instant) -> RunStatus {
+        if self.gone {
+            return RunStatus::Gone;
+        }
         if self.restarted {
             return RunStatus::Restarted;
         }
@@ -219,6 +231,11 @@ impl Workspace {
             return false;
         }
         match &ev.event {
+            IngestEvent::Waiting => m.gone = m.found,
+            IngestEvent::Following => {
+                m.found = true;
+                m.gone = false;
+            }
             IngestEvent::Restart(_) => {
                 m.restarted = true;
                 m.ended = None;
@@ -336,6 +353,19 @@ mod tests {
             (m.status(secs(46)), m.run.data.finished),
             (RunStatus::Live, None)
         );
+        // Its file deleted (the follower waits for it again): gone, its points kept; back
+        // when the file is.
+        ws.apply(ev(0, IngestEvent::Following), secs(46));
+        ws.apply(ev(0, IngestEvent::Waiting), secs(47));
+        let m = ws.get(RunId(0)).unwrap();
+        assert_eq!(m.status(secs(48)), RunStatus::Gone);
+        assert!(!m.run.data.primary().is_empty());
+        ws.apply(ev(0, IngestEvent::Following), secs(49));
+        assert_eq!(ws.get(RunId(0)).unwrap().status(secs(50)), RunStatus::Live);
+        // Waiting for a file not there yet is not gone.
+        let fresh = ws.push("b".into(), Run::new(SourceSpec::new("b.log"), None));
+        ws.apply(ev(fresh.0, IngestEvent::Waiting), secs(50));
+        assert_eq!(ws.get(fresh).unwrap().status(secs(51)), RunStatus::Live);
         // An event for a run not in the workspace changes nothing.
         assert!(ws
             .apply(ev(5, batch("step=1 gnorm=1\n")), secs(50))

@@ -244,10 +244,7 @@ impl App {
             }
             ev @ IngestEvent::Restart(r) => {
                 self.model.apply(ev);
-                self.note(
-                    format!("{} — reading it from the start as a new run", r.describe()),
-                    true,
-                );
+                self.note(format!("{} — {}", r.describe(), r.what_follows()), true);
             }
             IngestEvent::Error(e) => self.status.error = Some(e),
         }

@@ -2,12 +2,15 @@
 //! framing ([`framing`]) cut into protobuf records ([`proto`]) that [`records`] turns into
 //! the project's batches. The file is read from where the last look stopped, like an event
 //! file; a record cut at the end is waited for, a damaged chunk is counted and skipped.
+//! A run resumed into a new run folder ([`resume`]) is read on from the new file, after a
+//! restart: what was held of the old file's end then is its torn tail, counted as skipped.
 
 pub mod config;
 pub mod framing;
 pub mod parallel;
 pub mod proto;
 pub mod records;
+pub mod resume;
 
 pub use records::RunInfo;
 
@@ -45,7 +48,16 @@ fn long_read(left: u64) -> usize {
 /// One `.wandb` file, followed.
 #[derive(Debug)]
 pub struct WandbSource {
+    /// The file being read: one of `segments`.
     path: PathBuf,
+    /// The run's files, oldest first ([`resume::segments`]), and which is being read.
+    segments: Vec<PathBuf>,
+    segment: usize,
+    /// When the run's `wandb/` folder was listed for them, and the run folders then waiting
+    /// for their file.
+    listed: Option<std::time::SystemTime>,
+    listed_before: bool,
+    awaiting: Vec<PathBuf>,
     metric: MetricSpec,
     seen: Option<FileIdentity>,
     offset: u64,
@@ -63,6 +75,11 @@ impl WandbSource {
     pub fn new(path: &Path, metric: &MetricSpec) -> Self {
         WandbSource {
             path: path.to_path_buf(),
+            segments: vec![path.to_path_buf()],
+            segment: 0,
+            listed: None,
+            listed_before: false,
+            awaiting: Vec::new(),
             metric: metric.clone(),
             seen: None,
             offset: 0,
@@ -94,7 +111,53 @@ impl WandbSource {
         self.not_wandb = false;
     }
 
+    /// Lists the run's files again when its `wandb/` folder changed (a run folder was
+    /// created: the run may have been resumed). Before the first look the oldest is read.
+    fn relist(&mut self) {
+        let stamp = resume::listing_stamp(&self.path);
+        let arrived = self.awaiting.iter().any(|p| p.is_file());
+        if stamp.is_none() || (stamp == self.listed && !arrived) {
+            return;
+        }
+        self.listed = stamp;
+        let (found, awaiting) = resume::listing(&self.path);
+        self.awaiting = awaiting;
+        if let Some(i) = found.iter().position(|p| *p == self.path) {
+            // The first listing starts the run at its oldest file; later ones keep the place.
+            self.segment = if self.listed_before { i } else { 0 };
+            self.listed_before = true;
+            self.path = found[self.segment].clone();
+            self.segments = found;
+        }
+    }
+
+    /// Looks at the run's files: the one being read, then, when the run was resumed into a
+    /// later one, that one after a restart.
     fn look(&mut self, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
+        self.relist();
+        loop {
+            let exists = self.look_file(out)?;
+            let Some(next) = self.segments.get(self.segment + 1).cloned() else {
+                return Ok(exists);
+            };
+            // The run was resumed: the file read so far will not grow (its process is gone),
+            // and a record it left unfinished is its torn tail.
+            if self.framer.pending() > 0 {
+                self.dec.skipped(1);
+            }
+            let batch = self.dec.take_batch();
+            if !batch.is_empty() || batch.lines > 0 || batch.skipped > 0 {
+                out(Update::Batch(batch));
+            }
+            self.segment += 1;
+            self.path = next;
+            self.seen = None;
+            self.restart();
+            out(Update::Restart(crate::core::RestartReason::Resumed));
+        }
+    }
+
+    fn look_file(&mut self, out: &mut dyn FnMut(Update)) -> io::Result<bool> {
         let Some(now) = FileIdentity::stat(&self.path)? else {
             return Ok(false);
         };
