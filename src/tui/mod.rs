@@ -1,10 +1,12 @@
 //! Views: the terminal UI. The event loop waits on three sources — the follower's records,
 //! terminal input, and signals — and redraws only when one of them changed something, or when
 //! the text of the clock ("updated 5s ago") or of a run's status changed with time
-//! (`clock`). Frames are wrapped in synchronized updates so they do not tear over slow SSH
-//! links.
+//! (`clock`). Frames are written by [`backend::WireBackend`]: the fewest bytes for the cells
+//! that changed, long frames wrapped in synchronized updates so they do not tear over slow
+//! SSH links.
 
 pub mod app;
+pub mod backend;
 mod chart;
 mod chart_scale;
 mod clock;
@@ -22,6 +24,7 @@ pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
 mod trim;
+pub mod wire;
 mod wrap;
 
 pub use app::{Action, App};
@@ -33,8 +36,7 @@ use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
 use crossterm::event::Event;
-use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use crossterm::{execute, queue};
+use crossterm::execute;
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use std::io::IsTerminal;
@@ -190,7 +192,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
             .context("starting the checkpoint follower")?;
     }
 
-    let terminal = ratatui::try_init().context("setting up the terminal")?;
+    let terminal = init_terminal().context("setting up the terminal")?;
     quiet_panic_restore();
     let _guard = RestoreGuard;
     app.resize(frame_area(&terminal)?);
@@ -237,13 +239,22 @@ where
     Ok(ratatui::layout::Rect::new(0, 0, s.width, s.height))
 }
 
-fn draw<B: Backend + std::io::Write>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
+/// What `ratatui::try_init` does (raw mode, the alternate screen), with the lean backend
+/// ([`backend::WireBackend`]); the screen is cleared so the backend knows what it shows.
+fn init_terminal() -> std::io::Result<Terminal<backend::WireBackend<std::io::Stdout>>> {
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    let mut terminal = Terminal::new(backend::WireBackend::new(std::io::stdout()))?;
+    terminal.clear()?;
+    Ok(terminal)
+}
+
+/// One frame; the backend wraps it in a synchronized update when it is long.
+fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
 {
-    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| f.render_widget(app, f.area()))?;
-    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
 }
 
@@ -328,7 +339,7 @@ fn run_event((i, event): (usize, IngestEvent)) -> crate::run::RunEvent {
     }
 }
 
-fn event_loop<B: Backend + std::io::Write>(
+fn event_loop<B: Backend>(
     mut terminal: Terminal<B>,
     app: &mut App,
     ch: &mut Channels,
