@@ -6,7 +6,8 @@
 //!
 //! Cases: histories of 1 k and 100 k points; the terminal's colours as `--color auto` finds
 //! them (truecolor by `COLORTERM`, 256 colours, `NO_COLOR`); and a history with explosions,
-//! so the events panel beside the chart lists them.
+//! so the events panel beside the chart lists them; and a window zoomed in to one point per
+//! column that follows the newest point.
 //!
 //! Run: `cargo build --release && cargo run --release --example bench_wire
 //! [-- --points 1000,100000 --appends 200 --interval-ms 100 --idle-secs 10 --only NAME --dump N]`.
@@ -102,6 +103,8 @@ struct Case {
     name: &'static str,
     env: &'static [(&'static str, &'static str)],
     spikes: bool,
+    /// Keys pressed once the history is shown.
+    keys: &'static str,
 }
 
 const CASES: &[Case] = &[
@@ -109,21 +112,32 @@ const CASES: &[Case] = &[
         name: "truecolor",
         env: &[("COLORTERM", "truecolor")],
         spikes: false,
+        keys: "",
     },
     Case {
         name: "256",
         env: &[],
         spikes: false,
+        keys: "",
     },
     Case {
         name: "NO_COLOR",
         env: &[("NO_COLOR", "1")],
         spikes: false,
+        keys: "",
     },
     Case {
         name: "explosions",
         env: &[("COLORTERM", "truecolor")],
         spikes: true,
+        keys: "",
+    },
+    Case {
+        name: "zoomed",
+        env: &[("COLORTERM", "truecolor")],
+        spikes: false,
+        // Zoomed in to one point per column, following the newest.
+        keys: "++++++++++++++",
     },
 ];
 
@@ -194,6 +208,11 @@ fn run_case(case: &Case, points: u64, opts: &Opts) -> Measured {
     if !cap.wait_for(&last, 60) {
         eprintln!("{} never appeared; screen:\n{}", last, cap.screen());
         std::process::exit(1);
+    }
+    for k in case.keys.bytes() {
+        let _ = keys.write_all(&[k]);
+        let _ = keys.flush();
+        std::thread::sleep(Duration::from_millis(50));
     }
     // Settled: the start-up frames are out, the clock ticks on.
     std::thread::sleep(Duration::from_millis(1500));
