@@ -178,3 +178,39 @@ fn one_appended_point_changes_a_few_cells_sent_in_a_few_bytes_each() {
         assert!(mean <= 400, "{mode:?}: {mean} bytes per point");
     }
 }
+
+#[test]
+fn a_followed_zoomed_window_pages_instead_of_shifting_every_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (120, 40);
+    let zoomed = |k: usize| {
+        let mut a = app(&log_prefix(dir.path(), k), ColorMode::TrueColor);
+        let spacing = trainwatch::view::StepAxis::new(a.model.primary()).spacing();
+        // One point per column, following the newest.
+        a.view = trainwatch::view::XWindow {
+            per_col: Some(spacing),
+            end: None,
+        };
+        a
+    };
+    let mut t = terminal(w, h);
+    let mut vt = vt100::Parser::new(h, w, 0);
+    let (first, mut prev) = frame(&mut t, &zoomed(1000));
+    vt.process(&first);
+    let mut big = 0;
+    let n = 48;
+    for k in 1001..=1000 + n {
+        let (bytes, buf) = frame(&mut t, &zoomed(k));
+        vt.process(&bytes);
+        assert_same(&buf, vt.screen(), &format!("zoomed point {k}"));
+        if prev.diff(&buf).len() > h as usize + 40 {
+            big += 1;
+        }
+        prev = buf;
+    }
+    // The plot is about 80 columns wide: a page of 10 points. Every page turn redraws the
+    // bars, and so does a point that is a new maximum in view (the y-range grows); without
+    // pages every point shifted every bar.
+    let page = (w as usize - 40) / 8;
+    assert!(big <= n / page + 3, "{big} of {n} points redrew the chart");
+}
