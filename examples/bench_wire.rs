@@ -174,7 +174,9 @@ fn run_case(case: &Case, points: u64, opts: &Opts) -> Measured {
             pixel_height: 0,
         })
         .expect("openpty");
-    let mut cmd = CommandBuilder::new(support::trainwatch_bin());
+    // Absolute: the pty's command is looked up on PATH otherwise.
+    let bin = support::trainwatch_bin();
+    let mut cmd = CommandBuilder::new(std::fs::canonicalize(&bin).unwrap_or(bin));
     cmd.arg(&log);
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("NO_COLOR");
@@ -290,7 +292,19 @@ fn main() {
     );
     println!(
         "{:<11} {:>7} | {:>6} {:>5} {:>5} {:>5} | {:>6} {:>6} {:>6} {:>6} {:>5} | {:>7} {:>6}",
-        "case", "points", "mean", "p50", "p95", "max", "text", "moves", "sgr", "modes", "frm", "idle/s", "idle#"
+        "case",
+        "points",
+        "mean",
+        "p50",
+        "p95",
+        "max",
+        "text",
+        "moves",
+        "sgr",
+        "modes",
+        "frm",
+        "idle/s",
+        "idle#"
     );
     for case in CASES.iter().filter(|c| only.is_empty() || c.name == only) {
         for &n in &points {

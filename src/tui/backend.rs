@@ -13,34 +13,14 @@
 //!
 //! Underline colours are not written (trainwatch sets none).
 
+use super::sgr::{self, Pen};
 use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::{Buffer, Cell, CellDiffOption};
 use ratatui::layout::{Position, Rect, Size};
-use ratatui::style::{Color, Modifier};
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// Frames longer than this are wrapped in synchronized-update escapes.
 pub const SYNC_ABOVE: usize = 1024;
-
-/// The graphic state the terminal is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Pen {
-    fg: Option<Color>,
-    bg: Option<Color>,
-    modifier: Modifier,
-}
-
-impl Pen {
-    fn of(cell: &Cell) -> Pen {
-        let some = |c: Color| (c != Color::Reset).then_some(c);
-        Pen {
-            fg: some(cell.fg),
-            bg: some(cell.bg),
-            modifier: cell.modifier,
-        }
-    }
-}
 
 /// A ratatui backend writing to `out` (stdout in the TUI, a `Vec<u8>` in tests).
 pub struct WireBackend<W: Write> {
@@ -146,7 +126,10 @@ impl<W: Write> WireBackend<W> {
         for x in from..to {
             let cell = screen.cell((x, y))?;
             let sym = cell.symbol();
-            if cell.diff_option != CellDiffOption::None || Pen::of(cell) != self.pen || !one_column(sym) {
+            if cell.diff_option != CellDiffOption::None
+                || Pen::of(cell) != self.pen
+                || !one_column(sym)
+            {
                 return None;
             }
             s.push_str(sym);
@@ -157,50 +140,12 @@ impl<W: Write> WireBackend<W> {
         Some(s)
     }
 
-    /// Sets the terminal's style to `to`: only what changes, in one sequence (or a reset and
-    /// the whole style, when that is shorter).
+    /// Sets the terminal's style to `to` ([`sgr::change`]).
     fn set_pen(&mut self, to: Pen) {
         if to == self.pen {
             return;
         }
-        let from = self.pen;
-        let mut inc = String::new();
-        let removed = from.modifier - to.modifier;
-        let mut add = to.modifier - from.modifier;
-        let bold_dim = Modifier::BOLD | Modifier::DIM;
-        if removed.intersects(bold_dim) {
-            param(&mut inc, "22");
-            add |= to.modifier & bold_dim;
-        }
-        for (m, off) in [
-            (Modifier::ITALIC, "23"),
-            (Modifier::UNDERLINED, "24"),
-            (Modifier::SLOW_BLINK | Modifier::RAPID_BLINK, "25"),
-            (Modifier::REVERSED, "27"),
-            (Modifier::HIDDEN, "28"),
-            (Modifier::CROSSED_OUT, "29"),
-        ] {
-            if removed.intersects(m) {
-                param(&mut inc, off);
-                add |= to.modifier & m;
-            }
-        }
-        modifiers_on(&mut inc, add);
-        if to.fg != from.fg {
-            colour(&mut inc, to.fg, 30);
-        }
-        if to.bg != from.bg {
-            colour(&mut inc, to.bg, 40);
-        }
-        let mut fresh = String::from("0");
-        modifiers_on(&mut fresh, to.modifier);
-        if to.fg.is_some() {
-            colour(&mut fresh, to.fg, 30);
-        }
-        if to.bg.is_some() {
-            colour(&mut fresh, to.bg, 40);
-        }
-        let body = if fresh.len() <= inc.len() { fresh } else { inc };
+        let body = sgr::change(self.pen, to);
         self.csi(format_args!("{body}m"));
         self.pen = to;
     }
@@ -236,66 +181,6 @@ impl<W: Write> WireBackend<W> {
 /// Whether `sym` takes exactly one column (so the cursor's column is known after it).
 fn one_column(sym: &str) -> bool {
     ratatui::text::Span::raw(sym).width() == 1
-}
-
-fn param(s: &mut String, p: &str) {
-    if !s.is_empty() {
-        s.push(';');
-    }
-    s.push_str(p);
-}
-
-fn modifiers_on(s: &mut String, m: Modifier) {
-    for (bit, on) in [
-        (Modifier::BOLD, "1"),
-        (Modifier::DIM, "2"),
-        (Modifier::ITALIC, "3"),
-        (Modifier::UNDERLINED, "4"),
-        (Modifier::SLOW_BLINK, "5"),
-        (Modifier::RAPID_BLINK, "6"),
-        (Modifier::REVERSED, "7"),
-        (Modifier::HIDDEN, "8"),
-        (Modifier::CROSSED_OUT, "9"),
-    ] {
-        if m.contains(bit) {
-            param(s, on);
-        }
-    }
-}
-
-/// The SGR parameters of a colour; `base` 30 for the foreground, 40 for the background.
-fn colour(s: &mut String, c: Option<Color>, base: u8) {
-    if !s.is_empty() {
-        s.push(';');
-    }
-    let named = |k: u8| {
-        if k < 8 {
-            base + k
-        } else {
-            base + 60 + k - 8
-        }
-    };
-    let _ = match c.unwrap_or(Color::Reset) {
-        Color::Reset => write!(s, "{}", base + 9),
-        Color::Black => write!(s, "{}", named(0)),
-        Color::Red => write!(s, "{}", named(1)),
-        Color::Green => write!(s, "{}", named(2)),
-        Color::Yellow => write!(s, "{}", named(3)),
-        Color::Blue => write!(s, "{}", named(4)),
-        Color::Magenta => write!(s, "{}", named(5)),
-        Color::Cyan => write!(s, "{}", named(6)),
-        Color::Gray => write!(s, "{}", named(7)),
-        Color::DarkGray => write!(s, "{}", named(8)),
-        Color::LightRed => write!(s, "{}", named(9)),
-        Color::LightGreen => write!(s, "{}", named(10)),
-        Color::LightYellow => write!(s, "{}", named(11)),
-        Color::LightBlue => write!(s, "{}", named(12)),
-        Color::LightMagenta => write!(s, "{}", named(13)),
-        Color::LightCyan => write!(s, "{}", named(14)),
-        Color::White => write!(s, "{}", named(15)),
-        Color::Indexed(i) => write!(s, "{};5;{i}", base + 8),
-        Color::Rgb(r, g, b) => write!(s, "{};2;{r};{g};{b}", base + 8),
-    };
 }
 
 impl<W: Write> Backend for WireBackend<W> {

@@ -20,6 +20,7 @@ pub mod picker;
 mod render;
 pub mod runs_table;
 pub mod scrubber;
+mod sgr;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
@@ -106,12 +107,12 @@ impl Drop for RestoreGuard {
     }
 }
 
-/// Replaces ratatui's panic hook (restore, then the previous hook) by one that restores
-/// without printing: ratatui's reports a failed restore on stderr, and on a closed terminal
-/// that print panics inside the hook, which aborts the process (no unwinding, no cleanup).
+/// Replaces the panic hook by one that restores the terminal without printing more than the
+/// message (not ratatui's, which `ratatui::init` installs: it reports a failed restore on
+/// stderr, and on a closed terminal that print panics inside the hook, which aborts the
+/// process — no unwinding, no cleanup).
 fn quiet_panic_restore() {
-    let ratatui_hook = std::panic::take_hook();
-    drop(ratatui_hook);
+    drop(std::panic::take_hook());
     std::panic::set_hook(Box::new(|info| {
         let _ = ratatui::try_restore();
         eprint_panic(info);
@@ -245,7 +246,9 @@ fn init_terminal() -> std::io::Result<Terminal<backend::WireBackend<std::io::Std
     crossterm::terminal::enable_raw_mode()?;
     execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
     let mut terminal = Terminal::new(backend::WireBackend::new(std::io::stdout()))?;
-    terminal.clear()?;
+    // The backend's clear, not `Terminal::clear`: that one asks the terminal where its
+    // cursor is first, a round trip (over SSH) that a terminal may never answer.
+    terminal.backend_mut().clear()?;
     Ok(terminal)
 }
 

@@ -79,7 +79,9 @@ impl XWindow {
             // the width, on whole columns (as `tail` pages), so a new point fills the next
             // column instead of shifting every column's points (a redraw of every bar).
             let page = per_col.saturating_mul((width as u64 / PAGES).max(1));
-            end.div_ceil(page).saturating_mul(page).saturating_sub(shown)
+            end.div_ceil(page)
+                .saturating_mul(page)
+                .saturating_sub(shown)
         } else {
             end.saturating_sub(shown)
         };
@@ -180,7 +182,11 @@ mod tests {
                 let end = n as usize;
                 // Zoomed in, the window's right edge is on the next page boundary.
                 let page = p * (width / PAGES as usize).max(1);
-                let right = if p < fit { end.div_ceil(page) * page } else { end };
+                let right = if p < fit {
+                    end.div_ceil(page) * page
+                } else {
+                    end
+                };
                 let start = right.saturating_sub(p * width);
                 let by_index: Vec<usize> = (start..end)
                     .step_by(p)
