@@ -331,5 +331,5 @@ fn main() {
             );
         }
     }
-    println!("text/moves/sgr/modes: mean bytes per point of each kind; frm: frames per point; idle#: frames per idle second");
+    println!("text/moves/sgr/modes: mean bytes per point of each kind; frm: frames wrapped in a synchronized update per point; idle#: the same per idle second");
 }
