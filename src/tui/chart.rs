@@ -119,7 +119,9 @@ pub fn render_plot(
     } else {
         1
     };
-    let x0 = plot.x + (w - (cols.len() * bw).min(w)) as u16;
+    // The run starts at the left edge and grows rightwards: a new point fills the next
+    // column instead of moving every bar one to the left (a redraw of the whole chart).
+    let x0 = plot.x;
     let bottom = plot.y + plot.height - 1;
     // The threshold line, when the threshold is within the y-range; else a note says where.
     let clip_in_view = clip.filter(|&c| y.t(c).is_some_and(|t| t >= y.lo && t <= y.hi));

@@ -1,10 +1,12 @@
 //! Views: the terminal UI. The event loop waits on three sources — the follower's records,
 //! terminal input, and signals — and redraws only when one of them changed something, or when
 //! the text of the clock ("updated 5s ago") or of a run's status changed with time
-//! (`clock`). Frames are wrapped in synchronized updates so they do not tear over slow SSH
-//! links.
+//! (`clock`). Frames are written by [`backend::WireBackend`]: the fewest bytes for the cells
+//! that changed, long frames wrapped in synchronized updates so they do not tear over slow
+//! SSH links.
 
 pub mod app;
+pub mod backend;
 mod chart;
 mod chart_scale;
 mod clock;
@@ -18,10 +20,12 @@ pub mod picker;
 mod render;
 pub mod runs_table;
 pub mod scrubber;
+mod sgr;
 pub mod similarity_panel;
 pub mod similarity_tab;
 pub mod theme;
 mod trim;
+pub mod wire;
 mod wrap;
 
 pub use app::{Action, App};
@@ -33,8 +37,7 @@ use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
 use crossterm::event::Event;
-use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use crossterm::{execute, queue};
+use crossterm::execute;
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use std::io::IsTerminal;
@@ -104,12 +107,12 @@ impl Drop for RestoreGuard {
     }
 }
 
-/// Replaces ratatui's panic hook (restore, then the previous hook) by one that restores
-/// without printing: ratatui's reports a failed restore on stderr, and on a closed terminal
-/// that print panics inside the hook, which aborts the process (no unwinding, no cleanup).
+/// Replaces the panic hook by one that restores the terminal without printing more than the
+/// message (not ratatui's, which `ratatui::init` installs: it reports a failed restore on
+/// stderr, and on a closed terminal that print panics inside the hook, which aborts the
+/// process — no unwinding, no cleanup).
 fn quiet_panic_restore() {
-    let ratatui_hook = std::panic::take_hook();
-    drop(ratatui_hook);
+    drop(std::panic::take_hook());
     std::panic::set_hook(Box::new(|info| {
         let _ = ratatui::try_restore();
         eprint_panic(info);
@@ -190,7 +193,7 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
             .context("starting the checkpoint follower")?;
     }
 
-    let terminal = ratatui::try_init().context("setting up the terminal")?;
+    let terminal = init_terminal().context("setting up the terminal")?;
     quiet_panic_restore();
     let _guard = RestoreGuard;
     app.resize(frame_area(&terminal)?);
@@ -237,13 +240,24 @@ where
     Ok(ratatui::layout::Rect::new(0, 0, s.width, s.height))
 }
 
-fn draw<B: Backend + std::io::Write>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
+/// What `ratatui::try_init` does (raw mode, the alternate screen), with the lean backend
+/// ([`backend::WireBackend`]); the screen is cleared so the backend knows what it shows.
+fn init_terminal() -> std::io::Result<Terminal<backend::WireBackend<std::io::Stdout>>> {
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    let mut terminal = Terminal::new(backend::WireBackend::new(std::io::stdout()))?;
+    // The backend's clear, not `Terminal::clear`: that one asks the terminal where its
+    // cursor is first, a round trip (over SSH) that a terminal may never answer.
+    terminal.backend_mut().clear()?;
+    Ok(terminal)
+}
+
+/// One frame; the backend wraps it in a synchronized update when it is long.
+fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
 {
-    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
     terminal.draw(|f| f.render_widget(app, f.area()))?;
-    execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
 }
 
@@ -328,7 +342,7 @@ fn run_event((i, event): (usize, IngestEvent)) -> crate::run::RunEvent {
     }
 }
 
-fn event_loop<B: Backend + std::io::Write>(
+fn event_loop<B: Backend>(
     mut terminal: Terminal<B>,
     app: &mut App,
     ch: &mut Channels,

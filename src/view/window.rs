@@ -5,6 +5,9 @@ use super::axis::StepAxis;
 use crate::series::Series;
 use std::ops::Range;
 
+/// A window following the newest point moves on by `1 / PAGES` of its width at a time.
+pub const PAGES: u64 = 8;
+
 /// The shared x-window, in axis positions (steps, segments laid end to end).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct XWindow {
@@ -19,7 +22,8 @@ pub struct XWindow {
 pub struct Span {
     pub per_col: u64,
     /// Axis positions shown: `start..end`, `columns` columns of `per_col` from `start` (the
-    /// last one may be short).
+    /// last one may be short; following a zoomed-in window, up to an eighth of the width is
+    /// left empty on the right, for the points to come).
     pub start: u64,
     pub end: u64,
     pub columns: usize,
@@ -69,7 +73,18 @@ impl XWindow {
             .per_col
             .map_or(fit, |p| p.clamp(axis.spacing().min(fit), fit));
         let end = self.end.map_or(axis.end(), |e| e.min(axis.end()));
-        let start = end.saturating_sub(per_col.saturating_mul(width as u64));
+        let shown = per_col.saturating_mul(width as u64);
+        let start = if self.end.is_none() && per_col < fit {
+            // Following a zoomed-in window: its right edge moves on in pages of an eighth of
+            // the width, on whole columns (as `tail` pages), so a new point fills the next
+            // column instead of shifting every column's points (a redraw of every bar).
+            let page = per_col.saturating_mul((width as u64 / PAGES).max(1));
+            end.div_ceil(page)
+                .saturating_mul(page)
+                .saturating_sub(shown)
+        } else {
+            end.saturating_sub(shown)
+        };
         Span {
             per_col,
             start,
@@ -149,7 +164,8 @@ mod tests {
         s
     }
 
-    /// Evenly spaced steps group into columns exactly as point indices did.
+    /// Evenly spaced steps group into columns exactly as point indices did (whole pages of
+    /// columns when following a zoomed-in window).
     #[test]
     fn even_steps_group_like_indices() {
         for (n, spacing, width) in [(1101u64, 100u64, 71usize), (37, 1, 80), (5000, 10, 60)] {
@@ -164,7 +180,14 @@ mod tests {
                 let p = (span.per_col / spacing) as usize;
                 assert!(p <= fit && p >= 1);
                 let end = n as usize;
-                let start = end.saturating_sub(p * width);
+                // Zoomed in, the window's right edge is on the next page boundary.
+                let page = p * (width / PAGES as usize).max(1);
+                let right = if p < fit {
+                    end.div_ceil(page) * page
+                } else {
+                    end
+                };
+                let start = right.saturating_sub(p * width);
                 let by_index: Vec<usize> = (start..end)
                     .step_by(p)
                     .chain(std::iter::once(end))
