@@ -22,6 +22,8 @@ pub(crate) struct Kernels {
     pub decode_dot: fn(&[f64], &[u8], Dtype, &mut [f64]) -> f64,
     /// Hints the CPU to start loading `bytes` (the next row) into cache.
     pub prefetch: fn(&[u8]),
+    /// `a · b`.
+    pub dot: fn(&[f64], &[f64]) -> f64,
 }
 
 pub(crate) fn kernels() -> &'static Kernels {
@@ -49,6 +51,7 @@ pub(crate) const PORTABLE: Kernels = Kernels {
         dot(a, scratch)
     },
     prefetch: |_| {},
+    dot,
 };
 
 /// Little-endian decode of one row; `src` may be unaligned (no casts to &[f32]).
@@ -137,6 +140,8 @@ mod x86 {
             }
         },
         prefetch,
+        // SAFETY: as above.
+        dot: |a, b| unsafe { dot(a, b) },
     };
 
     fn prefetch(bytes: &[u8]) {
