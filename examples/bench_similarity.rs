@@ -1,11 +1,15 @@
-//! Benchmark for issue 3's performance target: the similarity map of an F32 [8192, 4096] table
-//! (128 MiB) at B = 128, against `cat FILE > /dev/null` on the same file in the same run.
+//! Benchmark for issues 3 and 14: the similarity map of an F32 [8192, 4096] table (128 MiB)
+//! at B = 128, against `cat FILE > /dev/null` on the same file in the same run.
 //!
-//! Run: `cargo run --release --example bench_similarity [N D B]`
+//! Run: `cargo run --release --example bench_similarity [N D B [DTYPE]]`
+//! (`cargo build --release` first for the whole-process figure; set `TRAINWATCH_BASELINE_BIN`
+//! to a copy of an older binary to measure before/after in one run.)
 //!
 //! Both sides read from the page cache (the file was just written and is read once to warm
 //! it); each similarity run maps the file afresh, so it pays for its page faults as a cold
-//! mapping would. Figures: median (and min) of several runs.
+//! mapping would. In-process figures: median (and min) of several runs; "profile alone" is
+//! the 13 distances from the table's bytes (the whole process takes them from the tiles the
+//! map's pass keeps). Whole process: best of 3, wall clock and CPU time (user + sys).
 
 use std::io::Write;
 use std::path::Path;

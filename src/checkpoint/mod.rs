@@ -25,6 +25,7 @@ mod kernels;
 mod load;
 mod opened;
 mod similarity_profile;
+mod similarity_rows;
 mod tile_kernels;
 mod unit_tiles;
 

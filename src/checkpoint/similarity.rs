@@ -10,24 +10,21 @@
 //! A block with only zero rows has no mean: its cells are NaN (JSON null).
 //! Rows holding NaN/∞ are kept and make their blocks' cells NaN: the map must not hide them.
 //!
-//! The profile: the exact mean of cos(i, i+d) over all pairs at distance d = 1, 2, 4, … < n,
-//! O(N·D) per distance.
-//!
-//! Speed: rows are decoded straight from the mapped bytes (little-endian, any alignment) into
-//! one reusable f64 row buffer (decode and sum of squares in one sweep), the next row is
-//! prefetched, and the work is split in up to 4 parts on the shared worker pool. The inner loops live in
-//! `checkpoint::kernels` (AVX2+FMA when the CPU has it).
+//! The profile (the exact mean of cos(i, i+d) at d = 1, 2, 4, …) and its summary are in
+//! `similarity_profile`; the pass over the rows in `similarity_rows`, its inner loops in
+//! `checkpoint::kernels` (AVX2+FMA when the CPU has it). The work is split in up to 4 parts
+//! on the shared worker pool.
 
-use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, Axis};
 
-use super::kernels::{decode_into, kernels};
+use super::kernels::decode_into;
 use super::similarity_profile::summarize;
 pub use super::similarity_profile::{mean_at, profile, profile_distances};
+pub use super::similarity_profile::{ProfilePoint, ProfileSummary};
+use super::similarity_rows::{boundary_cosine, pass1, Pass1};
 use super::unit_tiles::{TileRows, UnitTiles};
 use crate::tensor::Dtype;
 use crate::watch::pool;
@@ -74,57 +71,6 @@ impl<'a> TableView<'a> {
     pub(super) fn row_bytes(&self, i: usize) -> &'a [u8] {
         let w = self.d * self.dtype.size();
         &self.bytes[i * w..(i + 1) * w]
-    }
-}
-
-/// One point of the similarity-vs-distance profile; `mean` is NaN when no pair exists.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ProfilePoint {
-    pub distance: usize,
-    pub mean: f64,
-}
-
-/// The one-line reading of a map: "adjacent 0.85 · falls below 0.5 at distance 12 · min −0.74".
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ProfileSummary {
-    /// Mean cosine of neighbouring positions (distance 1).
-    pub adjacent: Option<f64>,
-    /// First distance where the mean cosine is below 0.5: the first profile distance (1, 2, 4,
-    /// …) below it, refined by searching between it and the previous profile distance with
-    /// exact means at each probe (an 8-way search, so it assumes the profile crosses 0.5 once
-    /// inside that bracket).
-    pub below_half: Option<usize>,
-    /// The last distance examined (when `below_half` is `None`, the mean stays ≥ 0.5 up to it).
-    pub max_distance: Option<usize>,
-    /// Smallest cell of the map (block means: at B = N, the smallest pairwise cosine).
-    pub min: Option<f64>,
-}
-
-fn signed(v: f64) -> String {
-    // A real minus sign: reads better than a hyphen next to "·".
-    if v < 0.0 {
-        format!("\u{2212}{:.2}", -v)
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-impl fmt::Display for ProfileSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        match self.adjacent {
-            Some(a) => parts.push(format!("adjacent {}", signed(a))),
-            None => parts.push("no adjacent pairs".to_string()),
-        }
-        match (self.below_half, self.max_distance) {
-            (Some(d), _) => parts.push(format!("falls below 0.5 at distance {d}")),
-            (None, Some(m)) => parts.push(format!("stays ≥ 0.5 up to distance {m}")),
-            (None, None) => {}
-        }
-        if let Some(m) = self.min {
-            parts.push(format!("min {}", signed(m)));
-        }
-        f.write_str(&parts.join(" · "))
     }
 }
 
@@ -346,24 +292,6 @@ pub(super) fn block_map_with(
     (edges, matrix, rows)
 }
 
-/// cos(i − 1, i) from the rows' norms, NaN when either is zero or not finite (or the cosine
-/// is not finite).
-fn cosine(dot: f64, (a, b): (f64, f64)) -> f64 {
-    let c = dot / (a * b);
-    if a > 0.0 && b > 0.0 && c.is_finite() {
-        c
-    } else {
-        f64::NAN
-    }
-}
-
-fn boundary_cosine(view: &TableView<'_>, i: usize, norms: (f64, f64)) -> f64 {
-    let (mut a, mut b) = (vec![0.0f64; view.d], vec![0.0f64; view.d]);
-    view.decode_row(i - 1, &mut a);
-    view.decode_row(i, &mut b);
-    cosine((kernels().dot)(&a, &b), norms)
-}
-
 /// `M·Mᵀ`, its row bands computed on up to `threads` threads (matrixmultiply is single-threaded
 /// as configured, and at B = 128, D = 4096 the product is ~15% of the work).
 fn gram(means: &Array2<f64>, threads: usize) -> Array2<f64> {
@@ -390,78 +318,4 @@ pub(super) fn threads_for(work: usize) -> usize {
     }
     // Parts, not threads: the shared pool bounds how many run at once across all runs.
     pool::shared().workers().clamp(1, 4)
-}
-
-// ---- kernels -------------------------------------------------------------------------------
-
-struct Pass1 {
-    /// Per block of this part: the sum of unit rows (`d` values each).
-    sums: Vec<f64>,
-    /// Per block: rows that contributed (non-zero).
-    counts: Vec<usize>,
-    /// Per row of this part: `1/‖row‖`, 0 for zero rows, NaN for non-finite rows.
-    inv: Vec<f64>,
-    /// Per row: `‖row‖`, NaN for non-finite rows.
-    norm: Vec<f64>,
-    /// Per pair of consecutive rows of this part: their cosine.
-    adjacent: Vec<f64>,
-}
-
-/// Decodes each row once: its norm, its cosine to the previous row (both rows still in
-/// cache) and its unit row added into its block's sum.
-fn pass1(
-    view: &TableView<'_>,
-    edges: &[usize],
-    blocks: Range<usize>,
-    mut tiles: Option<TileRows<'_>>,
-) -> Pass1 {
-    let kern = kernels();
-    let d = view.d;
-    let nb = blocks.len();
-    let mut sums = vec![0.0f64; nb * d];
-    let mut counts = vec![0usize; nb];
-    let row_lo = edges[blocks.start];
-    let row_hi = edges[blocks.end];
-    let rows = row_hi - row_lo;
-    let mut inv = Vec::with_capacity(rows);
-    let mut norm = Vec::with_capacity(rows);
-    let mut adjacent = Vec::with_capacity(rows.saturating_sub(1));
-    let (mut buf, mut prev) = (vec![0.0f64; d], vec![0.0f64; d]);
-    for (k, b) in blocks.enumerate() {
-        let acc = &mut sums[k * d..(k + 1) * d];
-        for i in edges[b]..edges[b + 1] {
-            if i + 1 < row_hi {
-                (kern.prefetch)(view.row_bytes(i + 1));
-            }
-            let ss = (kern.decode_sumsq)(view.row_bytes(i), view.dtype, &mut buf);
-            let (scale, r) = if ss == 0.0 {
-                (0.0, 0.0)
-            } else if ss.is_finite() {
-                let r = ss.sqrt();
-                (1.0 / r, r)
-            } else {
-                (f64::NAN, f64::NAN)
-            };
-            if let Some(&p) = norm.last() {
-                adjacent.push(cosine((kern.dot)(&prev, &buf), (p, r)));
-            }
-            inv.push(scale);
-            norm.push(r);
-            if scale != 0.0 {
-                counts[k] += 1;
-                (kern.axpy)(acc, &buf, scale);
-                if let Some(t) = tiles.as_mut().filter(|_| scale.is_finite()) {
-                    t.put(i - row_lo, &buf, scale);
-                }
-            }
-            std::mem::swap(&mut buf, &mut prev);
-        }
-    }
-    Pass1 {
-        sums,
-        counts,
-        inv,
-        norm,
-        adjacent,
-    }
 }

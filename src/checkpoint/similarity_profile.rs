@@ -12,11 +12,10 @@
 //! its distance's mean NaN. Pair counts and that NaN come from the norms (O(n) per distance),
 //! so the tiles hold 0 for both kinds of row.
 
+use std::fmt;
 use std::ops::Range;
 
-use super::similarity::{
-    clamp_rows, threads_for, ProfilePoint, ProfileSummary, RowNorms, TableView,
-};
+use super::similarity::{clamp_rows, threads_for, RowNorms, TableView};
 use super::tile_kernels::{fill, tile_sums, Unit, LANES, MAX_GROUP};
 use super::unit_tiles::UnitTiles;
 use crate::tensor::Dtype;
@@ -27,6 +26,57 @@ use crate::watch::pool;
 const SUPER_TILE_BYTES: usize = 8 << 20;
 /// Widest super-tile, in columns.
 const MAX_WIDTH: usize = 256;
+
+/// One point of the similarity-vs-distance profile; `mean` is NaN when no pair exists.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProfilePoint {
+    pub distance: usize,
+    pub mean: f64,
+}
+
+/// The one-line reading of a map: "adjacent 0.85 · falls below 0.5 at distance 12 · min −0.74".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProfileSummary {
+    /// Mean cosine of neighbouring positions (distance 1).
+    pub adjacent: Option<f64>,
+    /// First distance where the mean cosine is below 0.5: the first profile distance (1, 2, 4,
+    /// …) below it, refined by searching between it and the previous profile distance with
+    /// exact means at each probe (an 8-way search, so it assumes the profile crosses 0.5 once
+    /// inside that bracket).
+    pub below_half: Option<usize>,
+    /// The last distance examined (when `below_half` is `None`, the mean stays ≥ 0.5 up to it).
+    pub max_distance: Option<usize>,
+    /// Smallest cell of the map (block means: at B = N, the smallest pairwise cosine).
+    pub min: Option<f64>,
+}
+
+fn signed(v: f64) -> String {
+    // A real minus sign: reads better than a hyphen next to "·".
+    if v < 0.0 {
+        format!("\u{2212}{:.2}", -v)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+impl fmt::Display for ProfileSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        match self.adjacent {
+            Some(a) => parts.push(format!("adjacent {}", signed(a))),
+            None => parts.push("no adjacent pairs".to_string()),
+        }
+        match (self.below_half, self.max_distance) {
+            (Some(d), _) => parts.push(format!("falls below 0.5 at distance {d}")),
+            (None, Some(m)) => parts.push(format!("stays ≥ 0.5 up to distance {m}")),
+            (None, None) => {}
+        }
+        if let Some(m) = self.min {
+            parts.push(format!("min {}", signed(m)));
+        }
+        f.write_str(&parts.join(" · "))
+    }
+}
 
 /// Distances 1, 2, 4, … below `n`.
 pub fn profile_distances(n: usize) -> Vec<usize> {
