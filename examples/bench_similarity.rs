@@ -1,11 +1,15 @@
-//! Benchmark for issue 3's performance target: the similarity map of an F32 [8192, 4096] table
-//! (128 MiB) at B = 128, against `cat FILE > /dev/null` on the same file in the same run.
+//! Benchmark for issues 3 and 14: the similarity map of an F32 [8192, 4096] table (128 MiB)
+//! at B = 128, against `cat FILE > /dev/null` on the same file in the same run.
 //!
-//! Run: `cargo run --release --example bench_similarity [N D B]`
+//! Run: `cargo run --release --example bench_similarity [N D B [DTYPE]]`
+//! (`cargo build --release` first for the whole-process figure; set `TRAINWATCH_BASELINE_BIN`
+//! to a copy of an older binary to measure before/after in one run.)
 //!
 //! Both sides read from the page cache (the file was just written and is read once to warm
 //! it); each similarity run maps the file afresh, so it pays for its page faults as a cold
-//! mapping would. Figures: median (and min) of several runs.
+//! mapping would. In-process figures: median (and min) of several runs; "profile alone" is
+//! the 13 distances from the table's bytes (the whole process takes them from the tiles the
+//! map's pass keeps). Whole process: best of 3, wall clock and CPU time (user + sys).
 
 use std::io::Write;
 use std::path::Path;
@@ -47,20 +51,27 @@ fn main() -> anyhow::Result<()> {
     // Interleaved, so a neighbour's load on this shared machine hits both sides alike.
     let runs = 7;
     let (mut cat_ts, mut map_ts, mut full_ts) = (Vec::new(), Vec::new(), Vec::new());
+    let mut prof_ts = Vec::new();
     for r in 0..runs {
         cat_ts.push(time(|| cat(&path))?);
-        map_ts.push(time(|| {
-            let f = SafetensorsStore::open(&path, ReadMode::Mapped)?;
-            let info = f
-                .tensor("wpe.weight")
-                .ok_or_else(|| anyhow::anyhow!("no table"))?;
-            let bytes = f.tensor_bytes(info)?;
-            let view = TableView::new(&bytes, info.dtype, n, d)
-                .ok_or_else(|| anyhow::anyhow!("bad view"))?;
-            let (_, m, _) = similarity::block_map(&view, (0, n), b);
-            std::hint::black_box(m);
-            Ok(())
-        })?);
+        map_ts.push(
+            time(|| {
+                let f = SafetensorsStore::open(&path, ReadMode::Mapped)?;
+                let info = f
+                    .tensor("wpe.weight")
+                    .ok_or_else(|| anyhow::anyhow!("no table"))?;
+                let bytes = f.tensor_bytes(info)?;
+                let view = TableView::new(&bytes, info.dtype, n, d)
+                    .ok_or_else(|| anyhow::anyhow!("bad view"))?;
+                let (_, m, norms) = similarity::block_map(&view, (0, n), b);
+                std::hint::black_box(m);
+                // The profile alone (the 13 distances; the summary's probes come on top).
+                let t = Instant::now();
+                std::hint::black_box(similarity::profile(&view, &norms, (0, n)));
+                prof_ts.push(t.elapsed());
+                Ok(())
+            })? - *prof_ts.last().unwrap_or(&Duration::ZERO),
+        );
         if r % 2 == 0 {
             full_ts.push(time(|| {
                 let rep = compute_similarity(&SimilarityRequest {
@@ -81,6 +92,7 @@ fn main() -> anyhow::Result<()> {
     }
     let mut cat_best = cat_ts.iter().min().copied().unwrap_or_default();
     let (cat_t, map_t, full_t) = (stats(cat_ts), stats(map_ts), stats(full_ts));
+    let prof_t = stats(prof_ts);
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
@@ -93,6 +105,12 @@ fn main() -> anyhow::Result<()> {
         ms(map_t.0),
         ms(map_t.1),
         map_t.0.as_secs_f64() / cat_t.0.as_secs_f64()
+    );
+    println!(
+        "profile alone (13 distances)  median {:8.1} ms   min {:8.1} ms   ratio {:.2}× cat",
+        ms(prof_t.0),
+        ms(prof_t.1),
+        prof_t.0.as_secs_f64() / cat_t.0.as_secs_f64()
     );
     println!(
         "full (map + profile + summary) median {:8.1} ms   min {:8.1} ms   ratio {:.2}× cat",
@@ -156,8 +174,10 @@ fn cat(path: &Path) -> anyhow::Result<()> {
 }
 
 /// The real binary, `similarity FILE --size B --json > /dev/null` (map, profile, summary and
-/// explanation, as the TUI computes them), best of 3 against the best `cat` of the same run.
-/// `TRAINWATCH_BIN` names another binary; default: target/release/trainwatch.
+/// explanation, as the TUI computes them), best of 3 against the best `cat` of the same run,
+/// wall clock and CPU time (user + sys) of each. `TRAINWATCH_BIN` names another binary
+/// (default: target/release/trainwatch); `TRAINWATCH_BASELINE_BIN`, if set, names a second
+/// one (e.g. a copy of the binary before a change), measured interleaved in the same run.
 fn whole_process(path: &Path, b: usize, cat_best: &mut Duration) -> anyhow::Result<()> {
     let bin = match std::env::var_os("TRAINWATCH_BIN") {
         Some(b) => std::path::PathBuf::from(b),
@@ -176,29 +196,86 @@ fn whole_process(path: &Path, b: usize, cat_best: &mut Duration) -> anyhow::Resu
         );
         return Ok(());
     }
-    let mut best = Duration::MAX;
+    let mut bins = vec![bin];
+    bins.extend(std::env::var_os("TRAINWATCH_BASELINE_BIN").map(std::path::PathBuf::from));
+    let mut best = vec![(Duration::MAX, Duration::MAX); bins.len()];
+    let mut cat_cpu = Duration::MAX;
     for _ in 0..3 {
-        *cat_best = (*cat_best).min(time(|| cat(path))?);
-        best = best.min(time(|| {
-            let status = Command::new(&bin)
-                .arg("similarity")
-                .arg(path)
-                .args(["--size", &b.to_string(), "--json"])
-                .stdout(Stdio::null())
-                .status()?;
-            anyhow::ensure!(status.success(), "trainwatch similarity failed");
-            Ok(())
-        })?);
+        let (wall, cpu) = child_time(Command::new("cat").arg(path))?;
+        *cat_best = (*cat_best).min(wall);
+        cat_cpu = cat_cpu.min(cpu);
+        for (bin, best) in bins.iter().zip(best.iter_mut()) {
+            let (wall, cpu) = child_time(Command::new(bin).arg("similarity").arg(path).args([
+                "--size",
+                &b.to_string(),
+                "--json",
+            ]))?;
+            *best = (best.0.min(wall), best.1.min(cpu));
+        }
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "whole process `{} similarity --size {b} --json`, best of 3: {:.1} ms vs cat best {:.1} ms → {:.2}× cat",
-        bin.display(),
-        ms(best),
+        "cat FILE > /dev/null, best of 3: {:.1} ms wall, {:.1} ms CPU (user+sys)",
         ms(*cat_best),
-        best.as_secs_f64() / cat_best.as_secs_f64()
+        ms(cat_cpu)
     );
+    for (bin, (wall, cpu)) in bins.iter().zip(best) {
+        println!(
+            "whole process `{} similarity --size {b} --json`, best of 3: {:.1} ms wall → {:.2}× cat; {:.1} ms CPU → {:.2}× cat's CPU",
+            bin.display(),
+            ms(wall),
+            wall.as_secs_f64() / cat_best.as_secs_f64(),
+            ms(cpu),
+            cpu.as_secs_f64() / cat_cpu.as_secs_f64().max(1e-6)
+        );
+    }
     Ok(())
+}
+
+/// Runs `cmd` (stdout to /dev/null): its wall time and CPU time (user + sys).
+fn child_time(cmd: &mut Command) -> anyhow::Result<(Duration, Duration)> {
+    let before = children_cpu();
+    let t = Instant::now();
+    let status = cmd.stdout(Stdio::null()).status()?;
+    let wall = t.elapsed();
+    anyhow::ensure!(status.success(), "{cmd:?} failed");
+    Ok((wall, children_cpu().saturating_sub(before)))
+}
+
+/// CPU time (user + sys) of every waited-for child so far (`getrusage(RUSAGE_CHILDREN)`).
+#[cfg(target_os = "linux")]
+fn children_cpu() -> Duration {
+    #[repr(C)]
+    struct Timeval {
+        sec: i64,
+        usec: i64,
+    }
+    #[repr(C)]
+    struct Rusage {
+        utime: Timeval,
+        stime: Timeval,
+        rest: [i64; 14],
+    }
+    extern "C" {
+        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    }
+    const RUSAGE_CHILDREN: i32 = -1;
+    let mut u = Rusage {
+        utime: Timeval { sec: 0, usec: 0 },
+        stime: Timeval { sec: 0, usec: 0 },
+        rest: [0; 14],
+    };
+    // SAFETY: `u` is a valid, writable struct rusage (the Linux x86-64/aarch64 layout).
+    if unsafe { getrusage(RUSAGE_CHILDREN, &mut u) } != 0 {
+        return Duration::ZERO;
+    }
+    let us = |t: &Timeval| Duration::from_micros((t.sec * 1_000_000 + t.usec).max(0) as u64);
+    us(&u.utime) + us(&u.stime)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn children_cpu() -> Duration {
+    Duration::ZERO
 }
 
 fn time(mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {

@@ -10,7 +10,7 @@
 //! init's (relative spread ~ 1/√(2D)). A tail of such rows means no training sequence was
 //! that long, so those positions never received a gradient.
 
-use super::similarity::{SimilarityMap, TableView};
+use super::similarity::{block_map, RowNorms, SimilarityMap, TableView};
 use std::f64::consts::PI;
 
 /// Facts about rows `[lo, hi)` of a table, beyond the map.
@@ -57,35 +57,33 @@ impl Pairing {
 const PAIR_TOLERANCE: f64 = 0.02;
 
 impl TableFacts {
-    /// One pass over rows `[lo, hi)` (clamped to the table). Memory: O(rows + D).
-    pub fn measure(view: &TableView<'_>, (lo, hi): (usize, usize)) -> TableFacts {
-        let hi = hi.min(view.rows());
-        let lo = lo.min(hi);
+    /// Rows `[lo, hi)` (clamped to the table), measured afresh. Memory: O(rows + D).
+    pub fn measure(view: &TableView<'_>, rows: (usize, usize)) -> TableFacts {
+        TableFacts::from_norms(view, block_map(view, rows, 1).2)
+    }
+
+    /// The facts, from the norms and adjacent cosines the map's pass found; the rows are
+    /// decoded again only while every row so far is made of sin/cos pairs.
+    pub fn from_norms(view: &TableView<'_>, rows: RowNorms) -> TableFacts {
+        let RowNorms {
+            lo,
+            norm: norms,
+            adjacent,
+            ..
+        } = rows;
         let d = view.dim();
-        let mut norms = Vec::with_capacity(hi - lo);
-        let mut adjacent = Vec::with_capacity((hi - lo).saturating_sub(1));
         let (mut prev, mut row) = (vec![0.0f64; d], vec![0.0f64; d]);
         let mut pair_ok = [d >= 2 && d % 2 == 0; 2];
         let mut amplitude: Option<Vec<[f64; 2]>> = None;
         // Rows for the phase steps: the first non-zero row, whether the next one is non-zero
         // too, and the last non-zero row (decoded again at the end).
         let (mut first, mut consecutive, mut last) = (None::<usize>, false, 0usize);
-        for i in lo..hi {
-            view.decode_row(i, &mut row);
-            let ss: f64 = row.iter().map(|v| v * v).sum();
-            let norm = if ss.is_finite() { ss.sqrt() } else { f64::NAN };
-            if i > lo {
-                let pn = *norms.last().unwrap_or(&0.0);
-                let dot: f64 = prev.iter().zip(&row).map(|(a, b)| a * b).sum();
-                let c = dot / (pn * norm);
-                adjacent.push(if pn > 0.0 && norm > 0.0 && c.is_finite() {
-                    c
-                } else {
-                    f64::NAN
-                });
+        for (i, &norm) in (lo..).zip(&norms) {
+            if !(pair_ok[0] || pair_ok[1]) {
+                break;
             }
-            norms.push(norm);
-            if norm > 0.0 && norm.is_finite() && (pair_ok[0] || pair_ok[1]) {
+            if norm > 0.0 && norm.is_finite() {
+                view.decode_row(i, &mut row);
                 let amp = amplitude.get_or_insert_with(|| pair_squares(&row, d));
                 for (slot, how) in [Pairing::Halves, Pairing::Interleaved].iter().enumerate() {
                     if pair_ok[slot] {
@@ -103,7 +101,6 @@ impl TableFacts {
                 }
                 last = i;
             }
-            std::mem::swap(&mut prev, &mut row);
         }
         let pairing = if pair_ok[0] {
             Some(Pairing::Halves)

@@ -18,10 +18,10 @@ pub(crate) struct Kernels {
     pub decode_sumsq: fn(&[u8], Dtype, &mut [f64]) -> f64,
     /// `acc += s · x`.
     pub axpy: fn(&mut [f64], &[f64], f64),
-    /// `a · decode(src)`, using `scratch` when the dtype needs it.
-    pub decode_dot: fn(&[f64], &[u8], Dtype, &mut [f64]) -> f64,
     /// Hints the CPU to start loading `bytes` (the next row) into cache.
     pub prefetch: fn(&[u8]),
+    /// `a · b`.
+    pub dot: fn(&[f64], &[f64]) -> f64,
 }
 
 pub(crate) fn kernels() -> &'static Kernels {
@@ -44,11 +44,8 @@ pub(crate) const PORTABLE: Kernels = Kernels {
         dot(out, out)
     },
     axpy,
-    decode_dot: |a, src, dtype, scratch| {
-        decode_into(src, dtype, scratch);
-        dot(a, scratch)
-    },
     prefetch: |_| {},
+    dot,
 };
 
 /// Little-endian decode of one row; `src` may be unaligned (no casts to &[f32]).
@@ -125,18 +122,9 @@ mod x86 {
             }
         },
         axpy: |acc, x, s| unsafe { axpy(acc, x, s) },
-        decode_dot: |a, src, dtype, scratch| unsafe {
-            match dtype {
-                Dtype::F32 => dot_f32(a, src),
-                Dtype::F16 => dot_half::<true>(a, src),
-                Dtype::BF16 => dot_half::<false>(a, src),
-                _ => {
-                    decode_into(src, dtype, scratch);
-                    dot(a, scratch)
-                }
-            }
-        },
         prefetch,
+        // SAFETY: as above.
+        dot: |a, b| unsafe { dot(a, b) },
     };
 
     fn prefetch(bytes: &[u8]) {
@@ -234,26 +222,6 @@ mod x86 {
         s
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn dot_half<const F16: bool>(a: &[f64], src: &[u8]) -> f64 {
-        let n = a.len().min(src.len() / 2);
-        let (mut a0, mut a1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-        let mut i = 0;
-        while i + 8 <= n {
-            // SAFETY: i + 8 ≤ n bounds `a` and the bytes [2i, 2i + 16).
-            let (v0, v1) = load8_half::<F16>(src.as_ptr().add(2 * i));
-            a0 = _mm256_fmadd_pd(_mm256_loadu_pd(a.as_ptr().add(i)), v0, a0);
-            a1 = _mm256_fmadd_pd(_mm256_loadu_pd(a.as_ptr().add(i + 4)), v1, a1);
-            i += 8;
-        }
-        let mut s = hsum(_mm256_add_pd(a0, a1));
-        while i < n {
-            s += a[i] * half_scalar::<F16>(&src[2 * i..2 * i + 2]);
-            i += 1;
-        }
-        s
-    }
-
     #[target_feature(enable = "avx2,fma")]
     unsafe fn axpy(acc: &mut [f64], x: &[f64], s: f64) {
         let n = acc.len().min(x.len());
@@ -294,34 +262,6 @@ mod x86 {
         ));
         while i < n {
             s += a[i] * b[i];
-            i += 1;
-        }
-        s
-    }
-
-    /// `a · decode_f32(src)` without materialising the decoded row.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn dot_f32(a: &[f64], src: &[u8]) -> f64 {
-        let n = a.len().min(src.len() / 4);
-        let mut acc = [_mm256_setzero_pd(); 4];
-        let mut i = 0;
-        while i + 16 <= n {
-            for (k, slot) in acc.iter_mut().enumerate() {
-                // SAFETY: i + 16 ≤ n bounds `a` and the bytes [4i, 4i + 64).
-                let x = _mm256_loadu_pd(a.as_ptr().add(i + 4 * k));
-                let y =
-                    _mm256_cvtps_pd(_mm_loadu_ps(src.as_ptr().add(4 * (i + 4 * k)) as *const f32));
-                *slot = _mm256_fmadd_pd(x, y, *slot);
-            }
-            i += 16;
-        }
-        let mut s = hsum(_mm256_add_pd(
-            _mm256_add_pd(acc[0], acc[1]),
-            _mm256_add_pd(acc[2], acc[3]),
-        ));
-        while i < n {
-            let c = &src[4 * i..4 * i + 4];
-            s += a[i] * f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64;
             i += 1;
         }
         s
@@ -377,10 +317,10 @@ mod tests {
                 let s2 = (PORTABLE.decode_sumsq)(src, dtype, &mut o2);
                 assert_eq!(o1, o2, "decode {dtype} n={n}");
                 assert!(close(s1, s2), "sumsq {dtype} n={n}");
-                let (mut sc1, mut sc2) = (vec![0.0; n], vec![0.0; n]);
-                let d1 = (k.decode_dot)(&a, src, dtype, &mut sc1);
-                let d2 = (PORTABLE.decode_dot)(&a, src, dtype, &mut sc2);
-                assert!(close(d1, d2), "decode_dot {dtype} n={n}");
+                assert!(
+                    close((k.dot)(&a, &o1), (PORTABLE.dot)(&a, &o2)),
+                    "dot {dtype} n={n}"
+                );
                 (k.prefetch)(src);
             }
         }

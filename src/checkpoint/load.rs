@@ -7,7 +7,7 @@ use super::explain::{explain, TableFacts};
 use super::opened::{Checkpoint, StoreRef};
 use super::resolve::{resolve, Resolved};
 use super::select::{self, Candidate};
-use super::similarity::{compute_map, SimilarityMap, TableView};
+use super::similarity::{compute_map_and_norms, SimilarityMap, TableView};
 use super::{sinusoidal, Error};
 use crate::tensor::{open_store, Dtype, ReadMode, StoreError, TensorStore};
 use crate::text::printable_path;
@@ -177,8 +177,8 @@ fn table_report(
         format: store.format(),
         reason: format!("tensor {} has the wrong byte length", info.display_name()),
     })?;
-    let map = compute_map(&view, rows, req.blocks);
-    let explanation = explain(&map, &TableFacts::measure(&view, map.rows));
+    let (map, norms) = compute_map_and_norms(&view, rows, req.blocks);
+    let explanation = explain(&map, &TableFacts::from_norms(&view, norms));
     let selected = candidates.iter().position(|c| c.name == info.name);
     // A name without a step (`checkpoint_last.pt`): the checkpoint's own metadata may say.
     let step = step.or_else(|| store.meta().step);
@@ -236,8 +236,8 @@ fn sinusoidal_report(
             d,
             why: "internal size mismatch".into(),
         })?;
-    let map = compute_map(&view, rows, req.blocks);
-    let explanation = explain(&map, &TableFacts::measure(&view, map.rows));
+    let (map, norms) = compute_map_and_norms(&view, rows, req.blocks);
+    let explanation = explain(&map, &TableFacts::from_norms(&view, norms));
     let file = if req.path.as_os_str().is_empty() {
         "(formula)".to_string()
     } else {

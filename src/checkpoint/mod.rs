@@ -24,6 +24,10 @@ pub mod sinusoidal;
 mod kernels;
 mod load;
 mod opened;
+mod similarity_profile;
+mod similarity_rows;
+mod tile_kernels;
+mod unit_tiles;
 
 pub use crate::tensor::{ReadMode, StoreError};
 pub use load::{

@@ -10,21 +10,22 @@
 //! A block with only zero rows has no mean: its cells are NaN (JSON null).
 //! Rows holding NaN/∞ are kept and make their blocks' cells NaN: the map must not hide them.
 //!
-//! The profile: the exact mean of cos(i, i+d) over all pairs at distance d = 1, 2, 4, … < n,
-//! O(N·D) per distance.
-//!
-//! Speed: rows are decoded straight from the mapped bytes (little-endian, any alignment) into
-//! one reusable f64 row buffer (decode and sum of squares in one sweep), the next row is
-//! prefetched, and the work is split in up to 4 parts on the shared worker pool. The inner loops live in
-//! `checkpoint::kernels` (AVX2+FMA when the CPU has it).
+//! The profile (the exact mean of cos(i, i+d) at d = 1, 2, 4, …) and its summary are in
+//! `similarity_profile`; the pass over the rows in `similarity_rows`, its inner loops in
+//! `checkpoint::kernels` (AVX2+FMA when the CPU has it). The work is split in up to 4 parts
+//! on the shared worker pool.
 
-use std::fmt;
-use std::ops::Range;
+use std::sync::Arc;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, Axis};
 
-use super::kernels::{decode_into, kernels};
+use super::kernels::decode_into;
+use super::similarity_profile::summarize;
+pub use super::similarity_profile::{mean_at, profile, profile_distances};
+pub use super::similarity_profile::{ProfilePoint, ProfileSummary};
+use super::similarity_rows::{boundary_cosine, pass1, Pass1};
+use super::unit_tiles::{TileRows, UnitTiles};
 use crate::tensor::Dtype;
 use crate::watch::pool;
 
@@ -67,60 +68,9 @@ impl<'a> TableView<'a> {
         decode_into(&self.bytes[i * w..(i + 1) * w], self.dtype, out);
     }
 
-    fn row_bytes(&self, i: usize) -> &'a [u8] {
+    pub(super) fn row_bytes(&self, i: usize) -> &'a [u8] {
         let w = self.d * self.dtype.size();
         &self.bytes[i * w..(i + 1) * w]
-    }
-}
-
-/// One point of the similarity-vs-distance profile; `mean` is NaN when no pair exists.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ProfilePoint {
-    pub distance: usize,
-    pub mean: f64,
-}
-
-/// The one-line reading of a map: "adjacent 0.85 · falls below 0.5 at distance 12 · min −0.74".
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ProfileSummary {
-    /// Mean cosine of neighbouring positions (distance 1).
-    pub adjacent: Option<f64>,
-    /// First distance where the mean cosine is below 0.5: the first profile distance (1, 2, 4,
-    /// …) below it, refined by searching between it and the previous profile distance with
-    /// exact means at each probe (an 8-way search, so it assumes the profile crosses 0.5 once
-    /// inside that bracket).
-    pub below_half: Option<usize>,
-    /// The last distance examined (when `below_half` is `None`, the mean stays ≥ 0.5 up to it).
-    pub max_distance: Option<usize>,
-    /// Smallest cell of the map (block means: at B = N, the smallest pairwise cosine).
-    pub min: Option<f64>,
-}
-
-fn signed(v: f64) -> String {
-    // A real minus sign: reads better than a hyphen next to "·".
-    if v < 0.0 {
-        format!("\u{2212}{:.2}", -v)
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-impl fmt::Display for ProfileSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        match self.adjacent {
-            Some(a) => parts.push(format!("adjacent {}", signed(a))),
-            None => parts.push("no adjacent pairs".to_string()),
-        }
-        match (self.below_half, self.max_distance) {
-            (Some(d), _) => parts.push(format!("falls below 0.5 at distance {d}")),
-            (None, Some(m)) => parts.push(format!("stays ≥ 0.5 up to distance {m}")),
-            (None, None) => {}
-        }
-        if let Some(m) = self.min {
-            parts.push(format!("min {}", signed(m)));
-        }
-        f.write_str(&parts.join(" · "))
     }
 }
 
@@ -171,17 +121,33 @@ pub fn block_edges(lo: usize, hi: usize, blocks: usize) -> Vec<usize> {
     (0..=b).map(|k| lo + (k * n / b) as usize).collect()
 }
 
-/// Per-row scale: `1/‖row‖`; 0 for an all-zero row; NaN for a row holding NaN/∞.
-#[derive(Clone, Debug)]
+/// What the map's pass learns about each row of `[lo, hi)`, besides the block sums.
+#[derive(Clone, Debug, Default)]
 pub struct RowNorms {
     pub lo: usize,
+    /// Per-row scale: `1/‖row‖`; 0 for an all-zero row; NaN for a row holding NaN/∞.
     pub inv: Vec<f64>,
+    /// `‖row‖`; NaN for a row holding NaN/∞.
+    pub norm: Vec<f64>,
+    /// cos(i, i+1) for i in `[lo, hi − 1)`; NaN when either row is zero or not finite.
+    pub adjacent: Vec<f64>,
+    /// The unit rows as column tiles, for the profile (F32/F16/BF16 tables within a size).
+    pub(super) tiles: Option<Arc<UnitTiles>>,
 }
 
 /// The map and everything with it. `rows` is clamped to the table, `blocks` to `[1, hi − lo]`.
 pub fn compute_map(view: &TableView<'_>, rows: (usize, usize), blocks: usize) -> SimilarityMap {
+    compute_map_and_norms(view, rows, blocks).0
+}
+
+/// [`compute_map`], with the row facts its pass found (for [`super::explain::TableFacts`]).
+pub fn compute_map_and_norms(
+    view: &TableView<'_>,
+    rows: (usize, usize),
+    blocks: usize,
+) -> (SimilarityMap, RowNorms) {
     let (lo, hi) = clamp_rows(view, rows);
-    let (edges, matrix, norms) = block_map(view, (lo, hi), blocks);
+    let (edges, matrix, mut norms) = block_map_with(view, (lo, hi), blocks, true);
     let zero_rows = norms
         .inv
         .iter()
@@ -196,17 +162,19 @@ pub fn compute_map(view: &TableView<'_>, rows: (usize, usize), blocks: usize) ->
         .filter(|v| !v.is_nan())
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v))));
     let summary = summarize(view, &norms, (lo, hi), &profile, min);
-    SimilarityMap {
+    norms.tiles = None; // done with them: free the memory now
+    let map = SimilarityMap {
         rows: (lo, hi),
         edges,
         matrix,
         zero_rows,
         profile,
         summary,
-    }
+    };
+    (map, norms)
 }
 
-fn clamp_rows(view: &TableView<'_>, (lo, hi): (usize, usize)) -> (usize, usize) {
+pub(super) fn clamp_rows(view: &TableView<'_>, (lo, hi): (usize, usize)) -> (usize, usize) {
     let hi = hi.min(view.n);
     (lo.min(hi), hi)
 }
@@ -216,6 +184,17 @@ pub fn block_map(
     view: &TableView<'_>,
     rows: (usize, usize),
     blocks: usize,
+) -> (Vec<usize>, Array2<f64>, RowNorms) {
+    block_map_with(view, rows, blocks, false)
+}
+
+/// [`block_map`]; with `tiles`, its pass also writes the unit rows as column tiles (kept in
+/// the [`RowNorms`]) for the profile.
+pub(super) fn block_map_with(
+    view: &TableView<'_>,
+    rows: (usize, usize),
+    blocks: usize,
+    tiles: bool,
 ) -> (Vec<usize>, Array2<f64>, RowNorms) {
     let (lo, hi) = clamp_rows(view, rows);
     let n = hi - lo;
@@ -228,7 +207,7 @@ pub fn block_map(
             Array2::from_elem((1, 1), f64::NAN),
             RowNorms {
                 lo,
-                inv: Vec::new(),
+                ..RowNorms::default()
             },
         );
     }
@@ -243,15 +222,29 @@ pub fn block_map(
         }
     }
     splits.push(b);
+    let mut unit = (tiles && view.dtype != Dtype::F64 && n > 1)
+        .then(|| UnitTiles::new(lo, n, d))
+        .flatten();
+    let ends: Vec<usize> = splits[1..].iter().map(|&k| edges[k] - lo).collect();
+    let writers: Vec<Option<TileRows<'_>>> = match unit.as_mut() {
+        Some(u) => u.parts_mut(&ends).into_iter().map(Some).collect(),
+        None => ends.iter().map(|_| None).collect(),
+    };
     let parts: Vec<Pass1> = if splits.len() == 2 {
-        vec![pass1(view, &edges, 0..b)]
+        vec![pass1(
+            view,
+            &edges,
+            0..b,
+            writers.into_iter().next().flatten(),
+        )]
     } else {
         pool::shared().scope(|s| {
             let tasks: Vec<_> = splits
                 .windows(2)
-                .map(|w| {
+                .zip(writers)
+                .map(|(w, tiles)| {
                     let (edges, range) = (&edges, w[0]..w[1]);
-                    s.spawn(move || pass1(view, edges, range))
+                    s.spawn(move || pass1(view, edges, range, tiles))
                 })
                 .collect();
             tasks.into_iter().map(|t| t.join()).collect()
@@ -259,9 +252,22 @@ pub fn block_map(
     };
     let mut means = Array2::<f64>::zeros((b, d));
     let mut empty = vec![false; b];
-    let mut inv = Vec::with_capacity(n);
+    let mut rows = RowNorms {
+        lo,
+        inv: Vec::with_capacity(n),
+        norm: Vec::with_capacity(n),
+        adjacent: Vec::with_capacity(n - 1),
+        tiles: unit.map(Arc::new),
+    };
     let mut block = 0;
     for part in parts {
+        if let Some(&first) = part.norm.first() {
+            // The pair across the parts' boundary.
+            if let Some(&prev) = rows.norm.last() {
+                let i = lo + rows.norm.len();
+                rows.adjacent.push(boundary_cosine(view, i, (prev, first)));
+            }
+        }
         for (k, count) in part.counts.iter().enumerate() {
             let sums = &part.sums[k * d..(k + 1) * d];
             if *count == 0 {
@@ -274,14 +280,16 @@ pub fn block_map(
             }
             block += 1;
         }
-        inv.extend_from_slice(&part.inv);
+        rows.inv.extend_from_slice(&part.inv);
+        rows.norm.extend_from_slice(&part.norm);
+        rows.adjacent.extend_from_slice(&part.adjacent);
     }
     let mut matrix = gram(&means, threads);
     for (k, _) in empty.iter().enumerate().filter(|(_, &e)| e) {
         matrix.row_mut(k).fill(f64::NAN);
         matrix.column_mut(k).fill(f64::NAN);
     }
-    (edges, matrix, RowNorms { lo, inv })
+    (edges, matrix, rows)
 }
 
 /// `M·Mᵀ`, its row bands computed on up to `threads` threads (matrixmultiply is single-threaded
@@ -303,200 +311,11 @@ fn gram(means: &Array2<f64>, threads: usize) -> Array2<f64> {
     out
 }
 
-/// Distances 1, 2, 4, … below `n`.
-pub fn profile_distances(n: usize) -> Vec<usize> {
-    std::iter::successors(Some(1usize), |d| d.checked_mul(2))
-        .take_while(|&d| d < n)
-        .collect()
-}
-
-/// The exact mean cosine at each of [`profile_distances`].
-pub fn profile(view: &TableView<'_>, norms: &RowNorms, rows: (usize, usize)) -> Vec<ProfilePoint> {
-    let (lo, hi) = clamp_rows(view, rows);
-    let ds = profile_distances(hi - lo);
-    mean_at(view, norms, (lo, hi), &ds)
-        .into_iter()
-        .zip(ds)
-        .map(|(mean, distance)| ProfilePoint { distance, mean })
-        .collect()
-}
-
-fn summarize(
-    view: &TableView<'_>,
-    norms: &RowNorms,
-    rows: (usize, usize),
-    profile: &[ProfilePoint],
-    min: Option<f64>,
-) -> ProfileSummary {
-    let adjacent = profile.first().map(|p| p.mean).filter(|m| !m.is_nan());
-    let first_below = profile.iter().position(|p| p.mean < 0.5);
-    let below_half = first_below.map(|k| {
-        if k == 0 {
-            return profile[0].distance;
-        }
-        let (mut ok, mut below) = (profile[k - 1].distance, profile[k].distance);
-        // An 8-way search: each round evaluates up to 7 distances in the bracket in one pass
-        // over the table (partners a few rows apart share the cache), so a bracket of width W
-        // takes log8(W) passes instead of log2(W).
-        while below - ok > 1 {
-            let width = below - ok;
-            let m = (width - 1).min(7);
-            let mut probes: Vec<usize> = (1..=m).map(|t| ok + t * width / (m + 1)).collect();
-            probes.dedup();
-            probes.retain(|&p| p > ok && p < below);
-            let means = mean_at(view, norms, rows, &probes);
-            match means.iter().position(|&m| m < 0.5) {
-                Some(0) => below = probes[0],
-                Some(p) => (ok, below) = (probes[p - 1], probes[p]),
-                None => ok = probes.last().copied().unwrap_or(below - 1),
-            }
-        }
-        below
-    });
-    ProfileSummary {
-        adjacent,
-        below_half,
-        max_distance: profile.last().map(|p| p.distance),
-        min,
-    }
-}
-
-/// Exact mean of cos(i, i+d) over rows `[lo, hi)` for each distance, skipping zero rows.
-pub fn mean_at(
-    view: &TableView<'_>,
-    norms: &RowNorms,
-    (lo, hi): (usize, usize),
-    distances: &[usize],
-) -> Vec<f64> {
-    if hi <= lo + 1 || distances.is_empty() {
-        return vec![f64::NAN; distances.len()];
-    }
-    let first = lo;
-    let last = hi - 1; // i ranges over [lo, hi − 1): every i has at least partner i + 1.
-    let threads = threads_for((hi - lo) * view.d * distances.len());
-    let chunk = (last - first).div_ceil(threads);
-    let ranges: Vec<Range<usize>> = (0..threads)
-        .map(|t| (first + t * chunk).min(last)..(first + (t + 1) * chunk).min(last))
-        .filter(|r| !r.is_empty())
-        .collect();
-    let parts: Vec<(Vec<f64>, Vec<u64>)> = if ranges.len() <= 1 {
-        ranges
-            .into_iter()
-            .map(|r| pass2(view, norms, hi, r, distances))
-            .collect()
-    } else {
-        pool::shared().scope(|s| {
-            let tasks: Vec<_> = ranges
-                .into_iter()
-                .map(|r| s.spawn(move || pass2(view, norms, hi, r, distances)))
-                .collect();
-            tasks.into_iter().map(|t| t.join()).collect()
-        })
-    };
-    let mut sums = vec![0.0; distances.len()];
-    let mut counts = vec![0u64; distances.len()];
-    for (s, c) in parts {
-        for k in 0..distances.len() {
-            sums[k] += s[k];
-            counts[k] += c[k];
-        }
-    }
-    sums.iter()
-        .zip(&counts)
-        .map(|(s, &c)| if c == 0 { f64::NAN } else { s / c as f64 })
-        .collect()
-}
-
-fn threads_for(work: usize) -> usize {
+pub(super) fn threads_for(work: usize) -> usize {
     // Below ~1M element-operations a thread costs more than it saves.
     if work < (1 << 20) {
         return 1;
     }
     // Parts, not threads: the shared pool bounds how many run at once across all runs.
     pool::shared().workers().clamp(1, 4)
-}
-
-// ---- kernels -------------------------------------------------------------------------------
-
-struct Pass1 {
-    /// Per block of this part: the sum of unit rows (`d` values each).
-    sums: Vec<f64>,
-    /// Per block: rows that contributed (non-zero).
-    counts: Vec<usize>,
-    /// Per row of this part: `1/‖row‖`, 0 for zero rows, NaN for non-finite rows.
-    inv: Vec<f64>,
-}
-
-fn pass1(view: &TableView<'_>, edges: &[usize], blocks: Range<usize>) -> Pass1 {
-    let kern = kernels();
-    let d = view.d;
-    let nb = blocks.len();
-    let mut sums = vec![0.0f64; nb * d];
-    let mut counts = vec![0usize; nb];
-    let row_lo = edges[blocks.start];
-    let row_hi = edges[blocks.end];
-    let mut inv = Vec::with_capacity(row_hi - row_lo);
-    let mut buf = vec![0.0f64; d];
-    for (k, b) in blocks.enumerate() {
-        let acc = &mut sums[k * d..(k + 1) * d];
-        for i in edges[b]..edges[b + 1] {
-            if i + 1 < row_hi {
-                (kern.prefetch)(view.row_bytes(i + 1));
-            }
-            let ss = (kern.decode_sumsq)(view.row_bytes(i), view.dtype, &mut buf);
-            let scale = if ss == 0.0 {
-                inv.push(0.0);
-                continue;
-            } else if ss.is_finite() {
-                1.0 / ss.sqrt()
-            } else {
-                f64::NAN
-            };
-            inv.push(scale);
-            counts[k] += 1;
-            (kern.axpy)(acc, &buf, scale);
-        }
-    }
-    Pass1 { sums, counts, inv }
-}
-
-/// The profile's pass: each row is decoded once, then dotted with its partners at every
-/// distance straight from the mapped bytes (fused decode-and-dot: no second buffer). Partners
-/// at small distances were read moments ago and come from cache; a tiled variant that kept
-/// 32 decoded rows measured no faster.
-fn pass2(
-    view: &TableView<'_>,
-    norms: &RowNorms,
-    hi: usize,
-    range: Range<usize>,
-    distances: &[usize],
-) -> (Vec<f64>, Vec<u64>) {
-    let kern = kernels();
-    let d = view.d;
-    let inv = |i: usize| norms.inv[i - norms.lo];
-    let mut sums = vec![0.0f64; distances.len()];
-    let mut counts = vec![0u64; distances.len()];
-    let mut row = vec![0.0f64; d];
-    let mut scratch = vec![0.0f64; d];
-    for i in range {
-        let si = inv(i);
-        if si == 0.0 {
-            continue;
-        }
-        (kern.decode_sumsq)(view.row_bytes(i), view.dtype, &mut row);
-        for (slot, &dist) in distances.iter().enumerate() {
-            let j = i + dist;
-            if j >= hi {
-                break;
-            }
-            let sj = inv(j);
-            if sj == 0.0 {
-                continue;
-            }
-            let dp = (kern.decode_dot)(&row, view.row_bytes(j), view.dtype, &mut scratch);
-            sums[slot] += dp * si * sj;
-            counts[slot] += 1;
-        }
-    }
-    (sums, counts)
 }

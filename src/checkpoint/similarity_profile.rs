@@ -1,0 +1,339 @@
+//! The similarity-vs-distance profile: the exact mean of cos(i, i+d) over all pairs at
+//! distance d = 1, 2, 4, … < n, and the one-line summary read from it.
+//!
+//! The sum over rows of `u_i · u_{i+d}` (unit rows `u`) splits over columns, so the table is
+//! read once, one run of columns (a super-tile, ≤ [`SUPER_TILE_BYTES`]) at a time: each row's
+//! segment of it is decoded, scaled by the row's `1/‖row‖` (known from the map's pass) and
+//! written into 8-column tiles, and every distance is summed over each tile while it sits in
+//! L2 (`tile_kernels`). Super-tiles are split over the shared pool (or, when there are fewer
+//! of them than workers, their rows).
+//!
+//! Zero rows contribute nothing and count for nothing; a pair with a row holding NaN/∞ makes
+//! its distance's mean NaN. Pair counts and that NaN come from the norms (O(n) per distance),
+//! so the tiles hold 0 for both kinds of row.
+
+use std::fmt;
+use std::ops::Range;
+
+use super::similarity::{clamp_rows, threads_for, RowNorms, TableView};
+use super::tile_kernels::{fill, tile_sums, Unit, LANES, MAX_GROUP};
+use super::unit_tiles::UnitTiles;
+use crate::tensor::Dtype;
+use crate::watch::pool;
+
+/// Bytes of one worker's super-tile (its tiles together): several tiles at once keep a
+/// row's segment contiguous (many cache lines per page visit), and the whole stays in L3.
+const SUPER_TILE_BYTES: usize = 8 << 20;
+/// Widest super-tile, in columns.
+const MAX_WIDTH: usize = 256;
+
+/// One point of the similarity-vs-distance profile; `mean` is NaN when no pair exists.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProfilePoint {
+    pub distance: usize,
+    pub mean: f64,
+}
+
+/// The one-line reading of a map: "adjacent 0.85 · falls below 0.5 at distance 12 · min −0.74".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProfileSummary {
+    /// Mean cosine of neighbouring positions (distance 1).
+    pub adjacent: Option<f64>,
+    /// First distance where the mean cosine is below 0.5: the first profile distance (1, 2, 4,
+    /// …) below it, refined by searching between it and the previous profile distance with
+    /// exact means at each probe (an 8-way search, so it assumes the profile crosses 0.5 once
+    /// inside that bracket).
+    pub below_half: Option<usize>,
+    /// The last distance examined (when `below_half` is `None`, the mean stays ≥ 0.5 up to it).
+    pub max_distance: Option<usize>,
+    /// Smallest cell of the map (block means: at B = N, the smallest pairwise cosine).
+    pub min: Option<f64>,
+}
+
+fn signed(v: f64) -> String {
+    // A real minus sign: reads better than a hyphen next to "·".
+    if v < 0.0 {
+        format!("\u{2212}{:.2}", -v)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+impl fmt::Display for ProfileSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        match self.adjacent {
+            Some(a) => parts.push(format!("adjacent {}", signed(a))),
+            None => parts.push("no adjacent pairs".to_string()),
+        }
+        match (self.below_half, self.max_distance) {
+            (Some(d), _) => parts.push(format!("falls below 0.5 at distance {d}")),
+            (None, Some(m)) => parts.push(format!("stays ≥ 0.5 up to distance {m}")),
+            (None, None) => {}
+        }
+        if let Some(m) = self.min {
+            parts.push(format!("min {}", signed(m)));
+        }
+        f.write_str(&parts.join(" · "))
+    }
+}
+
+/// Distances 1, 2, 4, … below `n`.
+pub fn profile_distances(n: usize) -> Vec<usize> {
+    std::iter::successors(Some(1usize), |d| d.checked_mul(2))
+        .take_while(|&d| d < n)
+        .collect()
+}
+
+/// The exact mean cosine at each of [`profile_distances`].
+pub fn profile(view: &TableView<'_>, norms: &RowNorms, rows: (usize, usize)) -> Vec<ProfilePoint> {
+    let (lo, hi) = clamp_rows(view, rows);
+    let ds = profile_distances(hi - lo);
+    mean_at(view, norms, (lo, hi), &ds)
+        .into_iter()
+        .zip(ds)
+        .map(|(mean, distance)| ProfilePoint { distance, mean })
+        .collect()
+}
+
+pub(super) fn summarize(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    rows: (usize, usize),
+    profile: &[ProfilePoint],
+    min: Option<f64>,
+) -> ProfileSummary {
+    let adjacent = profile.first().map(|p| p.mean).filter(|m| !m.is_nan());
+    let first_below = profile.iter().position(|p| p.mean < 0.5);
+    let below_half = first_below.map(|k| {
+        if k == 0 {
+            return profile[0].distance;
+        }
+        let (mut ok, mut below) = (profile[k - 1].distance, profile[k].distance);
+        // An 8-way search: each round evaluates up to 7 distances in the bracket in one pass
+        // over the table, so a bracket of width W takes log8(W) passes instead of log2(W).
+        while below - ok > 1 {
+            let width = below - ok;
+            let m = (width - 1).min(7);
+            let mut probes: Vec<usize> = (1..=m).map(|t| ok + t * width / (m + 1)).collect();
+            probes.dedup();
+            probes.retain(|&p| p > ok && p < below);
+            let means = mean_at(view, norms, rows, &probes);
+            match means.iter().position(|&m| m < 0.5) {
+                Some(0) => below = probes[0],
+                Some(p) => (ok, below) = (probes[p - 1], probes[p]),
+                None => ok = probes.last().copied().unwrap_or(below - 1),
+            }
+        }
+        below
+    });
+    ProfileSummary {
+        adjacent,
+        below_half,
+        max_distance: profile.last().map(|p| p.distance),
+        min,
+    }
+}
+
+/// Exact mean of cos(i, i+d) over rows `[lo, hi)` for each distance, skipping zero rows.
+/// `norms` must cover the rows (from [`super::similarity::block_map`] over them); NaN where
+/// a distance has no pair, or where it does not.
+pub fn mean_at(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    (lo, hi): (usize, usize),
+    distances: &[usize],
+) -> Vec<f64> {
+    let none = vec![f64::NAN; distances.len()];
+    let (lo, hi) = clamp_rows(view, (lo, hi));
+    let inv = lo
+        .checked_sub(norms.lo)
+        .and_then(|a| norms.inv.get(a..a + (hi - lo)));
+    let Some(inv) = inv.filter(|inv| inv.len() > 1) else {
+        return none;
+    };
+    let mut todo: Vec<usize> = distances
+        .iter()
+        .copied()
+        .filter(|&d| d < inv.len())
+        .collect();
+    todo.sort_unstable();
+    todo.dedup();
+    let pairs = pair_counts(inv, &todo);
+    let kept = norms.tiles.as_deref().and_then(|t| {
+        let a = lo.checked_sub(t.lo)?;
+        (a + inv.len() <= t.rows).then_some((t, a))
+    });
+    let sums = match (kept, view.dtype()) {
+        (Some((tiles, a)), _) => kept_sums(tiles, a..a + inv.len(), &todo),
+        (None, Dtype::F64) => tiled_sums::<f64>(view, inv, lo, &todo),
+        (None, _) => tiled_sums::<f32>(view, inv, lo, &todo),
+    };
+    distances
+        .iter()
+        .map(|d| match todo.binary_search(d) {
+            Ok(k) if pairs[k].0 > 0 && !pairs[k].1 => sums[k] / pairs[k].0 as f64,
+            _ => f64::NAN,
+        })
+        .collect()
+}
+
+/// Per distance: pairs with both rows non-zero, and whether one of them is not finite.
+fn pair_counts(inv: &[f64], dists: &[usize]) -> Vec<(u64, bool)> {
+    dists
+        .iter()
+        .map(|&d| {
+            inv.iter()
+                .zip(&inv[d..])
+                .filter(|(&a, &b)| a != 0.0 && b != 0.0)
+                .fold((0u64, false), |(c, nan), (a, b)| {
+                    (c + 1, nan || a.is_nan() || b.is_nan())
+                })
+        })
+        .collect()
+}
+
+/// [`tiled_sums`] on the tiles the map's pass kept: rows `rows` of each.
+fn kept_sums(tiles: &UnitTiles, rows: Range<usize>, dists: &[usize]) -> Vec<f64> {
+    let Some(&dmax) = dists.last() else {
+        return Vec::new();
+    };
+    let n = rows.len();
+    let threads = threads_for(n * tiles.tiles * LANES * dists.len());
+    let parts = threads.div_ceil(tiles.tiles).clamp(1, n);
+    // (tile, the rows i it sums pairs from, relative to `rows`)
+    let jobs: Vec<(usize, Range<usize>)> = (0..tiles.tiles)
+        .flat_map(|c| (0..parts).map(move |p| (c, n * p / parts..n * (p + 1) / parts)))
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    let workers = threads.min(jobs.len()).max(1);
+    let work = |w: usize| {
+        let mut out = vec![0.0f64; dists.len()];
+        for (c, own) in jobs.iter().skip(w).step_by(workers) {
+            let end = (own.end + dmax).min(n);
+            let tile = &tiles.tile(*c)[rows.start + own.start..rows.start + end];
+            for (k, group) in dists.chunks(MAX_GROUP).enumerate() {
+                let at = k * MAX_GROUP;
+                tile_sums(tile, own.len(), group, &mut out[at..at + group.len()]);
+            }
+        }
+        out
+    };
+    let outs: Vec<Vec<f64>> = if workers == 1 {
+        vec![work(0)]
+    } else {
+        pool::shared().scope(|s| {
+            let tasks: Vec<_> = (0..workers).map(|w| s.spawn(move || work(w))).collect();
+            tasks.into_iter().map(|t| t.join()).collect()
+        })
+    };
+    add_up(outs, dists.len())
+}
+
+fn add_up(outs: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
+    let mut sums = vec![0.0f64; len];
+    for out in outs {
+        for (s, o) in sums.iter_mut().zip(out) {
+            *s += o;
+        }
+    }
+    sums
+}
+
+/// One worker's share: a super-tile (columns `col0..`) and the rows `i` it sums pairs from.
+struct Job {
+    col0: usize,
+    rows: Range<usize>,
+}
+
+/// `Σ_i u_i · u_{i+d}` for each of `dists` (ascending, each < `inv.len()`), rows `lo..` of
+/// the table; rows with a zero or non-finite `inv` contribute 0.
+fn tiled_sums<T: Unit>(view: &TableView<'_>, inv: &[f64], lo: usize, dists: &[usize]) -> Vec<f64> {
+    let (n, dim) = (inv.len(), view.dim());
+    let Some(&dmax) = dists.last() else {
+        return Vec::new();
+    };
+    let scale: Vec<T> = inv
+        .iter()
+        .map(|&s| T::narrow(if s.is_finite() { s } else { 0.0 }))
+        .collect();
+    let unit = std::mem::size_of::<T>();
+    let width = (SUPER_TILE_BYTES / (n * unit).max(1) / LANES * LANES).clamp(LANES, MAX_WIDTH);
+    let strips = dim.div_ceil(width);
+    let threads = threads_for(n * dim * dists.len());
+    // Fewer strips than workers: split each strip's rows as well.
+    let parts = threads.div_ceil(strips).clamp(1, n);
+    let jobs: Vec<Job> = (0..strips)
+        .flat_map(|s| {
+            (0..parts).map(move |p| Job {
+                col0: s * width,
+                rows: n * p / parts..n * (p + 1) / parts,
+            })
+        })
+        .filter(|j| !j.rows.is_empty())
+        .collect();
+    let workers = threads.min(jobs.len()).max(1);
+    let work = |w: usize| {
+        let mine: Vec<&Job> = jobs.iter().skip(w).step_by(workers).collect();
+        worker::<T>(view, &scale, lo, width, dmax, dists, &mine)
+    };
+    let outs: Vec<Vec<f64>> = if workers == 1 {
+        vec![work(0)]
+    } else {
+        pool::shared().scope(|s| {
+            let tasks: Vec<_> = (0..workers).map(|w| s.spawn(move || work(w))).collect();
+            tasks.into_iter().map(|t| t.join()).collect()
+        })
+    };
+    add_up(outs, dists.len())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker<T: Unit>(
+    view: &TableView<'_>,
+    scale: &[T],
+    lo: usize,
+    width: usize,
+    dmax: usize,
+    dists: &[usize],
+    jobs: &[&Job],
+) -> Vec<f64> {
+    let (n, dim) = (scale.len(), view.dim());
+    let mut out = vec![0.0f64; dists.len()];
+    // Each job's tile rows: its own rows plus the partners after them.
+    let tile_rows = |j: &Job| j.rows.start..(j.rows.end + dmax).min(n);
+    let most = jobs.iter().map(|j| tile_rows(j).len()).max().unwrap_or(0);
+    let mut buf = vec![[T::default(); LANES]; most * (width / LANES)];
+    let mut seg = vec![T::default(); width];
+    let row = |i: usize| view.row_bytes(i);
+    for job in jobs {
+        let rows = tile_rows(job);
+        let len = rows.len();
+        let cols = dim.saturating_sub(job.col0).min(width);
+        let ntiles = cols.div_ceil(LANES);
+        let seg = &mut seg[..ntiles * LANES];
+        let table_rows = lo + rows.start..lo + rows.end;
+        let buf = &mut buf[..ntiles * len];
+        fill(
+            &row,
+            view.dtype(),
+            dim,
+            table_rows,
+            job.col0,
+            &scale[rows],
+            seg,
+            buf,
+        );
+        for tile in buf.chunks_exact(len) {
+            for (k, group) in dists.chunks(MAX_GROUP).enumerate() {
+                let at = k * MAX_GROUP;
+                tile_sums(tile, job.rows.len(), group, &mut out[at..at + group.len()]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "similarity_profile_tests.rs"]
+mod tests;

@@ -1,0 +1,383 @@
+//! The profile's inner loops, on column tiles of unit rows.
+//!
+//! A tile is 8 columns of every row of a range, stored row after row (`[rows][8]`): at
+//! 8192 rows it is 256 KiB and stays in L2 while every distance is summed over it. For one
+//! row `t_i` (one ymm register) the kernel adds `t_i · t_{i+d}` into one accumulator per
+//! distance, up to [`MAX_GROUP`] distances at once (13 accumulators + `t_i` + a load = 15 of
+//! the 16 ymm registers). F32 products are summed in f32 lanes for [`FLUSH`] rows, then added
+//! into f64: every product of unit values is at most 1 in magnitude, so a lane holds at most
+//! `FLUSH` and keeps ~7 significant digits of it; the f64 sums over lanes, tiles and flushes
+//! then average those rounding errors down (the tests hold the means to 1e-6 of an f64
+//! reference). F64 tiles (F64 tables) are summed in f64.
+//!
+//! [`fill`] builds the tiles of a "super-tile" (a run of columns) from the table's bytes:
+//! one contiguous segment per row (many cache lines per page visit, not one), decoded exactly
+//! to f32 (F32/F16/BF16) or kept f64 (F64), scaled by the row's `1/‖row‖`.
+
+use std::ops::{Add, Mul, Range};
+use std::sync::OnceLock;
+
+use crate::tensor::Dtype;
+
+/// Columns per tile (one ymm of f32).
+pub(crate) const LANES: usize = 8;
+/// Distances one kernel call sums at once.
+pub(crate) const MAX_GROUP: usize = 13;
+/// Rows summed in f32 lanes before they are added into f64.
+const FLUSH: usize = 128;
+/// Rows ahead that [`fill`] prefetches.
+const AHEAD: usize = 8;
+
+/// A value a tile holds: f32 (F32/F16/BF16 tables) or f64 (F64 tables).
+pub(crate) trait Unit:
+    Copy + Default + PartialEq + Send + Sync + Add<Output = Self> + Mul<Output = Self> + 'static
+{
+    fn wide(self) -> f64;
+    fn narrow(v: f64) -> Self;
+    /// Decodes `out.len()` values of `dtype` from `src` (little-endian, any alignment).
+    fn decode(dtype: Dtype, src: &[u8], out: &mut [Self]);
+}
+
+impl Unit for f32 {
+    fn wide(self) -> f64 {
+        self as f64
+    }
+    fn narrow(v: f64) -> f32 {
+        v as f32
+    }
+    #[inline(always)]
+    fn decode(dtype: Dtype, src: &[u8], out: &mut [f32]) {
+        match dtype {
+            Dtype::F32 => {
+                for (o, c) in out.iter_mut().zip(src.chunks_exact(4)) {
+                    *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                }
+            }
+            Dtype::F16 => {
+                for (o, c) in out.iter_mut().zip(src.chunks_exact(2)) {
+                    *o = half::f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32();
+                }
+            }
+            Dtype::BF16 => {
+                for (o, c) in out.iter_mut().zip(src.chunks_exact(2)) {
+                    *o = f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16);
+                }
+            }
+            // F64 tables use f64 tiles; nothing else reaches a TableView.
+            _ => out.fill(0.0),
+        }
+    }
+}
+
+impl Unit for f64 {
+    fn wide(self) -> f64 {
+        self
+    }
+    fn narrow(v: f64) -> f64 {
+        v
+    }
+    fn decode(dtype: Dtype, src: &[u8], out: &mut [f64]) {
+        super::kernels::decode_into(src, dtype, out);
+    }
+}
+
+/// Tiles `0..ntiles` of a super-tile starting at column `col0`, for table rows `rows`:
+/// `buf[c·len + r][l] = row_{rows.start+r}[col0 + 8c + l] · scale[r]` (columns past the
+/// table's width are 0). `row(i)` gives table row `i`'s bytes, `scale[r]` its `1/‖row‖`
+/// (0 for rows that must contribute nothing). `seg` is scratch of `8·ntiles` values.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn fill_impl<'a, T: Unit>(
+    row: &dyn Fn(usize) -> &'a [u8],
+    dtype: Dtype,
+    dim: usize,
+    rows: Range<usize>,
+    col0: usize,
+    scale: &[T],
+    seg: &mut [T],
+    buf: &mut [[T; LANES]],
+) {
+    let len = rows.len();
+    let ntiles = seg.len() / LANES;
+    let cols = dim.saturating_sub(col0).min(seg.len());
+    let size = dtype.size();
+    for (r, i) in rows.clone().enumerate() {
+        // Far enough ahead to cover the page walk and the memory latency of a row that is
+        // a page (or more) away from the last one.
+        if r + AHEAD < len {
+            prefetch(&row(i + AHEAD)[col0 * size..(col0 + cols) * size]);
+        }
+        let s = scale[r];
+        if s == T::default() {
+            // Zero and non-finite rows contribute nothing (NaN · 0 would be NaN).
+            seg.fill(T::default());
+        } else {
+            let src = &row(i)[col0 * size..(col0 + cols) * size];
+            T::decode(dtype, src, &mut seg[..cols]);
+            seg[cols..].fill(T::default());
+        }
+        for (c, chunk) in seg.chunks_exact(LANES).enumerate().take(ntiles) {
+            let out = &mut buf[c * len + r];
+            for (o, &v) in out.iter_mut().zip(chunk) {
+                *o = v * s;
+            }
+        }
+    }
+}
+
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: prefetch is a hint (SSE, part of x86-64); the pointer is in bounds and never
+        // dereferenced.
+        #[allow(unused_unsafe)]
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr() as *const i8
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
+/// See [`fill_impl`]; compiled for AVX2 where the CPU has it (the decode and scale loops
+/// vectorise 8-wide there, 4-wide on the x86-64 baseline).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill<'a, T: Unit>(
+    row: &dyn Fn(usize) -> &'a [u8],
+    dtype: Dtype,
+    dim: usize,
+    rows: Range<usize>,
+    col0: usize,
+    scale: &[T],
+    seg: &mut [T],
+    buf: &mut [[T; LANES]],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2, FMA and F16C were detected.
+        unsafe { x86::fill_avx(row, dtype, dim, rows, col0, scale, seg, buf) };
+        return;
+    }
+    fill_impl(row, dtype, dim, rows, col0, scale, seg, buf)
+}
+
+/// `out[k] += Σ t_i · t_{i+d_k}` over `i < count` with `i + d_k < tile.len()`, for ascending
+/// `dists` (at most [`MAX_GROUP`]).
+pub(crate) fn tile_sums<T: Unit>(
+    tile: &[[T; LANES]],
+    count: usize,
+    dists: &[usize],
+    out: &mut [f64],
+) {
+    by_segments(tile, count, dists, out, true)
+}
+
+/// [`tile_sums`] on the portable kernel (what a CPU without AVX2 runs).
+#[cfg(test)]
+pub(crate) fn tile_sums_portable<T: Unit>(
+    tile: &[[T; LANES]],
+    count: usize,
+    dists: &[usize],
+    out: &mut [f64],
+) {
+    by_segments(tile, count, dists, out, false)
+}
+
+fn by_segments<T: Unit>(
+    tile: &[[T; LANES]],
+    count: usize,
+    dists: &[usize],
+    out: &mut [f64],
+    simd: bool,
+) {
+    debug_assert!(dists.len() <= MAX_GROUP && dists.windows(2).all(|w| w[0] <= w[1]));
+    let len = tile.len();
+    let m = dists.len().min(MAX_GROUP).min(out.len());
+    // Rows whose first v distances have a partner inside the tile: i < len − d_{v−1}, and
+    // i ≥ len − d_v unless every distance does.
+    for v in (1..=m).rev() {
+        let end = len.saturating_sub(dists[v - 1]).min(count);
+        let begin = if v == m {
+            0
+        } else {
+            len.saturating_sub(dists[v]).min(count)
+        };
+        if begin < end {
+            run_group(tile, begin..end, &dists[..v], &mut out[..v], simd);
+        }
+    }
+}
+
+macro_rules! by_group_size {
+    ($v:expr, $f:ident $(::<$t:ty>)?, ($($arg:expr),*)) => {
+        match $v {
+            1 => $f::<$($t,)? 1>($($arg),*),
+            2 => $f::<$($t,)? 2>($($arg),*),
+            3 => $f::<$($t,)? 3>($($arg),*),
+            4 => $f::<$($t,)? 4>($($arg),*),
+            5 => $f::<$($t,)? 5>($($arg),*),
+            6 => $f::<$($t,)? 6>($($arg),*),
+            7 => $f::<$($t,)? 7>($($arg),*),
+            8 => $f::<$($t,)? 8>($($arg),*),
+            9 => $f::<$($t,)? 9>($($arg),*),
+            10 => $f::<$($t,)? 10>($($arg),*),
+            11 => $f::<$($t,)? 11>($($arg),*),
+            12 => $f::<$($t,)? 12>($($arg),*),
+            _ => $f::<$($t,)? 13>($($arg),*),
+        }
+    };
+}
+
+/// Every `i` in `rows` has all of its partners `i + dists[k]` inside `tile`.
+fn run_group<T: Unit>(
+    tile: &[[T; LANES]],
+    rows: Range<usize>,
+    dists: &[usize],
+    out: &mut [f64],
+    simd: bool,
+) {
+    let last = rows.end - 1 + dists[dists.len() - 1];
+    if last >= tile.len() {
+        return; // not reachable from tile_sums; never read past the tile
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(t) = as_f32(tile) {
+        if simd && has_avx2() {
+            // SAFETY: AVX2+FMA detected; every index read is ≤ `last` < tile.len().
+            unsafe { by_group_size!(dists.len(), group_avx, (t, rows, dists, out)) };
+            return;
+        }
+    }
+    by_group_size!(dists.len(), group_portable::<T>, (tile, rows, dists, out))
+}
+
+#[cfg(target_arch = "x86_64")]
+fn as_f32<T: Unit>(tile: &[[T; LANES]]) -> Option<&[[f32; LANES]]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| {
+        // SAFETY: T is f32 (same TypeId), so the slice's layout is the same.
+        unsafe { std::slice::from_raw_parts(tile.as_ptr() as *const [f32; LANES], tile.len()) }
+    })
+}
+
+fn group_portable<T: Unit, const V: usize>(
+    tile: &[[T; LANES]],
+    rows: Range<usize>,
+    dists: &[usize],
+    out: &mut [f64],
+) {
+    let mut acc = [[T::default(); LANES]; V];
+    let mut wide = [0.0f64; V];
+    let mut i = rows.start;
+    while i < rows.end {
+        let stop = (i + FLUSH).min(rows.end);
+        while i < stop {
+            let t = tile[i];
+            for (a, &d) in acc.iter_mut().zip(dists) {
+                let p = tile[i + d];
+                for l in 0..LANES {
+                    a[l] = a[l] + t[l] * p[l];
+                }
+            }
+            i += 1;
+        }
+        for (w, a) in wide.iter_mut().zip(acc.iter_mut()) {
+            *w += a.iter().map(|v| v.wide()).sum::<f64>();
+            *a = [T::default(); LANES];
+        }
+    }
+    for (o, w) in out.iter_mut().zip(wide) {
+        *o += w;
+    }
+}
+
+pub(crate) fn has_avx2() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+                && std::arch::is_x86_feature_detected!("f16c")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+use x86::group_avx;
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{fill_impl, Dtype, Unit, FLUSH, LANES};
+
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn fill_avx<'a, T: Unit>(
+        row: &dyn Fn(usize) -> &'a [u8],
+        dtype: Dtype,
+        dim: usize,
+        rows: Range<usize>,
+        col0: usize,
+        scale: &[T],
+        seg: &mut [T],
+        buf: &mut [[T; LANES]],
+    ) {
+        fill_impl(row, dtype, dim, rows, col0, scale, seg, buf)
+    }
+
+    /// f32x8 → the sum of its lanes, in f64.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn sum_wide(v: __m256) -> f64 {
+        let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+        let s = _mm256_add_pd(lo, hi);
+        let mut lanes = [0.0f64; 4];
+        _mm256_storeu_pd(lanes.as_mut_ptr(), s);
+        (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+    }
+
+    /// # Safety
+    /// AVX2+FMA; `i + dists[k] < tile.len()` for every `i` in `rows` and every `k`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn group_avx<const V: usize>(
+        tile: &[[f32; LANES]],
+        rows: Range<usize>,
+        dists: &[usize],
+        out: &mut [f64],
+    ) {
+        let base = tile.as_ptr() as *const f32;
+        let mut off = [0usize; V];
+        for (o, &d) in off.iter_mut().zip(dists) {
+            *o = d * LANES;
+        }
+        let mut acc = [_mm256_setzero_ps(); V];
+        let mut wide = [0.0f64; V];
+        let mut i = rows.start;
+        while i < rows.end {
+            let stop = (i + FLUSH).min(rows.end);
+            let (mut p, end) = (base.add(i * LANES), base.add(stop * LANES));
+            while p < end {
+                let t = _mm256_loadu_ps(p);
+                for k in 0..V {
+                    acc[k] = _mm256_fmadd_ps(t, _mm256_loadu_ps(p.add(off[k])), acc[k]);
+                }
+                p = p.add(LANES);
+            }
+            i = stop;
+            for k in 0..V {
+                wide[k] += sum_wide(acc[k]);
+                acc[k] = _mm256_setzero_ps();
+            }
+        }
+        for (o, w) in out.iter_mut().zip(wide) {
+            *o += w;
+        }
+    }
+}
