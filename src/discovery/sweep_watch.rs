@@ -7,7 +7,7 @@
 //! only when a file or folder is created directly in it.
 
 use super::{Request, Run};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +18,10 @@ pub const SWEEP_POLL: Duration = Duration::from_secs(3);
 pub struct SweepWatch {
     req: Request,
     /// The folders of the runs known (new runs are not inside them).
-    known: Vec<PathBuf>,
+    known: HashSet<PathBuf>,
+    /// The known runs' folders and every folder above them (a subfolder holding a known run
+    /// is not searched again).
+    holding: HashSet<PathBuf>,
     /// Subfolders searched without a run found, and their time then.
     searched: HashMap<PathBuf, SystemTime>,
 }
@@ -26,14 +29,26 @@ pub struct SweepWatch {
 impl SweepWatch {
     /// Watches `req.path`, a sweep whose runs `runs` are open.
     pub fn new(req: Request, runs: &[Run]) -> Self {
-        SweepWatch {
+        let mut w = SweepWatch {
             req,
-            known: runs
-                .iter()
-                .map(|r| super::sweep::run_path(r).to_path_buf())
-                .collect(),
+            known: HashSet::new(),
+            holding: HashSet::new(),
             searched: HashMap::new(),
+        };
+        for r in runs {
+            w.know(super::sweep::run_path(r));
         }
+        w
+    }
+
+    fn know(&mut self, run: &Path) {
+        self.holding.extend(run.ancestors().map(Path::to_path_buf));
+        self.known.insert(run.to_path_buf());
+    }
+
+    /// Whether `dir` holds a known run or lies inside one (hash look-ups: polled often).
+    fn covered(&self, dir: &Path) -> bool {
+        self.holding.contains(dir) || dir.ancestors().any(|a| self.known.contains(a))
     }
 
     /// The sweep folder.
@@ -45,11 +60,7 @@ impl SweepWatch {
     pub fn poll(&mut self) -> Vec<Run> {
         let mut found = Vec::new();
         for dir in super::sweep::subfolders(&self.req.path) {
-            if self
-                .known
-                .iter()
-                .any(|k| k.starts_with(&dir) || dir.starts_with(k))
-            {
+            if self.covered(&dir) {
                 continue;
             }
             let mtime = std::fs::metadata(&dir)
@@ -69,7 +80,7 @@ impl SweepWatch {
                     .found_source()
                     .is_some_and(|s| s.has_metric == Some(true))
                 {
-                    self.known.push(super::sweep::run_path(&run).to_path_buf());
+                    self.know(super::sweep::run_path(&run));
                     self.searched.remove(&dir);
                     found.push(run);
                 }

@@ -84,6 +84,16 @@ impl Pyramid {
         self.len == 0
     }
 
+    /// Heap bytes held by the levels.
+    pub fn heap_bytes(&self) -> usize {
+        self.levels.capacity() * std::mem::size_of::<Vec<Summary>>()
+            + self
+                .levels
+                .iter()
+                .map(|l| l.capacity() * std::mem::size_of::<Summary>())
+                .sum::<usize>()
+    }
+
     /// Adds the next point (value and its flags).
     pub fn push(&mut self, v: f64, flags: u8) {
         let p = Summary::point(v, flags);
