@@ -353,21 +353,51 @@ impl Series {
             .collect()
     }
 
-    /// Heap bytes the series holds (its columns, pyramid and events), for the memory figures.
-    pub fn heap_bytes(&self) -> usize {
-        self.steps.heap_bytes()
-            + self.values.heap_bytes()
-            + self.losses.heap_bytes()
-            + self.flags.heap_bytes()
-            + self.pyramid.heap_bytes()
-            + self.restarts.capacity() * std::mem::size_of::<usize>()
-            + std::mem::size_of_val(self.events())
+    /// Heap bytes the series holds, by column, for the memory figures.
+    pub fn heap_bytes(&self) -> HeapBytes {
+        HeapBytes {
+            steps: self.steps.heap_bytes(),
+            values: self.values.heap_bytes(),
+            losses: self.losses.heap_bytes(),
+            flags: self.flags.heap_bytes(),
+            pyramid: self.pyramid.heap_bytes(),
+            other: self.restarts.capacity() * std::mem::size_of::<usize>()
+                + std::mem::size_of_val(self.events()),
+        }
     }
 
     /// Finite min and max over `range` (None when there is no finite value).
     pub fn value_range(&self, range: Range<usize>) -> Option<(f64, f64)> {
         let s = self.summary(range);
         s.has_finite().then_some((s.min, s.max))
+    }
+}
+
+/// Heap bytes of a series' parts ([`Series::heap_bytes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeapBytes {
+    pub steps: usize,
+    pub values: usize,
+    pub losses: usize,
+    pub flags: usize,
+    pub pyramid: usize,
+    /// Restarts and explosion events.
+    pub other: usize,
+}
+
+impl HeapBytes {
+    pub fn total(&self) -> usize {
+        self.steps + self.values + self.losses + self.flags + self.pyramid + self.other
+    }
+
+    /// The sum, part by part.
+    pub fn add(&mut self, o: &HeapBytes) {
+        self.steps += o.steps;
+        self.values += o.values;
+        self.losses += o.losses;
+        self.flags += o.flags;
+        self.pyramid += o.pyramid;
+        self.other += o.other;
     }
 }
 
