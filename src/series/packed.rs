@@ -22,6 +22,9 @@ pub trait Encoding: Sized {
     fn try_set(&mut self, i: usize, v: Self::Item) -> bool;
     fn get(&self, i: usize) -> Option<Self::Item>;
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The narrowest encoding of `items` (never empty).
     fn encode(items: &[Self::Item]) -> Self;
     /// Heap bytes this chunk holds (for the memory accounting).

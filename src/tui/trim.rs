@@ -13,7 +13,7 @@ const BATCHES: usize = 64;
 pub const EVERY: Duration = Duration::from_secs(30);
 
 /// The shortest time between two trims while records keep coming.
-pub const DURING: Duration = Duration::from_secs(2);
+pub const DURING: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Default)]
 pub struct Trimmer {
@@ -91,11 +91,11 @@ mod tests {
         let mut t = Trimmer::default();
         let now = Instant::now();
         t.applied(BATCHES, now);
-        t.applied(BATCHES, now + Duration::from_secs(1));
+        t.applied(BATCHES, now + DURING / 2);
         assert_eq!(t.last, None);
         t.applied(BATCHES, now + DURING);
         assert_eq!(t.last, Some(now + DURING));
-        t.applied(BATCHES, now + DURING + Duration::from_secs(1));
+        t.applied(BATCHES, now + DURING + DURING / 2);
         assert_eq!(t.last, Some(now + DURING), "not again within DURING");
     }
 }

@@ -22,7 +22,8 @@ pub const BACKOFF_AFTER: Duration = Duration::from_secs(3);
 /// The longest a backed-off poll waits.
 pub const MAX_POLL: Duration = Duration::from_secs(15);
 
-/// The grid backed-off polls are aligned to (and [`MAX_POLL`]'s own once they reach it).
+/// The grid backed-off polls of [`GRID`] or more are aligned to (a second's below it, and
+/// [`MAX_POLL`]'s own once they reach it).
 pub const GRID: Duration = Duration::from_secs(5);
 
 /// `t` moved up to the next point of the grid a backed-off interval `every` falls on,
@@ -33,7 +34,7 @@ pub fn aligned(epoch: Instant, t: Instant, every: Duration) -> Instant {
     } else if every >= GRID {
         GRID
     } else {
-        return t;
+        Duration::from_secs(1)
     };
     let (since, g) = (
         t.saturating_duration_since(epoch).as_nanos(),
@@ -190,8 +191,8 @@ mod tests {
         let epoch = Instant::now();
         let s = Duration::from_secs;
         let ms = Duration::from_millis;
-        // Own intervals are kept as they are.
-        assert_eq!(aligned(epoch, epoch + ms(1234), s(1)), epoch + ms(1234));
+        // Short backed-off intervals meet at whole seconds.
+        assert_eq!(aligned(epoch, epoch + ms(1234), s(2)), epoch + s(2));
         // Backed off: the next multiple of the grid, the same for every subscriber.
         assert_eq!(aligned(epoch, epoch + ms(6100), s(6)), epoch + s(10));
         assert_eq!(aligned(epoch, epoch + ms(9900), s(7)), epoch + s(10));
