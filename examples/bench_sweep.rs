@@ -14,7 +14,8 @@
 //!   40 appends to runs chosen in turn; ≤ 50 ms).
 //!
 //! Run: `cargo build --release && cargo run --release --example bench_sweep
-//! [-- --runs N --points N --dir DIR --idle-secs S --appends N]`. The sweep is generated once
+//! [-- --runs N --points N --dir DIR --idle-secs S --appends N]`; `-- --account N` instead
+//! reads N runs in-process and prints the heap bytes of their series by part. The sweep is generated once
 //! into DIR (default `target/bench-sweep`) and reused.
 
 #[path = "support/mod.rs"]
@@ -206,6 +207,43 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// `--account N`: reads the first N runs in this process as the TUI keeps them (the
+/// default panels) and prints the heap bytes of their series, part by part.
+fn account(logs: &[PathBuf], n: usize) {
+    use trainwatch::series::HeapBytes;
+    let panels = trainwatch::ingest::formats::panels::DEFAULT_PANELS.map(String::from);
+    let (mut sum, mut points, mut series) = (HeapBytes::default(), 0usize, 0usize);
+    for log in logs.iter().take(n) {
+        let spec = trainwatch::ingest::SourceSpec::new(log).with_panels(&panels);
+        let Ok(d) = trainwatch::run::read_once(&spec) else {
+            eprintln!("{}: not read", log.display());
+            continue;
+        };
+        for s in std::iter::once(&d.steps).chain(d.panels.iter().map(|p| &p.series)) {
+            sum.add(&s.heap_bytes());
+            points += s.len();
+            series += 1;
+        }
+    }
+    let mb = |b: usize| b as f64 / 1e6;
+    let per = |b: usize| b as f64 / points.max(1) as f64;
+    println!(
+        "{n} runs, {series} series, {points} points: {:.1} MB ({:.2} B/point)",
+        mb(sum.total()),
+        per(sum.total())
+    );
+    for (name, b) in [
+        ("steps", sum.steps),
+        ("values", sum.values),
+        ("losses", sum.losses),
+        ("flags", sum.flags),
+        ("pyramid", sum.pyramid),
+        ("other", sum.other),
+    ] {
+        println!("  {name:8} {:8.1} MB  {:5.2} B/point", mb(b), per(b));
+    }
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let runs = num(&args, "--runs", 100).max(2);
@@ -215,6 +253,10 @@ fn main() -> std::io::Result<()> {
     let dir = PathBuf::from(arg(&args, "--dir", "target/bench-sweep"));
     let bin = support::trainwatch_bin();
     let logs = generate(&dir, runs, points)?;
+    if args.iter().any(|a| a == "--account") {
+        account(&logs, num(&args, "--account", runs));
+        return Ok(());
+    }
     let lengths: Vec<u64> = logs
         .iter()
         .map(|l| std::fs::metadata(l).map(|m| m.len()))

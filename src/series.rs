@@ -1,77 +1,23 @@
 //! The metric store: an append-only series of (step, value) with clipping and explosion
 //! detection, and min/max summaries for display (a [`pyramid`], so a column costs O(log n)).
 //!
-//! Memory is bounded per point (21 bytes: step, value, loss as f32, flags) and grows in fixed
-//! chunks, so 10 M points stay near 210 MB with no doubling slack; the pyramid adds about
-//! 4 bytes per point (up to twice that while its levels grow).
+//! Every column grows in fixed chunks, each in the narrowest exact encoding of what it holds
+//! ([`packed`]): a log that steps by a constant and prints a few decimals costs about 4 bytes
+//! a point for the value (8 for a number that is no short decimal nor a float32), nothing
+//! for the step, and nothing for the flags of calm points; the loss logged beside the
+//! gradient norm as much as a value; the pyramid about 2 bytes a point (see [`Series::heap_bytes`]).
 
 use std::ops::Range;
 
+pub mod packed;
 pub mod pyramid;
+pub mod steps;
+pub mod values;
 pub use pyramid::{Pyramid, Summary, FLAG_NONFINITE};
 
-// 4096 points a chunk: a sweep of 100 runs of 100 k points leaves at most one part-filled
-// chunk per run and column (65536 wasted 31 % of each run's storage there).
-const CHUNK_BITS: u32 = 12;
-const CHUNK: usize = 1 << CHUNK_BITS;
-
-/// A vector that grows in fixed chunks: no reallocation, no 2× capacity slack.
-#[derive(Debug, Clone)]
-pub struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
-    len: usize,
-}
-
-impl<T: Copy> Default for Chunked<T> {
-    fn default() -> Self {
-        Chunked {
-            chunks: Vec::new(),
-            len: 0,
-        }
-    }
-}
-
-impl<T: Copy> Chunked<T> {
-    pub fn push(&mut self, v: T) {
-        if self.len % CHUNK == 0 {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        if let Some(last) = self.chunks.last_mut() {
-            last.push(v);
-        }
-        self.len += 1;
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn get(&self, i: usize) -> Option<T> {
-        self.chunks
-            .get(i >> CHUNK_BITS)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
-            .copied()
-    }
-
-    pub fn iter_range(&self, r: Range<usize>) -> impl Iterator<Item = T> + '_ {
-        let r = r.start.min(self.len)..r.end.min(self.len);
-        r.map(move |i| self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)])
-    }
-
-    pub fn set(&mut self, i: usize, v: T) {
-        if let Some(slot) = self
-            .chunks
-            .get_mut(i >> CHUNK_BITS)
-            .and_then(|c| c.get_mut(i & (CHUNK - 1)))
-        {
-            *slot = v;
-        }
-    }
-}
+use packed::{FlagChunk, Packed};
+use steps::StepChunk;
+use values::ValueChunk;
 
 /// Whether x positions are real training steps or record numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,12 +54,12 @@ pub use detect::{
 /// The store.
 #[derive(Debug, Clone)]
 pub struct Series {
-    steps: Chunked<u64>,
-    values: Chunked<f64>,
+    steps: Packed<StepChunk>,
+    values: Packed<ValueChunk>,
     /// The loss logged with each point; empty until a point has one (a panel's series never
-    /// does: 4 bytes a point saved), then filled with NaN for the points before.
-    losses: Chunked<f32>,
-    flags: Chunked<u8>,
+    /// does), then filled with NaN for the points before.
+    losses: Packed<ValueChunk>,
+    flags: Packed<FlagChunk>,
     step_kind: Option<StepKind>,
     /// Point indices at which a restart was seen (the log was truncated or replaced, or its
     /// step went backwards).
@@ -143,10 +89,10 @@ impl Series {
 
     fn with_detector(detector: Option<Detector>) -> Self {
         Series {
-            steps: Chunked::default(),
-            values: Chunked::default(),
-            losses: Chunked::default(),
-            flags: Chunked::default(),
+            steps: Packed::default(),
+            values: Packed::default(),
+            losses: Packed::default(),
+            flags: Packed::default(),
             step_kind: None,
             restarts: Vec::new(),
             detector,
@@ -196,7 +142,7 @@ impl Series {
 
     /// The loss logged with point `i`, if the log had one.
     pub fn loss(&self, i: usize) -> Option<f64> {
-        self.losses.get(i).filter(|l| !l.is_nan()).map(f64::from)
+        self.losses.get(i).filter(|l| !l.is_nan())
     }
 
     pub fn flags(&self, i: usize) -> u8 {
@@ -289,7 +235,7 @@ impl Series {
         self.values.push(value);
         if loss.is_some() || !self.losses.is_empty() {
             self.pad_losses(i);
-            self.losses.push(loss.map_or(f32::NAN, |l| l as f32));
+            self.losses.push(loss.unwrap_or(f64::NAN));
         }
         let flags = self.judge(i, value);
         self.flags.push(flags);
@@ -302,9 +248,9 @@ impl Series {
         let Some(i) = self.len().checked_sub(1) else {
             return;
         };
-        if self.steps.get(i) == Some(step) && self.losses.get(i).is_none_or(f32::is_nan) {
+        if self.steps.get(i) == Some(step) && self.losses.get(i).is_none_or(f64::is_nan) {
             self.pad_losses(i + 1);
-            self.losses.set(i, loss as f32);
+            self.losses.set(i, loss);
         }
     }
 
@@ -312,7 +258,7 @@ impl Series {
     /// length).
     fn pad_losses(&mut self, n: usize) {
         while self.losses.len() < n.min(self.steps.len()) {
-            self.losses.push(f32::NAN);
+            self.losses.push(f64::NAN);
         }
     }
 
@@ -407,10 +353,51 @@ impl Series {
             .collect()
     }
 
+    /// Heap bytes the series holds, by column, for the memory figures.
+    pub fn heap_bytes(&self) -> HeapBytes {
+        HeapBytes {
+            steps: self.steps.heap_bytes(),
+            values: self.values.heap_bytes(),
+            losses: self.losses.heap_bytes(),
+            flags: self.flags.heap_bytes(),
+            pyramid: self.pyramid.heap_bytes(),
+            other: self.restarts.capacity() * std::mem::size_of::<usize>()
+                + std::mem::size_of_val(self.events()),
+        }
+    }
+
     /// Finite min and max over `range` (None when there is no finite value).
     pub fn value_range(&self, range: Range<usize>) -> Option<(f64, f64)> {
         let s = self.summary(range);
         s.has_finite().then_some((s.min, s.max))
+    }
+}
+
+/// Heap bytes of a series' parts ([`Series::heap_bytes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeapBytes {
+    pub steps: usize,
+    pub values: usize,
+    pub losses: usize,
+    pub flags: usize,
+    pub pyramid: usize,
+    /// Restarts and explosion events.
+    pub other: usize,
+}
+
+impl HeapBytes {
+    pub fn total(&self) -> usize {
+        self.steps + self.values + self.losses + self.flags + self.pyramid + self.other
+    }
+
+    /// The sum, part by part.
+    pub fn add(&mut self, o: &HeapBytes) {
+        self.steps += o.steps;
+        self.values += o.values;
+        self.losses += o.losses;
+        self.flags += o.flags;
+        self.pyramid += o.pyramid;
+        self.other += o.other;
     }
 }
 

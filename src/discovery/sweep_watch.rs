@@ -7,7 +7,7 @@
 //! only when a file or folder is created directly in it.
 
 use super::{Request, Run};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +18,13 @@ pub const SWEEP_POLL: Duration = Duration::from_secs(3);
 pub struct SweepWatch {
     req: Request,
     /// The folders of the runs known (new runs are not inside them).
-    known: Vec<PathBuf>,
+    known: HashSet<PathBuf>,
+    /// The known runs' folders and every folder above them (a subfolder holding a known run
+    /// is not searched again).
+    holding: HashSet<PathBuf>,
+    /// The known W&B run folders' (parent, run id): a folder of the same id beside one is
+    /// that run resumed, not a new run.
+    wandb_runs: HashSet<(PathBuf, String)>,
     /// Subfolders searched without a run found, and their time then.
     searched: HashMap<PathBuf, SystemTime>,
 }
@@ -26,14 +32,32 @@ pub struct SweepWatch {
 impl SweepWatch {
     /// Watches `req.path`, a sweep whose runs `runs` are open.
     pub fn new(req: Request, runs: &[Run]) -> Self {
-        SweepWatch {
+        let mut w = SweepWatch {
             req,
-            known: runs
-                .iter()
-                .map(|r| super::sweep::run_path(r).to_path_buf())
-                .collect(),
+            known: HashSet::new(),
+            holding: HashSet::new(),
+            wandb_runs: HashSet::new(),
             searched: HashMap::new(),
+        };
+        for r in runs {
+            w.know(super::sweep::run_path(r));
         }
+        w
+    }
+
+    fn know(&mut self, run: &Path) {
+        self.holding.extend(run.ancestors().map(Path::to_path_buf));
+        self.known.insert(run.to_path_buf());
+        if let Some(key) = wandb_key(run) {
+            self.wandb_runs.insert(key);
+        }
+    }
+
+    /// Whether `dir` holds a known run or lies inside one (hash look-ups: polled often).
+    fn covered(&self, dir: &Path) -> bool {
+        self.holding.contains(dir)
+            || dir.ancestors().any(|a| self.known.contains(a))
+            || wandb_key(dir).is_some_and(|k| self.wandb_runs.contains(&k))
     }
 
     /// The sweep folder.
@@ -45,15 +69,7 @@ impl SweepWatch {
     pub fn poll(&mut self) -> Vec<Run> {
         let mut found = Vec::new();
         for dir in super::sweep::subfolders(&self.req.path) {
-            if self
-                .known
-                .iter()
-                .any(|k| k.starts_with(&dir) || dir.starts_with(k))
-                || self
-                    .known
-                    .iter()
-                    .any(|k| super::trackers::same_wandb_run(k, &dir))
-            {
+            if self.covered(&dir) {
                 continue;
             }
             let mtime = std::fs::metadata(&dir)
@@ -73,7 +89,7 @@ impl SweepWatch {
                     .found_source()
                     .is_some_and(|s| s.has_metric == Some(true))
                 {
-                    self.known.push(super::sweep::run_path(&run).to_path_buf());
+                    self.know(super::sweep::run_path(&run));
                     self.searched.remove(&dir);
                     found.push(run);
                 }
@@ -88,4 +104,11 @@ impl SweepWatch {
         let rel = p.strip_prefix(&self.req.path).unwrap_or(p);
         crate::text::printable(&rel.to_string_lossy()).into_owned()
     }
+}
+
+/// A W&B run folder's parent and run id (`wandb/offline-run-<date>-<id>` → `(wandb, id)`).
+fn wandb_key(dir: &Path) -> Option<(PathBuf, String)> {
+    let name = dir.file_name()?.to_str()?;
+    let (_, id) = crate::ingest::wandb::resume::folder_parts(name)?;
+    Some((dir.parent()?.to_path_buf(), id.to_string()))
 }

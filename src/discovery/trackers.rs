@@ -105,15 +105,6 @@ pub fn wandb_runs(root: &Path) -> Vec<RunCandidate> {
     runs
 }
 
-/// Whether two folders are W&B run folders of the same run id (a run and its resumption).
-pub fn same_wandb_run(a: &Path, b: &Path) -> bool {
-    let id = |p: &Path| {
-        let name = p.file_name()?.to_str()?;
-        crate::ingest::wandb::resume::folder_parts(name).map(|(_, id)| id.to_string())
-    };
-    a != b && a.parent() == b.parent() && id(a).is_some() && id(a) == id(b)
-}
-
 /// An MLflow file-store run folder.
 pub fn mlflow_run(dir: &Path) -> Option<RunCandidate> {
     if !crate::ingest::mlflow::is_run_dir(dir) {

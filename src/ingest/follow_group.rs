@@ -53,8 +53,9 @@ impl Permits {
 /// Sources one thread follows at most.
 pub const RUNS_PER_THREAD: usize = 16;
 
-/// How often an idle thread checks `stop` (it is woken by its sources otherwise).
-const STOP_CHECK: Duration = Duration::from_secs(1);
+/// How often an idle thread checks `stop` (it is woken by its sources otherwise, and at once
+/// when the group is dropped): rarely, as every check is a wake-up of an idle sweep.
+const STOP_CHECK: Duration = Duration::from_secs(10);
 
 /// A source with its wake-ups and its key.
 struct Member {

@@ -181,6 +181,10 @@ impl Source for TextSource {
             each(Update::Restart(RestartReason::Truncated));
         }
         self.read_new(false, meta.len(), each)?;
+        // The stat this look began with: the next look with the same one need not read.
+        if let Some(o) = &mut self.open {
+            o.mark.file = FileIdentity::of(&meta);
+        }
         Ok(true)
     }
 

@@ -153,6 +153,12 @@ impl Member {
         }
     }
 
+    /// When a live run with nothing new turns stalled (`None`: it has not been updated).
+    pub fn stalls_at(&self) -> Option<Instant> {
+        let usual = self.interval.unwrap_or(Duration::from_secs(30));
+        self.updated.map(|at| at + STALL_FLOOR.max(usual * 20))
+    }
+
     fn arrived(&mut self, now: Instant) {
         if let Some(prev) = self.updated {
             let gap = now.saturating_duration_since(prev);

@@ -1,13 +1,15 @@
 //! A min/max pyramid over a series, kept up to date as points arrive: level k holds one
-//! [`Summary`] per 2^(k+4) points, so the summary of any point range costs O(log n) plus at
+//! [`Summary`] per 2^(k+5) points, so the summary of any point range costs O(log n) plus at
 //! most two partial leaves of raw points, and a frame costs about the plot width whatever the
 //! length of the run.
 
 use std::ops::Range;
 
 /// Points per leaf: the raw points at the ends of a range are scanned, the rest comes from
-/// the levels. 16 keeps the levels at 2 bytes per point.
-const LEAF_BITS: u32 = 4;
+/// the levels. 32 keeps the levels at 2 bytes per point (a 32-byte summary per 32 points,
+/// and as much again for the levels above), which is as much as the values of a sweep's
+/// loss and lr panels take; 16 doubled that, for a frame that is no faster to see.
+const LEAF_BITS: u32 = 5;
 pub const LEAF: usize = 1 << LEAF_BITS;
 
 /// The point is not finite (NaN or ±inf); beside the series' own point flags (above clip,
@@ -68,7 +70,7 @@ impl Summary {
 
 #[derive(Debug, Clone, Default)]
 pub struct Pyramid {
-    /// `levels[k][j]` summarises points `j·2^(k+4) .. (j+1)·2^(k+4)`; only complete nodes.
+    /// `levels[k][j]` summarises points `j·2^(k+5) .. (j+1)·2^(k+5)`; only complete nodes.
     levels: Vec<Vec<Summary>>,
     /// The leaf being filled.
     pending: Option<Summary>,
@@ -82,6 +84,16 @@ impl Pyramid {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Heap bytes held by the levels.
+    pub fn heap_bytes(&self) -> usize {
+        self.levels.capacity() * std::mem::size_of::<Vec<Summary>>()
+            + self
+                .levels
+                .iter()
+                .map(|l| l.capacity() * std::mem::size_of::<Summary>())
+                .sum::<usize>()
     }
 
     /// Adds the next point (value and its flags).

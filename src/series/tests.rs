@@ -172,11 +172,12 @@ fn detection_matches_a_brute_force_reference() {
 
 #[test]
 fn chunked_storage_crosses_chunks() {
-    let mut c = Chunked::default();
+    use packed::CHUNK;
+    let mut c = Packed::<StepChunk>::default();
     for i in 0..(CHUNK * 2 + 5) {
-        c.push(i as u32);
+        c.push(i as u64);
     }
-    assert_eq!(c.get(CHUNK), Some(CHUNK as u32));
+    assert_eq!(c.get(CHUNK), Some(CHUNK as u64));
     assert_eq!(
         c.iter_range(CHUNK - 1..CHUNK + 2).collect::<Vec<_>>().len(),
         3

@@ -1,7 +1,7 @@
-//! What on the screen changes with time alone: the "updated … ago" clock ([`ago`]), and the
-//! runs table's statuses ("stalled Nm"). The event loop wakes at the next second of the clock
-//! and redraws only when this [`face`] differs from the one last drawn; an idle screen with no
-//! clock is not drawn again at all.
+//! What on the screen changes with time alone: the "updated … ago" clock ([`ago`]), notes,
+//! and the runs table's statuses ("stalled Nm"). The event loop wakes when the next of them
+//! can change ([`next_change`]) and redraws only when this [`face`] differs from the one last
+//! drawn; an idle screen with no clock is not drawn again at all.
 
 use super::App;
 use crate::run::RunStatus;
@@ -43,24 +43,71 @@ pub fn face(app: &App) -> u64 {
     h.finish()
 }
 
-/// How long to wait before the time-dependent text may next change: the next whole second of
-/// the clock when it is shown, else a second (statuses turn "stalled" at whole seconds of
-/// silence at the finest).
+/// When the text of [`ago`] next changes, for data that arrived at `at`.
+fn next_tick(at: Instant, now: Instant) -> Instant {
+    let secs = now.saturating_duration_since(at).as_secs();
+    let next = match secs {
+        0..10 => secs + 1,
+        10..60 => (secs / 5 + 1) * 5,
+        60..3600 => (secs / 60 + 1) * 60,
+        _ => (secs / 3600 + 1) * 3600,
+    };
+    at + Duration::from_secs(next)
+}
+
+/// How long to wait before the time-dependent text may next change: the clock's next
+/// step, a note's expiry, a live run turning stalled, a stalled run's next minute. Nothing
+/// else changes with time alone, so an idle screen wakes the loop only at those instants
+/// (once a minute, once the data is a minute old), not every second.
 pub fn next_change(app: &App, now: Instant) -> Duration {
-    let second = Duration::from_secs(1);
-    match app.status.last_data {
-        Some(at) => {
-            let into = now.saturating_duration_since(at).subsec_nanos();
-            second - Duration::from_nanos(u64::from(into))
-        }
-        None => second,
+    let mut next = now + Duration::from_secs(60);
+    if let Some(at) = app.status.last_data {
+        next = next.min(next_tick(at, now));
     }
-    .max(Duration::from_millis(5))
+    for n in &app.status.notes {
+        next = next.min(n.at + super::app::NOTE_TTL);
+    }
+    if app.runs.visible() {
+        for (id, data) in app.runs.rows(&app.model) {
+            let Some(m) = app.runs.workspace.get(id) else {
+                continue;
+            };
+            let at = match m.status_of(data, now) {
+                RunStatus::Stalled(since) => {
+                    let mins = now.saturating_duration_since(since).as_secs() / 60 + 1;
+                    Some(since + Duration::from_secs(mins * 60))
+                }
+                RunStatus::Live => m.stalls_at(),
+                _ => None,
+            };
+            if let Some(at) = at.filter(|&t| t > now) {
+                next = next.min(at);
+            }
+        }
+    }
+    // Just past the instant, so that the text has changed when the loop looks.
+    (next.saturating_duration_since(now) + Duration::from_millis(2)).max(Duration::from_millis(5))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ago;
+    use super::{ago, next_tick};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_clock_wakes_only_when_its_text_changes() {
+        let at = Instant::now();
+        let s = Duration::from_secs;
+        let after = |now: u64| next_tick(at, at + s(now)).duration_since(at).as_secs();
+        assert_eq!(
+            [0, 9, 10, 14, 15, 59, 60, 61, 3599, 3600].map(after),
+            [1, 10, 15, 15, 20, 60, 120, 120, 3600, 7200]
+        );
+        // At each instant the text differs from the one just before.
+        for t in [10, 15, 60, 120, 3600] {
+            assert_ne!(ago(t - 1), ago(t), "{t}");
+        }
+    }
 
     #[test]
     fn the_clock_gets_coarser_as_the_data_gets_older() {

@@ -403,7 +403,7 @@ where
                     app.on_run_event(first_run(ev));
                     // Take whatever else is queued: one frame for the whole burst.
                     let more = ingest_rx.try_iter().take(256).map(|ev| app.on_run_event(first_run(ev))).count();
-                    trimmer.applied(1 + more);
+                    trimmer.applied(1 + more, app.now);
                     dirty = true;
                 }
                 Err(_) => {
@@ -439,7 +439,7 @@ where
                     app.now = Instant::now();
                     app.on_run_event(run_event(ev));
                     let more = ch.runs.try_iter().take(256).map(|ev| app.on_run_event(run_event(ev))).count();
-                    trimmer.applied(1 + more);
+                    trimmer.applied(1 + more, app.now);
                     dirty = true;
                 }
             },

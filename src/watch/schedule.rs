@@ -6,6 +6,10 @@
 //! NFS/Lustre clients). A subscriber polls at its own interval while it has been active within
 //! [`BACKOFF_AFTER`]; after that every third of its silence ([`backoff`]), at most every
 //! [`MAX_POLL`]. `Schedule::active` (new data found) brings it back to its own interval.
+//!
+//! Backed-off polls fall on a common grid ([`aligned`]): the silent runs of a sweep are polled
+//! together, one wake-up of this thread and of each follower thread for all of them, rather
+//! than one wake-up per run spread over every second.
 
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
@@ -17,6 +21,28 @@ pub const BACKOFF_AFTER: Duration = Duration::from_secs(3);
 
 /// The longest a backed-off poll waits.
 pub const MAX_POLL: Duration = Duration::from_secs(15);
+
+/// The grid backed-off polls of [`GRID`] or more are aligned to (a second's below it, and
+/// [`MAX_POLL`]'s own once they reach it).
+pub const GRID: Duration = Duration::from_secs(5);
+
+/// `t` moved up to the next point of the grid a backed-off interval `every` falls on,
+/// counted from `epoch`: polls that back off alike meet at the same instants.
+pub fn aligned(epoch: Instant, t: Instant, every: Duration) -> Instant {
+    let grid = if every >= MAX_POLL {
+        MAX_POLL
+    } else if every >= GRID {
+        GRID
+    } else {
+        Duration::from_secs(1)
+    };
+    let (since, g) = (
+        t.saturating_duration_since(epoch).as_nanos(),
+        grid.as_nanos(),
+    );
+    let up = since.div_ceil(g).saturating_mul(g);
+    epoch + Duration::from_nanos(u64::try_from(up).unwrap_or(u64::MAX))
+}
 
 /// The poll interval of a subscriber asking for `every` that has been silent for `silent`.
 pub fn backoff(every: Duration, silent: Duration) -> Duration {
@@ -38,6 +64,8 @@ struct Due {
 #[derive(Default)]
 struct State {
     due: HashMap<u64, Due>,
+    /// Where the grid of backed-off polls starts (the first subscription).
+    epoch: Option<Instant>,
     running: bool,
     shutdown: bool,
 }
@@ -57,6 +85,7 @@ impl Schedule {
         let every = every.max(Duration::from_millis(1));
         let mut st = self.lock();
         let now = Instant::now();
+        st.epoch.get_or_insert(now);
         st.due.insert(
             id,
             Due {
@@ -111,6 +140,7 @@ impl Schedule {
                 return;
             }
             let now = Instant::now();
+            let epoch = *st.epoch.get_or_insert(now);
             let mut next = now + Duration::from_secs(3600);
             for d in st.due.values_mut() {
                 if d.next <= now {
@@ -120,6 +150,9 @@ impl Schedule {
                     if d.next <= now {
                         // Late (a suspended machine): keep the interval, skip the backlog.
                         d.next = now + every;
+                    }
+                    if every > d.every {
+                        d.next = aligned(epoch, d.next, every);
                     }
                 }
                 next = next.min(d.next);
@@ -151,6 +184,21 @@ mod tests {
             backoff(Duration::from_millis(50), s(2)),
             Duration::from_millis(50)
         );
+    }
+
+    #[test]
+    fn backed_off_polls_meet_on_a_common_grid() {
+        let epoch = Instant::now();
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        // Short backed-off intervals meet at whole seconds.
+        assert_eq!(aligned(epoch, epoch + ms(1234), s(2)), epoch + s(2));
+        // Backed off: the next multiple of the grid, the same for every subscriber.
+        assert_eq!(aligned(epoch, epoch + ms(6100), s(6)), epoch + s(10));
+        assert_eq!(aligned(epoch, epoch + ms(9900), s(7)), epoch + s(10));
+        assert_eq!(aligned(epoch, epoch + s(10), s(7)), epoch + s(10));
+        assert_eq!(aligned(epoch, epoch + s(31), MAX_POLL), epoch + s(45));
+        assert_eq!(aligned(epoch, epoch + s(45), MAX_POLL), epoch + s(45));
     }
 
     #[test]
