@@ -23,6 +23,7 @@ pub mod scrubber;
 mod sgr;
 pub mod similarity_panel;
 pub mod similarity_tab;
+mod terminal;
 pub mod theme;
 mod trim;
 pub mod wire;
@@ -31,13 +32,14 @@ mod wrap;
 pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};
 
+use terminal::{draw, frame_area, init_terminal, quiet_panic_restore, RestoreGuard};
+
 use crate::ingest::follow::{self, IngestEvent};
 use crate::ingest::follow_group::FollowGroup;
 use crate::ingest::SourceSpec;
 use anyhow::Context;
 use crossbeam_channel::{select, unbounded, Receiver};
 use crossterm::event::Event;
-use crossterm::execute;
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use std::io::IsTerminal;
@@ -93,37 +95,6 @@ const RUN_EVENTS_QUEUED: usize = 16;
 
 /// Shortest time between two frames: bursts of records coalesce into one draw.
 const FRAME: Duration = Duration::from_millis(15);
-
-/// Restores the terminal however the loop ends (return, `?`, panic unwinding).
-struct RestoreGuard;
-
-impl Drop for RestoreGuard {
-    fn drop(&mut self) {
-        // Not `ratatui::restore()`: it reports failure on stderr, and printing to a terminal
-        // that was closed panics — a second panic here aborts the process before the demo's
-        // temporary folder is removed.
-        let _ = ratatui::try_restore();
-        let _ = execute!(std::io::stdout(), crossterm::cursor::Show);
-    }
-}
-
-/// Replaces the panic hook by one that restores the terminal without printing more than the
-/// message (not ratatui's, which `ratatui::init` installs: it reports a failed restore on
-/// stderr, and on a closed terminal that print panics inside the hook, which aborts the
-/// process — no unwinding, no cleanup).
-fn quiet_panic_restore() {
-    drop(std::panic::take_hook());
-    std::panic::set_hook(Box::new(|info| {
-        let _ = ratatui::try_restore();
-        eprint_panic(info);
-    }));
-}
-
-/// The default hook's message, written without panicking when stderr is gone.
-fn eprint_panic(info: &std::panic::PanicHookInfo<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{info}");
-}
 
 /// Runs the TUI until the user quits or a signal (SIGTERM, SIGHUP, SIGINT) arrives.
 pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
@@ -229,36 +200,6 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let result = event_loop(terminal, &mut app, &mut chans);
     stop.store(true, Ordering::Relaxed);
     result
-}
-
-/// The whole terminal as a `Rect`, for laying out before drawing.
-fn frame_area<B: Backend>(terminal: &Terminal<B>) -> anyhow::Result<ratatui::layout::Rect>
-where
-    B::Error: Send + Sync + 'static,
-{
-    let s = terminal.size()?;
-    Ok(ratatui::layout::Rect::new(0, 0, s.width, s.height))
-}
-
-/// What `ratatui::try_init` does (raw mode, the alternate screen), with the lean backend
-/// ([`backend::WireBackend`]); the screen is cleared so the backend knows what it shows.
-fn init_terminal() -> std::io::Result<Terminal<backend::WireBackend<std::io::Stdout>>> {
-    crossterm::terminal::enable_raw_mode()?;
-    execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
-    let mut terminal = Terminal::new(backend::WireBackend::new(std::io::stdout()))?;
-    // The backend's clear, not `Terminal::clear`: that one asks the terminal where its
-    // cursor is first, a round trip (over SSH) that a terminal may never answer.
-    terminal.backend_mut().clear()?;
-    Ok(terminal)
-}
-
-/// One frame; the backend wraps it in a synchronized update when it is long.
-fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> anyhow::Result<()>
-where
-    B::Error: Send + Sync + 'static,
-{
-    terminal.draw(|f| f.render_widget(app, f.area()))?;
-    Ok(())
 }
 
 /// Everything the event loop listens to, and the one thing it sends (tab 2's view).
