@@ -22,6 +22,7 @@ pub mod runs_table;
 pub mod scrubber;
 mod sgr;
 pub mod similarity_panel;
+mod similarity_state;
 pub mod similarity_tab;
 mod terminal;
 pub mod theme;
