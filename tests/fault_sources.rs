@@ -4,64 +4,12 @@
 //! verdict the TUI's checkpoint follower retries on, keeping the old map — at every cut
 //! until the last byte lands.
 
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
+#[path = "common/follow.rs"]
+mod follow;
+use follow::Follow;
+use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
-
-struct Follow {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Follow {
-    fn start(path: &Path) -> Follow {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trainwatch"))
-            .arg("gnorm")
-            .arg(path)
-            .args(["--follow", "--jsonl", "--poll-ms", "50"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = channel();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Follow {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn until_lines(&mut self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.seen.len() < n {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => self.seen.push(serde_json::from_str(&l).unwrap()),
-                Err(_) => panic!("only {:?}", self.seen),
-            }
-        }
-    }
-}
-
-impl Drop for Follow {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
 
 /// An MLflow file-store run folder (the layout mlflow-skinny 3.17 writes, see the sample in
 /// `../shared/samples/mlflow-filestore`) with a grad_norm metric file.
@@ -89,7 +37,7 @@ fn mlflow_metric_file_rewritten_is_a_restart() {
     let run = mlflow_run(d.path());
     let file = run.join("metrics/train/grad_norm");
     std::fs::write(&file, metric_lines(&[(1, 0.5), (2, 0.75), (3, 1.5)])).unwrap();
-    let mut f = Follow::start(&run);
+    let mut f = Follow::start(&run, &[]);
     f.until_lines(3);
     // Rewritten shorter (a run restarted into the same folder), then grown.
     std::fs::write(&file, metric_lines(&[(1, 0.25)])).unwrap();

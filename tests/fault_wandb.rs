@@ -10,12 +10,13 @@
 //! the resume, the resumed file's points — and the torn record counted as skipped, not read as
 //! data; following `wandb/latest-run` picks the resumed file up.
 
+#[path = "common/follow.rs"]
+mod follow;
+use follow::Follow;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const ID: &str = "resum3id";
 const FIRST: &str = "offline-run-20261201_150049-resum3id";
@@ -146,64 +147,12 @@ fn resumed_run_beside_another_is_one_of_two_runs() {
     assert_eq!(resumed["restarts"], 1);
 }
 
-struct Follow {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<Value>,
-}
-
-impl Follow {
-    fn start(path: &Path) -> Follow {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trainwatch"))
-            .arg("gnorm")
-            .arg(path)
-            .args(["--follow", "--jsonl", "--poll-ms", "50"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = channel();
-        let out = BufReader::new(child.stdout.take().unwrap());
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Follow {
-            child,
-            lines: rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn until_lines(&mut self, n: usize, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while self.seen.len() < n {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(l) => self.seen.push(serde_json::from_str(&l).unwrap()),
-                Err(_) => panic!("{} lines only: {:?}", self.seen.len(), self.seen.last()),
-            }
-        }
-    }
-}
-
-impl Drop for Follow {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn following_latest_run_picks_up_the_resumed_file() {
     let d = tempfile::tempdir().unwrap();
     let wandb = project(d.path(), false);
-    let mut f = Follow::start(&wandb.join("latest-run"));
-    f.until_lines(KEPT as usize, 30);
+    let mut f = Follow::start(&wandb.join("latest-run"), &[]);
+    f.until_lines(KEPT as usize);
     // The job restarts: wandb creates the new folder, then writes its file (here in two
     // pieces, the second a moment later), and repoints latest-run.
     let resumed = fixture(RESUMED);
@@ -219,7 +168,7 @@ fn following_latest_run_picks_up_the_resumed_file() {
         .and_then(|mut h| std::io::Write::write_all(&mut h, &resumed[half..]))
         .unwrap();
     // Polls back off while a run is silent (at most 15 s): within that.
-    f.until_lines(KEPT as usize + 1 + 70, 30);
+    f.until_lines(KEPT as usize + 1 + 70);
     let restart = &f.seen[KEPT as usize];
     assert_eq!(restart["event"], "restart", "{restart}");
     let all: Vec<u64> = f.seen.iter().filter_map(|v| v["step"].as_u64()).collect();
