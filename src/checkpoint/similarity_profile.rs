@@ -219,6 +219,13 @@ fn kept_sums(tiles: &UnitTiles, rows: Range<usize>, dists: &[usize]) -> Vec<f64>
         }
         out
     };
+    on_workers(workers, dists.len(), work)
+}
+
+/// `work(w)` for each worker `w` in `0..workers` (on the shared pool when more than one), the
+/// per-distance sums added up.
+fn on_workers<F: Fn(usize) -> Vec<f64> + Sync>(workers: usize, len: usize, work: F) -> Vec<f64> {
+    let work = &work;
     let outs: Vec<Vec<f64>> = if workers == 1 {
         vec![work(0)]
     } else {
@@ -227,7 +234,7 @@ fn kept_sums(tiles: &UnitTiles, rows: Range<usize>, dists: &[usize]) -> Vec<f64>
             tasks.into_iter().map(|t| t.join()).collect()
         })
     };
-    add_up(outs, dists.len())
+    add_up(outs, len)
 }
 
 fn add_up(outs: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
@@ -277,15 +284,7 @@ fn tiled_sums<T: Unit>(view: &TableView<'_>, inv: &[f64], lo: usize, dists: &[us
         let mine: Vec<&Job> = jobs.iter().skip(w).step_by(workers).collect();
         worker::<T>(view, &scale, lo, width, dmax, dists, &mine)
     };
-    let outs: Vec<Vec<f64>> = if workers == 1 {
-        vec![work(0)]
-    } else {
-        pool::shared().scope(|s| {
-            let tasks: Vec<_> = (0..workers).map(|w| s.spawn(move || work(w))).collect();
-            tasks.into_iter().map(|t| t.join()).collect()
-        })
-    };
-    add_up(outs, dists.len())
+    on_workers(workers, dists.len(), work)
 }
 
 #[allow(clippy::too_many_arguments)]
