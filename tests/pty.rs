@@ -1,163 +1,14 @@
 //! End to end: the real binary in a pseudo-terminal, read through a VT100 parser (ratatui
 //! redraws only changed cells, so the parsed screen is searched, not the raw bytes).
 
-use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-
-struct Tui {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    master: Box<dyn MasterPty + Send>,
-}
-
-impl Tui {
-    fn start(args: &[&std::ffi::OsStr], env: &[(&str, &str)], cols: u16, rows: u16) -> Tui {
-        Self::start_in(None, args, env, cols, rows)
-    }
-
-    fn start_in(
-        cwd: Option<&Path>,
-        args: &[&std::ffi::OsStr],
-        env: &[(&str, &str)],
-        cols: u16,
-        rows: u16,
-    ) -> Tui {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_trainwatch"));
-        for a in args {
-            cmd.arg(a);
-        }
-        cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("NO_COLOR");
-        if let Some(d) = cwd {
-            cmd.cwd(d);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let writer = pair.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p, r) = (parser.clone(), raw.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-                r.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        Tui {
-            parser,
-            raw,
-            child,
-            writer,
-            master: pair.master,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, what: &str) {
-        self.wait_until(what, |s| s.contains(what));
-    }
-
-    fn wait_until(&self, what: &str, cond: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !cond(&self.screen()) {
-            assert!(
-                Instant::now() < deadline,
-                "'{what}' never appeared; screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn keys(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn resize(&self, cols: u16, rows: u16) {
-        self.parser
-            .lock()
-            .unwrap()
-            .screen_mut()
-            .set_size(rows, cols);
-        self.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-    }
-
-    fn signal(&self, sig: &str) {
-        let pid = self.child.process_id().unwrap();
-        let ok = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    }
-
-    /// Waits for the process to end and checks the terminal was handed back: alternate screen
-    /// left, cursor shown.
-    fn assert_exits_restored(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.child.try_wait().unwrap().is_some() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "did not exit; screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let raw = self.raw.lock().unwrap().clone();
-        let tail = &raw[raw.len().saturating_sub(400)..];
-        let has = |needle: &[u8]| tail.windows(needle.len()).any(|w| w == needle);
-        assert!(
-            has(b"\x1b[?1049l"),
-            "alternate screen not left: {:?}",
-            String::from_utf8_lossy(tail)
-        );
-        assert!(
-            has(b"\x1b[?25h"),
-            "cursor not shown: {:?}",
-            String::from_utf8_lossy(tail)
-        );
-        assert!(!self.parser.lock().unwrap().screen().alternate_screen());
-    }
-}
+#[path = "common/pty.rs"]
+mod pty;
+use pty::Tui;
 
 fn append(path: &Path, s: &str) {
     let mut f = std::fs::OpenOptions::new()
@@ -255,7 +106,7 @@ fn hostile_log_lines_never_reach_the_terminal_as_escapes() {
     t.wait_for("step 1 · gnorm 0.5");
     t.keys("q");
     t.assert_exits_restored();
-    let raw = t.raw.lock().unwrap().clone();
+    let raw = t.raw();
     let has = |n: &[u8]| raw.windows(n.len()).any(|w| w == n);
     assert!(!has(b"\x1b]52"), "clipboard escape passed through");
     assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
@@ -370,7 +221,7 @@ fn demo_runs_a_simulated_job_end_to_end() {
     t.wait_for("fairseq_simple");
     t.wait_for("clip 1 (log)");
     // Steps arrive: the status line shows a step past the first checkpoint's.
-    t.wait_until("a step ≥ 100", |s| {
+    t.wait_until("a step ≥ 100", 15, |s| {
         s.split("step ")
             .filter_map(|rest| rest.split(' ').next()?.parse::<u64>().ok())
             .any(|n| n >= 100)
@@ -465,7 +316,7 @@ fn hostile_tensor_name_in_tab_two_never_reaches_the_terminal() {
     t.wait_for("[16, 8]");
     t.keys("q");
     t.assert_exits_restored();
-    let raw = t.raw.lock().unwrap().clone();
+    let raw = t.raw();
     let has = |n: &[u8]| raw.windows(n.len()).any(|w| w == n);
     assert!(!has(b"\x1b]52"), "clipboard escape passed through");
     assert!(!has(b"\x1b]0;pwned"), "title escape passed through");
