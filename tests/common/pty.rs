@@ -255,7 +255,10 @@ impl Drop for Tui {
 /// The binary cargo built for the integration tests (examples pass theirs to
 /// [`Tui::start_bin`]).
 fn bin() -> &'static Path {
-    Path::new(option_env!("CARGO_BIN_EXE_trainwatch").expect("built as an integration test"))
+    match option_env!("CARGO_BIN_EXE_trainwatch") {
+        Some(bin) => Path::new(bin),
+        None => panic!("no trainwatch binary: pass one to `Tui::start_bin`"),
+    }
 }
 
 /// A process's resident memory in KiB (`VmRSS` of `/proc/PID/status`).
