@@ -94,7 +94,7 @@ impl EventDecoder {
     /// Like [`feed`](Self::feed), decoding big stretches in up to `threads` parts on the
     /// shared pool; the result is the sequential one (see the module comment).
     pub fn feed_parallel(&mut self, bytes: &[u8], threads: usize) {
-        if threads <= 1 || self.pending_len() > 0 || self.resyncing || bytes.len() < 2 * MIN_PART {
+        if threads <= 1 || self.resyncing || bytes.len() < 2 * MIN_PART {
             self.feed(bytes);
             return;
         }
