@@ -12,7 +12,9 @@
 //! Payload: `Event{wall_time=1 double, step=2 int64, summary=5}`, `Summary{value=1 repeated}`,
 //! `Summary.Value{tag=1, simple_value=2 float, tensor=8 TensorProto}`, and for TF2 scalars
 //! `TensorProto{dtype=1, tensor_content=4, float_val=5, double_val=6}`. The decoder below is
-//! hand-written, reads only those fields and never allocates from a claimed length.
+//! hand-written, reads only those fields and never allocates from a claimed length; the
+//! one-scalar event nearly every record is takes a straight path ([`scalar`]), the rest the
+//! general field iterator ([`proto`]).
 
 use super::decoder::Batch;
 use super::formats::{record, MetricSpec, LOSS_COLUMN};
