@@ -141,7 +141,8 @@ impl TbSource {
 }
 
 /// Reads `file` from `offset` to `len` in blocks on a reader thread, decoding each block on all
-/// cores as the next one is read. Returns the offset reached.
+/// cores as the next one is read. The reader also carries the CRC of the bytes read (for the
+/// replaced-file check), off the decoding's path. Returns the offset reached.
 fn read_pipelined(
     file: &File,
     offset: u64,
@@ -151,12 +152,16 @@ fn read_pipelined(
     emit: &mut impl FnMut(&mut tfevents::EventDecoder),
 ) -> io::Result<u64> {
     const BLOCK: usize = 8 << 20;
+    /// A block read: its buffer, the bytes of it filled, the CRC of the file up to its end.
+    type Block = (Vec<u8>, usize, u32);
     let threads = super::scan::default_threads();
-    let (full_tx, full_rx) = crossbeam_channel::bounded::<io::Result<(Vec<u8>, usize)>>(1);
+    let (full_tx, full_rx) = crossbeam_channel::bounded::<io::Result<Block>>(1);
     let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
+    let crc_before = *crc;
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut at = offset;
+            let mut crc = crc_before;
             while at < len {
                 let mut b = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
                 let want = ((len - at) as usize).min(BLOCK);
@@ -164,7 +169,8 @@ fn read_pipelined(
                     Ok(0) => break,
                     Ok(n) => {
                         at += n as u64;
-                        if full_tx.send(Ok((b, n))).is_err() {
+                        crc = crc32c::crc32c_append(crc, &b[..n]);
+                        if full_tx.send(Ok((b, n, crc))).is_err() {
                             break;
                         }
                     }
@@ -179,9 +185,9 @@ fn read_pipelined(
         let full_rx = full_rx;
         let mut at = offset;
         for msg in full_rx.iter() {
-            let (b, n) = msg?;
+            let (b, n, crc_after) = msg?;
             at += n as u64;
-            *crc = crc32c::crc32c_append(*crc, &b[..n]);
+            *crc = crc_after;
             dec.feed_parallel(&b[..n], threads);
             emit(dec);
             let _ = free_tx.try_send(b);

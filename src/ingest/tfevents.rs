@@ -12,7 +12,9 @@
 //! Payload: `Event{wall_time=1 double, step=2 int64, summary=5}`, `Summary{value=1 repeated}`,
 //! `Summary.Value{tag=1, simple_value=2 float, tensor=8 TensorProto}`, and for TF2 scalars
 //! `TensorProto{dtype=1, tensor_content=4, float_val=5, double_val=6}`. The decoder below is
-//! hand-written, reads only those fields and never allocates from a claimed length.
+//! hand-written, reads only those fields and never allocates from a claimed length; the
+//! one-scalar event nearly every record is takes a straight path ([`scalar`]), the rest the
+//! general field iterator ([`proto`]).
 
 use super::decoder::Batch;
 use super::formats::{record, MetricSpec, LOSS_COLUMN};
@@ -22,6 +24,9 @@ use proto::{tensor_scalar, Field, Fields};
 mod crc;
 mod parallel;
 mod proto;
+mod scalar;
+#[cfg(test)]
+mod scalar_tests;
 mod tags;
 #[cfg(test)]
 mod tests;
@@ -144,25 +149,50 @@ impl EventDecoder {
         // Room for the records of a stretch of scalars (≥ ~48 bytes each), so the columns do
         // not grow by doubling (copies, and page faults on every new block).
         self.batch.steps.reserve(bytes.len() / 48);
-        if self.start == self.buf.len() {
-            // Nothing held: decode straight from the caller's slice, keep only the tail.
-            let used = self.decode_records(bytes);
+        let mut rest = bytes;
+        // A record held from the last call is completed with the few bytes it lacks, not by
+        // copying all of `bytes` behind it; past it, decoding goes on in `bytes` itself.
+        while self.pending_len() > 0 && !rest.is_empty() {
+            let held = self.pending_len();
+            let k = self.held_needs().min(rest.len());
+            self.buf.drain(..self.start);
+            self.start = 0;
+            self.buf.extend_from_slice(&rest[..k]);
+            let buf = std::mem::take(&mut self.buf);
+            let used = self.decode_records(&buf);
+            self.buf = buf;
+            if used >= held {
+                // Stopped in `bytes` (at a record cut at their end, or at their end): what is
+                // left there is read from `bytes`, not from the copy.
+                rest = &rest[used - held..];
+                self.buf.clear();
+                self.start = 0;
+            } else {
+                self.start = used;
+                rest = &rest[k..];
+            }
+        }
+        if self.pending_len() == 0 && !rest.is_empty() {
+            let used = self.decode_records(rest);
             self.buf.clear();
             self.start = 0;
-            self.buf.extend_from_slice(&bytes[used..]);
-            return;
+            self.buf.extend_from_slice(&rest[used..]);
         }
-        self.buf.drain(..self.start);
-        self.start = 0;
-        self.buf.extend_from_slice(bytes);
-        let buf = std::mem::take(&mut self.buf);
-        let used = self.decode_records(&buf);
-        self.buf = buf;
-        self.start = used;
-        if self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
+    }
+
+    /// How many more bytes the held ones need before decoding can move: the rest of a record
+    /// whose header checks out, or the rest of a header.
+    fn held_needs(&self) -> usize {
+        let held = &self.buf[self.start..];
+        if held.len() >= 12 && header_ok(held) {
+            let mut l8 = [0u8; 8];
+            l8.copy_from_slice(&held[..8]);
+            let len = u64::from_le_bytes(l8);
+            if len <= MAX_RECORD {
+                return (16 + len as usize).saturating_sub(held.len()).max(1);
+            }
         }
+        12usize.saturating_sub(held.len()).max(1)
     }
 
     /// Counts the start of a stretch that is not records (once per stretch).
@@ -216,6 +246,10 @@ impl EventDecoder {
     }
 
     fn event(&mut self, ev: &[u8]) {
+        if let Some(s) = scalar::scalar_event(ev) {
+            self.found(s.step, s.tag, Some(f64::from(s.value)), None);
+            return;
+        }
         // proto3: a step of 0 is not on the wire.
         let mut step: i64 = 0;
         let mut summaries: [Option<&[u8]>; 2] = [None, None];
@@ -275,6 +309,11 @@ impl EventDecoder {
                 _ => {}
             }
         }
+        self.found(step, tag, simple, tensor);
+    }
+
+    /// A summary value read: its tag, and its `simple_value` or scalar tensor.
+    fn found(&mut self, step: i64, tag: &[u8], simple: Option<f64>, tensor: Option<&[u8]>) {
         let kind = self.tag_kind(tag);
         if kind == TagKind::Other {
             return;

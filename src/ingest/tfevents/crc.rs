@@ -32,7 +32,7 @@ fn has_sse42() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse4.2")]
 unsafe fn crc32c_sse42(bytes: &[u8]) -> u32 {
-    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
+    use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64, _mm_crc32_u8};
     let mut c: u64 = 0xffff_ffff;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
@@ -41,7 +41,12 @@ unsafe fn crc32c_sse42(bytes: &[u8]) -> u32 {
         c = _mm_crc32_u64(c, u64::from_le_bytes(a));
     }
     let mut c = c as u32;
-    for &b in words.remainder() {
+    let mut rest = words.remainder();
+    if rest.len() >= 4 {
+        c = _mm_crc32_u32(c, u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]));
+        rest = &rest[4..];
+    }
+    for &b in rest {
         c = _mm_crc32_u8(c, b);
     }
     !c

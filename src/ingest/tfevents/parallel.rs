@@ -2,7 +2,8 @@
 //! sequential decoder gives on the same bytes — whatever the number of threads.
 //!
 //! The stretch is cut where a record starts whose header checks out and is followed by another
-//! valid header. The first part is decoded by the decoder itself, the others by fresh decoders
+//! valid header. The first part is decoded by the decoder itself (after the bytes it holds from
+//! the stretch before: a record cut at a block's end), the others by fresh decoders
 //! that note what depends on the records before them (a loss logged before the part's first
 //! metric record; metric records before the part's first loss). The parts are then joined in
 //! order, settling those notes with the decoder's state as it stands at the cut. When a part
@@ -94,7 +95,7 @@ impl EventDecoder {
     /// Like [`feed`](Self::feed), decoding big stretches in up to `threads` parts on the
     /// shared pool; the result is the sequential one (see the module comment).
     pub fn feed_parallel(&mut self, bytes: &[u8], threads: usize) {
-        if threads <= 1 || self.pending_len() > 0 || self.resyncing || bytes.len() < 2 * MIN_PART {
+        if threads <= 1 || self.resyncing || bytes.len() < 2 * MIN_PART {
             self.feed(bytes);
             return;
         }
