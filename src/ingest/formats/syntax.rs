@@ -4,6 +4,9 @@
 
 use memchr::memmem;
 
+mod eq_fields;
+pub use eq_fields::EqFields;
+
 /// How a key is joined to its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sep {
