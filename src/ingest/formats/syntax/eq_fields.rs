@@ -19,26 +19,52 @@ const MAX_KEYS: usize = 64;
 /// Buckets of the candidate table, keyed by the two bytes before an `=`.
 const BUCKETS: usize = 512;
 
+/// One key of an index.
+#[derive(Debug, Clone)]
+struct Name {
+    key: Key,
+    /// Its field.
+    field: usize,
+    /// Its last (up to) eight bytes as they load from the eight bytes before an `=`, and
+    /// which of those bytes it fills.
+    tail: u64,
+    tail_mask: u64,
+    /// The names of its field it wins over (itself and those after it): found, none of them
+    /// can be the field's value any more.
+    outranks: u64,
+}
+
 /// Groups of keys (each a field: its names in order of preference) found together in
 /// `key=value` lines.
 #[derive(Debug, Clone)]
 pub struct EqFields {
-    /// Every field's names, field by field, each field's in order of preference.
-    keys: Vec<Key>,
-    /// Where each field's names begin in `keys`.
-    first: Vec<usize>,
-    /// The keys whose last two bytes hash to each bucket.
+    names: Vec<Name>,
+    fields: usize,
+    /// The names whose last two bytes hash to each bucket.
     candidates: Box<[u64; BUCKETS]>,
-    /// The mask of every field's first key: once all are found, nothing later can win.
+    /// Every field's first name: once all are found, nothing later in the line can win.
     firsts: u64,
 }
 
 fn bucket(last: u8, before: u8) -> usize {
-    (usize::from(last) ^ (usize::from(before) << 2)) % BUCKETS
+    ((usize::from(last & 0x1f) << 4) ^ usize::from(before)) % BUCKETS
 }
 
 fn border_free(k: &[u8]) -> bool {
     (1..k.len()).all(|n| k[..n] != k[k.len() - n..])
+}
+
+/// The eight bytes before `p` as one little-endian word (zeros before the line's start).
+fn word_before(line: &[u8], p: usize) -> u64 {
+    if p >= 8 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&line[p - 8..p]);
+        u64::from_le_bytes(w)
+    } else {
+        let mut w = [0u8; 8];
+        w[8 - p..].copy_from_slice(&line[..p]);
+        u64::from_le_bytes(w)
+    }
 }
 
 impl EqFields {
@@ -46,33 +72,44 @@ impl EqFields {
     /// their keys does not allow the one-pass search (see the module documentation), there
     /// are too many, or a field has no names.
     pub fn new(fields: &[&[Key]]) -> Option<Self> {
-        let mut keys = Vec::new();
-        let mut first = Vec::new();
-        for names in fields {
-            if names.is_empty() {
-                return None;
-            }
-            first.push(keys.len());
-            for k in names.iter() {
+        let count: usize = fields.iter().map(|f| f.len()).sum();
+        if count > MAX_KEYS || fields.iter().any(|f| f.is_empty()) {
+            return None;
+        }
+        let mut names = Vec::with_capacity(count);
+        let mut firsts = 0u64;
+        for (field, keys) in fields.iter().enumerate() {
+            let start = names.len();
+            let end = start + keys.len();
+            // Bits start..end: this field's names.
+            let field_mask = (u64::MAX >> (64 - end)) & !((1u64 << start) - 1);
+            firsts |= 1 << start;
+            for (i, k) in keys.iter().enumerate() {
                 let b = k.bytes();
                 if b.len() < 2 || b.contains(&b'=') || !border_free(b) {
                     return None;
                 }
-                keys.push(k.clone());
+                let n = b.len().min(8);
+                let mut w = [0u8; 8];
+                w[8 - n..].copy_from_slice(&b[b.len() - n..]);
+                let tail_mask = u64::MAX << (8 * (8 - n));
+                names.push(Name {
+                    key: k.clone(),
+                    field,
+                    tail: u64::from_le_bytes(w),
+                    tail_mask,
+                    outranks: field_mask & !((1u64 << (start + i)) - 1),
+                });
             }
         }
-        if keys.len() > MAX_KEYS {
-            return None;
-        }
         let mut candidates = Box::new([0u64; BUCKETS]);
-        for (i, k) in keys.iter().enumerate() {
-            let b = k.bytes();
+        for (i, n) in names.iter().enumerate() {
+            let b = n.key.bytes();
             candidates[bucket(b[b.len() - 1], b[b.len() - 2])] |= 1 << i;
         }
-        let firsts = first.iter().fold(0u64, |m, &i| m | 1 << i);
         Some(EqFields {
-            keys,
-            first,
+            names,
+            fields: fields.len(),
             candidates,
             firsts,
         })
@@ -80,44 +117,55 @@ impl EqFields {
 
     /// How many fields the index finds.
     pub fn fields(&self) -> usize {
-        self.first.len()
+        self.fields
     }
 
     /// Fills `out[f]` with the raw value of field `f` in `line` (what [`super::first_of`]
     /// with `Sep::Eq` returns for the field's names), `None` where the line lacks it.
     /// `out` must hold at least [`EqFields::fields`] slots.
     pub fn values_in<'a>(&self, line: &'a [u8], out: &mut [Option<&'a [u8]>]) {
-        let mut found: [Option<&'a [u8]>; MAX_KEYS] = [None; MAX_KEYS];
+        for slot in out.iter_mut().take(self.fields) {
+            *slot = None;
+        }
+        // Names that can no longer change their field's value: found, or outranked.
         let mut done = 0u64;
         each_eq(line, |p| {
             if p < 2 {
                 return true;
             }
             let mut m = self.candidates[bucket(line[p - 1], line[p - 2])] & !done;
+            if m == 0 {
+                return true;
+            }
+            let word = word_before(line, p);
             while m != 0 {
                 let k = m.trailing_zeros() as usize;
                 m &= m - 1;
-                let key = self.keys[k].bytes();
-                if p < key.len() || &line[p - key.len()..p] != key {
+                let n = &self.names[k];
+                if done & (1 << k) != 0 || word & n.tail_mask != n.tail {
+                    continue;
+                }
+                let key = n.key.bytes();
+                if p < key.len()
+                    || (key.len() > 8 && line[p - key.len()..p - 8] != key[..key.len() - 8])
+                {
                     continue;
                 }
                 let start = p - key.len();
-                let from = if self.keys[k].component {
+                let from = if n.key.component {
                     path_start(line, start)
                 } else {
                     start
                 };
                 if let Some(v) = value_at(line, from, p, Sep::Eq) {
-                    found[k] = Some(v);
-                    done |= 1 << k;
+                    if let Some(slot) = out.get_mut(n.field) {
+                        *slot = Some(v);
+                    }
+                    done |= n.outranks;
                 }
             }
             done & self.firsts != self.firsts
         });
-        for (f, slot) in out.iter_mut().enumerate().take(self.fields()) {
-            let end = self.first.get(f + 1).copied().unwrap_or(self.keys.len());
-            *slot = (self.first[f]..end).find_map(|k| found[k]);
-        }
     }
 }
 
@@ -184,11 +232,17 @@ mod tests {
 
     #[test]
     fn agrees_with_the_per_key_search() {
-        let gnorm = keys(&["gnorm", "grad_norm", "total_norm"], true);
+        let gnorm = keys(
+            &["gnorm", "grad_norm", "optim/total_grad_norm", "total_norm"],
+            true,
+        );
         let steps = keys(&["num_updates", "step"], false);
         let loss = keys(&["loss", "lm loss"], false);
         let idx = EqFields::new(&[&gnorm, &steps, &loss]).unwrap();
-        let lines: [&[u8]; 9] = [
+        let lines: [&[u8]; 12] = [
+            b"x_optim/total_grad_norm=1 yoptim/total_grad_norm=2 total_norm=3 grad_norm=4",
+            b"gn=1 rm=2 orm=3 step=",
+            b"lm loss=5 loss=6 step=1.0",
             b"2023 | INFO | train_inner | epoch 001:  85 / 282 loss=3.147, nll_loss=1.236, ppl=8.86, num_updates=100, lr=0.0001, gnorm=0.685, clip=0, loss_scale=32768",
             b"train_gnorm=4 x/gnorm=5 step=3",
             b"step=1 train_inner/grad_norm=2.5 gnorm=",
