@@ -209,9 +209,6 @@ pub struct LineParser {
     field_losses: Vec<syntax::Key>,
     /// The panels' metrics: the column each fills and its names.
     extras: Vec<(usize, Vec<syntax::Key>)>,
-    /// The metric, step, loss (when read) and panel fields of `key=value` lines, found in one
-    /// pass ([`syntax::EqFields`]); `None` when a name does not allow it.
-    eq_fields: Option<syntax::EqFields>,
 }
 
 impl LineParser {
@@ -222,7 +219,7 @@ impl LineParser {
             field_aliases.push(syntax::Key::new(name));
         }
         let keys = |names: &[&str]| names.iter().map(|s| syntax::Key::new(s)).collect();
-        let mut p = LineParser {
+        LineParser {
             field_aliases,
             field_steps: keys(&FIELD_STEPS),
             field_losses: keys(&FIELD_LOSSES),
@@ -239,22 +236,7 @@ impl LineParser {
                 .map(|c| (c.column, c.keys.clone()))
                 .collect(),
             metric,
-            eq_fields: None,
-        };
-        // The formats whose records are read with `Sep::Eq`.
-        let eq_format = matches!(
-            format,
-            LogFormat::FairseqSimple | LogFormat::FairseqLegacy | LogFormat::KeyValue
-        );
-        if eq_format {
-            let mut fields: Vec<&[syntax::Key]> = vec![&p.metric.aliases, &p.steps];
-            if p.reads_loss {
-                fields.push(&p.losses);
-            }
-            fields.extend(p.extras.iter().map(|(_, k)| &k[..]));
-            p.eq_fields = syntax::EqFields::new(&fields);
         }
-        p
     }
 
     /// Parses one line (already stripped of ANSI escapes).
@@ -298,9 +280,6 @@ impl LineParser {
 /// Reads value, step and loss with one syntax into a record; `None` when the metric is absent,
 /// `Some(None)` when present but unreadable.
 fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<Record>> {
-    if let (syntax::Sep::Eq, Some(eq)) = (sep, &p.eq_fields) {
-        return eq_record(p, eq, line);
-    }
     let raw = syntax::first_of(line, &p.metric.aliases, sep)?;
     let Some(value) = syntax::parse_number(raw) else {
         return Some(None);
@@ -313,26 +292,6 @@ fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<R
     }
     for (col, keys) in &p.extras {
         rec.values[*col] = syntax::first_of(line, keys, sep).and_then(syntax::parse_number);
-    }
-    Some(Some(rec))
-}
-
-/// [`record_with`] for `key=value` lines, every field found in one pass.
-fn eq_record(p: &LineParser, eq: &syntax::EqFields, line: &[u8]) -> Option<Option<Record>> {
-    // The metric, the step, the loss and at most MAX_COLUMNS - 1 panels.
-    let mut v: [Option<&[u8]>; crate::core::MAX_COLUMNS + 2] = Default::default();
-    eq.values_in(line, &mut v);
-    let Some(value) = syntax::parse_number(v[0]?) else {
-        return Some(None);
-    };
-    let mut rec = Record::new(v[1].and_then(syntax::parse_step), value);
-    let mut next = 2;
-    if p.reads_loss {
-        rec.values[LOSS_COLUMN] = v[next].and_then(syntax::parse_number);
-        next += 1;
-    }
-    for ((col, _), raw) in p.extras.iter().zip(&v[next..]) {
-        rec.values[*col] = raw.and_then(syntax::parse_number);
     }
     Some(Some(rec))
 }
