@@ -279,7 +279,7 @@ mod tests {
     fn blocks_read_by_the_workers_decode_as_one_stream() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("train.log");
-        let bytes = log(4);
+        let bytes = log(3);
         std::fs::File::create(&path)
             .unwrap()
             .write_all(&bytes)
