@@ -7,7 +7,10 @@
 //! 3. idle CPU of the TUI with nothing changing;
 //! 4. memory with 10 M points in the series.
 //!
-//! Run: `cargo run --release --example bench_gnorm [-- --lines N --skip-tui | --only-tui]`.
+//! Run: `cargo run --release --example bench_gnorm [-- --lines N --skip-tui | --only-tui]`;
+//! `--file LOG` times figure 1 on an existing log instead of a generated one, `--baseline BIN`
+//! times another trainwatch binary (e.g. main's) beside it in the same rounds. Figure 1 gives
+//! wall and CPU time (user + sys), best of 5, each round running every command once.
 
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -38,67 +41,86 @@ fn main() {
         return;
     }
 
-    // 1. Throughput.
-    let big = dir.path().join("big.log");
-    let t = Instant::now();
-    let bytes = write_fairseq_log(&big, lines);
-    println!(
-        "generated {} ({} lines, {:.2} GB) in {:.1}s",
-        big.display(),
-        lines,
-        bytes as f64 / 1e9,
-        t.elapsed().as_secs_f64()
-    );
-    // Warm the page cache for both.
+    // 1. Throughput: on `--file PATH` if given (kept), else on a generated log (removed).
+    let given = args
+        .iter()
+        .position(|a| a == "--file")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let baseline = args
+        .iter()
+        .position(|a| a == "--baseline")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let big = match &given {
+        Some(p) => p.clone(),
+        None => {
+            let big = dir.path().join("big.log");
+            let t = Instant::now();
+            let bytes = write_fairseq_log(&big, lines);
+            println!(
+                "generated {} ({} lines, {:.2} GB) in {:.1}s",
+                big.display(),
+                lines,
+                bytes as f64 / 1e9,
+                t.elapsed().as_secs_f64()
+            );
+            big
+        }
+    };
+    // Warm the page cache for all.
     let _ = Command::new("cat").arg(&big).stdout(Stdio::null()).status();
-    let grep = best_of(3, || {
+    let run = |program: &Path, args: &[&str]| {
         // Output to a pipe: GNU grep stops at the first match when writing to /dev/null.
-        let out = Command::new("grep")
-            .arg("-c")
-            .arg("gnorm")
+        let out = Command::new(program)
+            .args(args)
             .arg(&big)
             .output()
-            .expect("grep");
-        assert!(out.status.success());
-    });
-    let wc = best_of(3, || {
-        let out = Command::new("wc").arg("-l").arg(&big).output().expect("wc");
-        assert!(out.status.success());
-    });
-    let tw = best_of(3, || {
-        let out = Command::new(&bin)
-            .arg("gnorm")
-            .arg(&big)
-            .output()
-            .expect("trainwatch");
+            .expect("run");
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-    });
-    let tw_json = best_of(1, || {
-        let out = Command::new(&bin)
-            .args(["gnorm", "--json"])
-            .arg(&big)
-            .stdout(Stdio::piped())
-            .output()
-            .expect("trainwatch");
-        assert!(out.status.success());
-    });
-    println!("\n== 1. whole-file read ({lines} train_inner lines, best of 3) ==");
-    println!("grep -c gnorm        {:>8.3} s", grep);
-    println!("wc -l                {:>8.3} s", wc);
+    };
+    // Interleaved, so that each round meets the same machine.
+    let (mut grep, mut wc, mut tw, mut base) =
+        (Timing::NONE, Timing::NONE, Timing::NONE, Timing::NONE);
+    for _ in 0..5 {
+        grep = grep.best(Timing::of(|| run(Path::new("grep"), &["-c", "gnorm"])));
+        wc = wc.best(Timing::of(|| run(Path::new("wc"), &["-l"])));
+        tw = tw.best(Timing::of(|| run(&bin, &["gnorm"])));
+        if let Some(b) = &baseline {
+            base = base.best(Timing::of(|| run(b, &["gnorm"])));
+        }
+    }
+    let tw_json = best_of(1, || run(&bin, &["gnorm", "--json"]));
     println!(
-        "trainwatch gnorm     {:>8.3} s   ratio to grep: {:.2}×",
-        tw,
-        tw / grep
+        "\n== 1. whole-file read ({}, best of 5: wall, CPU = user + sys) ==",
+        big.display()
     );
+    println!("grep -c gnorm        {grep}");
+    println!("wc -l                {wc}");
+    println!(
+        "trainwatch gnorm     {tw}   ratio to grep: {:.2}× wall, {:.2}× CPU",
+        tw.wall / grep.wall,
+        tw.cpu / grep.cpu
+    );
+    if let Some(b) = &baseline {
+        println!(
+            "baseline gnorm       {base}   ({}); trainwatch / baseline: {:.2}× wall, {:.2}× CPU",
+            b.display(),
+            tw.wall / base.wall,
+            tw.cpu / base.cpu
+        );
+    }
     println!(
         "trainwatch --json    {:>8.3} s   (writes every point)",
         tw_json
     );
-    std::fs::remove_file(&big).ok();
+    if given.is_none() {
+        std::fs::remove_file(&big).ok();
+    }
 
     // 4. Memory with 10 M points.
     println!("\n== 4. memory with 10 M points ==");
@@ -161,6 +183,61 @@ fn write_fairseq_log(path: &Path, lines: u64) -> u64 {
     }
     w.flush().ok();
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// One run's wall time and the CPU time (user + sys) of the children it waited for.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: f64,
+    cpu: f64,
+}
+
+impl Timing {
+    const NONE: Timing = Timing {
+        wall: f64::INFINITY,
+        cpu: f64::INFINITY,
+    };
+
+    fn of(f: impl FnOnce()) -> Timing {
+        let cpu0 = children_cpu();
+        let t = Instant::now();
+        f();
+        Timing {
+            wall: t.elapsed().as_secs_f64(),
+            cpu: children_cpu() - cpu0,
+        }
+    }
+
+    /// The best wall and the best CPU time of two (each the least disturbed).
+    fn best(self, other: Timing) -> Timing {
+        Timing {
+            wall: self.wall.min(other.wall),
+            cpu: self.cpu.min(other.cpu),
+        }
+    }
+}
+
+impl std::fmt::Display for Timing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:>8.3} s wall {:>7.3} s CPU", self.wall, self.cpu)
+    }
+}
+
+/// User + system time of this process's waited-for children (`/proc/self/stat` fields 16
+/// and 17, in clock ticks of 10 ms).
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name in parentheses (which may hold spaces): field 3 onwards.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Field 16 is index 13 after the name (fields 3.. start at index 0).
+    (tick(13) + tick(14)) / 100.0
 }
 
 fn proc_status_kib(key: &str) -> u64 {

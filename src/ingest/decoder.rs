@@ -10,6 +10,9 @@ use super::framing::{strip_ansi, LineFramer};
 pub use crate::core::Batch;
 use crate::core::RunEnd;
 
+/// Bytes decoded per piece of a big stretch (well inside a core's L2 cache).
+const PIECE: usize = 128 << 10;
+
 /// Stateful decoder for one file.
 #[derive(Debug)]
 pub struct LogDecoder {
@@ -54,6 +57,21 @@ impl LogDecoder {
 
     /// Feeds bytes; complete lines are decoded into the current batch.
     pub fn feed(&mut self, bytes: &[u8]) {
+        // A big stretch goes in pieces cut at line ends, each small enough to stay in the
+        // core's cache through the passes over it (escapes, overflow notes, lines), instead of
+        // each pass bringing the whole stretch from memory again. Cutting does not change
+        // what is decoded: any chunking of a stream decodes the same.
+        let mut rest = bytes;
+        while rest.len() > PIECE {
+            let cut = memchr::memrchr2(b'\n', b'\r', &rest[..PIECE]).map_or(PIECE, |i| i + 1);
+            let (piece, tail) = rest.split_at(cut);
+            self.feed_piece(piece);
+            rest = tail;
+        }
+        self.feed_piece(rest);
+    }
+
+    fn feed_piece(&mut self, bytes: &[u8]) {
         let held_escapes = self.escapes && self.framer.pending_len() > 0;
         self.escapes = held_escapes || memchr::memchr(0x1b, bytes).is_some();
         // A note may be split between the held partial line and this chunk's first line.

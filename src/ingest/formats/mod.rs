@@ -224,8 +224,8 @@ impl LineParser {
             field_steps: keys(&FIELD_STEPS),
             field_losses: keys(&FIELD_LOSSES),
             format,
-            steps: STEP_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
-            losses: LOSS_ALIASES.iter().map(|s| syntax::Key::new(s)).collect(),
+            steps: keys(&STEP_ALIASES),
+            losses: keys(&LOSS_ALIASES),
             clip_key: syntax::Key::new("clip"),
             train_prefixed,
             reads_loss: metric.columns().len() > LOSS_COLUMN
