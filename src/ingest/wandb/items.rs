@@ -55,10 +55,7 @@ fn take_value<'a>(value: &mut Option<ItemValue<'a>>, n: u32, v: Value<'a>) {
 }
 
 /// An item's name (`key`, or the `nested_key` parts joined with `/`) and its value.
-pub fn item_of<'a>(
-    item: &'a [u8],
-    joined: &mut Vec<u8>,
-) -> Option<(Cow<'a, [u8]>, ItemValue<'a>)> {
+pub fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, ItemValue<'a>)> {
     let mut key: &[u8] = &[];
     let mut parts = 0usize;
     let mut first: &[u8] = &[];
@@ -118,6 +115,47 @@ pub fn split_name(item: &[u8]) -> (&[u8], &[u8]) {
     item.split_at(at)
 }
 
+/// An item's raw leading name fields, compared fast: by length and first and last 8 bytes
+/// (which are all of it up to 16 bytes), only then byte by byte.
+#[derive(Debug, Clone)]
+pub struct RawName {
+    len: usize,
+    head: u64,
+    tail: u64,
+    bytes: Vec<u8>,
+}
+
+/// The first and the last (up to) 8 bytes of `b`, as numbers.
+#[inline]
+fn ends(b: &[u8]) -> (u64, u64) {
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..s.len()].copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
+    let n = b.len().min(8);
+    (word(&b[..n]), word(&b[b.len() - n..]))
+}
+
+impl RawName {
+    pub fn new(raw: &[u8]) -> Self {
+        let (head, tail) = ends(raw);
+        RawName {
+            len: raw.len(),
+            head,
+            tail,
+            bytes: raw.to_vec(),
+        }
+    }
+
+    #[inline]
+    pub fn is(&self, raw: &[u8]) -> bool {
+        self.len == raw.len()
+            && ends(raw) == (self.head, self.tail)
+            && (raw.len() <= 16 || self.bytes == raw)
+    }
+}
+
 /// The value in what follows an item's leading name fields, as [`item_of`] reads it; `None`
 /// when a name field comes later too (then the leading ones are not the whole name).
 #[inline]
@@ -162,11 +200,24 @@ mod tests {
             let it = item(&f);
             let (name, rest) = split_name(&it);
             assert_eq!(name, &item(&names)[..]);
-            let v = value_after_name(rest).and_then(|v| v).and_then(ItemValue::number);
+            let v = value_after_name(rest)
+                .and_then(|v| v)
+                .and_then(ItemValue::number);
             assert_eq!(v, Some(2.5));
             let (_, whole) = item_of(&it, &mut Vec::new()).unwrap();
             assert_eq!(whole.number(), Some(2.5));
         }
+        for (a, b) in [
+            (&b"ab"[..], &b"ab"[..]),
+            (b"abc", b"abd"),
+            (b"", b""),
+            (&long, &long),
+        ] {
+            assert_eq!(RawName::new(a).is(b), a == b);
+        }
+        let mut other = long.clone();
+        other[100] = b'y';
+        assert!(!RawName::new(&long).is(&other));
         // A name field after the value: the leading fields are not the name.
         let it = item(&[(2, b"a"), (16, b"1"), (2, b"b")]);
         assert!(value_after_name(split_name(&it).1).is_none());

@@ -16,7 +16,7 @@
 
 use super::config::clip_in;
 pub use super::config::CLIP_KEYS;
-use super::items::{item_of, split_name, value_after_name, ItemValue};
+use super::items::{item_of, split_name, value_after_name, ItemValue, RawName};
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
 use crate::ingest::formats::MetricSpec;
@@ -69,7 +69,7 @@ pub struct RecordDecoder {
     /// matched once, not against every alias each time.
     remembered: Vec<(Vec<u8>, ItemRole)>,
     /// The same by the raw bytes of the items' leading name fields ([`split_name`]).
-    by_raw_name: Vec<(Vec<u8>, ItemRole)>,
+    by_raw_name: Vec<(RawName, ItemRole)>,
     joined: Vec<u8>,
 }
 
@@ -220,7 +220,7 @@ impl RecordDecoder {
         let known = self
             .by_raw_name
             .iter()
-            .find(|(n, _)| n.len() == raw.len() && n == raw)
+            .find(|(n, _)| n.is(raw))
             .map(|(_, r)| *r);
         if let Some(role) = known {
             if role == ItemRole::Other {
@@ -238,7 +238,7 @@ impl RecordDecoder {
             && !raw.is_empty()
             && value_after_name(rest).is_some()
         {
-            self.by_raw_name.push((raw.to_vec(), role));
+            self.by_raw_name.push((RawName::new(raw), role));
         }
         Some((role, value))
     }

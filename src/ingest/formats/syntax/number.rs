@@ -56,9 +56,58 @@ enum Plain {
     NotPlain,
 }
 
+/// Whether the 8 bytes of `v` (little-endian) are all ASCII digits.
+#[inline]
+fn eight_digits(v: u64) -> bool {
+    ((v & 0xF0F0_F0F0_F0F0_F0F0)
+        | ((v.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
+        == 0x3333_3333_3333_3333
+}
+
+/// The number the 8 ASCII digits of `v` (little-endian: the first byte is the most
+/// significant digit) spell: pairs, then quadruples, then the eight, in three multiplications.
+#[inline]
+fn eight_digit_value(v: u64) -> u64 {
+    let v = v - 0x3030_3030_3030_3030;
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let lo = (v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32));
+    let hi = ((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32));
+    lo.wrapping_add(hi) >> 32
+}
+
+/// Reads the digits of `b` from `i` on into `w` (eight at a time while they fit); returns
+/// where they end, and whether `w` would overflow there (then the digit at the end is unread).
+#[inline]
+fn digits(b: &[u8], mut i: usize, w: &mut u64) -> (usize, bool) {
+    while *w < 100_000_000_000 {
+        let Some(chunk) = b.get(i..i + 8) else { break };
+        let v = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        if !eight_digits(v) {
+            break;
+        }
+        // w < 10^11: w·10^8 + 8 digits < 10^19, no overflow.
+        *w = *w * 100_000_000 + eight_digit_value(v);
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        match w.checked_mul(10).and_then(|x| x.checked_add(u64::from(d))) {
+            Some(x) => *w = x,
+            None => return (i, true),
+        }
+        i += 1;
+    }
+    (i, false)
+}
+
 /// The exact conversion of `[-]digits[.digits][(e|E)[+-]digits]` (at least one digit before
-/// the exponent) with up to 19 significant digits: the token is `w × 10^q` with `w` a `u64`,
-/// and `f64(w × 10^q)` is rounded once, exactly:
+/// the exponent) whose digits make a `u64` (at least 19 significant digits): the token is
+/// `w × 10^q`, and `f64(w × 10^q)` is rounded once, exactly:
 /// - `w ≤ 2^53`, `|q| ≤ 22`: both exact in `f64`, one IEEE multiplication or division
 ///   (Clinger's fast path);
 /// - `0 ≤ q ≤ 19`: `w × 10^q` is an exact `u128`, cast once;
@@ -71,47 +120,36 @@ fn plain_decimal(tok: &[u8]) -> Plain {
         _ => (false, tok),
     };
     let mut w: u64 = 0;
-    let mut significant = 0usize;
-    let mut digits = 0usize;
-    let mut decimals = 0i32;
-    let mut seen_dot = false;
-    let mut i = 0;
-    while let Some(&b) = body.get(i) {
-        match b {
-            b'0'..=b'9' => {
-                digits += 1;
-                if seen_dot {
-                    decimals += 1;
-                }
-                if w != 0 || b != b'0' {
-                    significant += 1;
-                    if significant > 19 {
-                        return finish_scan(body, i);
-                    }
-                    w = w * 10 + u64::from(b - b'0');
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            b'e' | b'E' => break,
-            _ => return Plain::NotPlain,
-        }
-        i += 1;
+    let (mut i, overflow) = digits(body, 0, &mut w);
+    if overflow {
+        return finish_scan(body, i);
     }
-    if digits == 0 {
+    let mut count = i;
+    let mut decimals = 0i32;
+    if body.get(i) == Some(&b'.') {
+        let (j, overflow) = digits(body, i + 1, &mut w);
+        if overflow {
+            return finish_scan(body, j);
+        }
+        decimals = (j - i - 1) as i32;
+        count += j - i - 1;
+        i = j;
+    }
+    if count == 0 {
         return Plain::NotPlain;
     }
     let mut exp = 0i32;
     if i < body.len() {
-        // The exponent: a sign, then 1–4 digits (a longer one is left to the standard parser).
-        let mut e = &body[i + 1..];
-        let negative = match e.first() {
-            Some(b'-') => true,
-            Some(b'+') => false,
-            _ => false,
-        };
-        if matches!(e.first(), Some(b'-' | b'+')) {
-            e = &e[1..];
+        if !matches!(body[i], b'e' | b'E') {
+            return Plain::NotPlain;
         }
+        // The exponent: a sign, then 1–4 digits (a longer one is left to the standard parser).
+        let e = &body[i + 1..];
+        let (negative, e) = match e.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            Some((b'+', rest)) => (false, rest),
+            _ => (false, e),
+        };
         if e.is_empty() || !e.iter().all(u8::is_ascii_digit) {
             return Plain::NotPlain;
         }
@@ -123,15 +161,14 @@ fn plain_decimal(tok: &[u8]) -> Plain {
             exp = -exp;
         }
     }
-    let q = exp - decimals;
-    match exact(w, q) {
+    match exact(w, exp - decimals) {
         Some(v) => Plain::Value(if neg { -v } else { v }),
         None => Plain::Std,
     }
 }
 
-/// A token with more than 19 significant digits: still checked for being plain (so that what
-/// is not a number stays not a number), then left to the standard parser.
+/// A token whose digits overflow a `u64`: still checked for being plain (so that what is not
+/// a number stays not a number), then left to the standard parser.
 fn finish_scan(body: &[u8], from: usize) -> Plain {
     let mut seen_dot = body[..from].contains(&b'.');
     for (j, &b) in body.iter().enumerate().skip(from) {
@@ -140,7 +177,10 @@ fn finish_scan(body: &[u8], from: usize) -> Plain {
             b'.' if !seen_dot => seen_dot = true,
             b'e' | b'E' => {
                 let e = &body[j + 1..];
-                let e = e.strip_prefix(b"-").or_else(|| e.strip_prefix(b"+")).unwrap_or(e);
+                let e = e
+                    .strip_prefix(b"-")
+                    .or_else(|| e.strip_prefix(b"+"))
+                    .unwrap_or(e);
                 return if !e.is_empty() && e.iter().all(u8::is_ascii_digit) {
                     Plain::Std
                 } else {

@@ -141,8 +141,14 @@ fn shortest_spellings_of_random_doubles_round_trip() {
             }
         }
         // Values of the size that is logged (1e-12 … 1e12), in every spelling.
-        let y = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi(rng.below(25) as i32 - 12);
-        for s in [format!("{y}"), format!("{y:e}"), format!("{y:.18}"), format!("{y:.17e}")] {
+        let y =
+            (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi(rng.below(25) as i32 - 12);
+        for s in [
+            format!("{y}"),
+            format!("{y:e}"),
+            format!("{y:.18}"),
+            format!("{y:.17e}"),
+        ] {
             if s.len() <= 40 {
                 check(&s);
             }
@@ -185,6 +191,9 @@ fn the_length_limit_stays() {
     let long = format!("0.{}1", "0".repeat(40));
     assert_eq!(parse_number(long.as_bytes()), None);
     assert_eq!(parse_number(b"  2.5  "), Some(2.5));
-    assert_eq!(parse_number(b"\"2.030212882363883\""), Some(2.030212882363883));
+    assert_eq!(
+        parse_number(b"\"2.030212882363883\""),
+        Some(2.030212882363883)
+    );
     assert_eq!(parse_number(b"12.5%"), Some(12.5));
 }
