@@ -119,40 +119,49 @@ pub fn split_name(item: &[u8]) -> (&[u8], &[u8]) {
 /// (which are all of it up to 16 bytes), only then byte by byte.
 #[derive(Debug, Clone)]
 pub struct RawName {
-    len: usize,
-    head: u64,
-    tail: u64,
+    key: RawKey,
     bytes: Vec<u8>,
 }
 
 /// The first and the last (up to) 8 bytes of `b`, as numbers.
 #[inline]
 fn ends(b: &[u8]) -> (u64, u64) {
-    let word = |s: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..s.len()].copy_from_slice(s);
-        u64::from_le_bytes(w)
-    };
-    let n = b.len().min(8);
-    (word(&b[..n]), word(&b[b.len() - n..]))
+    if let (Some(h), Some(t)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        return (u64::from_le_bytes(*h), u64::from_le_bytes(*t));
+    }
+    let w = b.iter().rev().fold(0u64, |w, &x| w << 8 | u64::from(x));
+    (w, w)
+}
+
+/// What a [`RawName`] is compared by, taken once for the name looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawKey {
+    len: usize,
+    ends: (u64, u64),
+}
+
+impl RawKey {
+    #[inline]
+    pub fn of(raw: &[u8]) -> Self {
+        RawKey {
+            len: raw.len(),
+            ends: ends(raw),
+        }
+    }
 }
 
 impl RawName {
     pub fn new(raw: &[u8]) -> Self {
-        let (head, tail) = ends(raw);
         RawName {
-            len: raw.len(),
-            head,
-            tail,
+            key: RawKey::of(raw),
             bytes: raw.to_vec(),
         }
     }
 
+    /// Whether these are the bytes `raw`, whose key is `key`.
     #[inline]
-    pub fn is(&self, raw: &[u8]) -> bool {
-        self.len == raw.len()
-            && ends(raw) == (self.head, self.tail)
-            && (raw.len() <= 16 || self.bytes == raw)
+    pub fn is(&self, key: RawKey, raw: &[u8]) -> bool {
+        self.key == key && (raw.len() <= 16 || self.bytes == raw)
     }
 }
 
@@ -213,11 +222,11 @@ mod tests {
             (b"", b""),
             (&long, &long),
         ] {
-            assert_eq!(RawName::new(a).is(b), a == b);
+            assert_eq!(RawName::new(a).is(RawKey::of(b), b), a == b);
         }
         let mut other = long.clone();
         other[100] = b'y';
-        assert!(!RawName::new(&long).is(&other));
+        assert!(!RawName::new(&long).is(RawKey::of(&other), &other));
         // A name field after the value: the leading fields are not the name.
         let it = item(&[(2, b"a"), (16, b"1"), (2, b"b")]);
         assert!(value_after_name(split_name(&it).1).is_none());

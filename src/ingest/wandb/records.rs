@@ -16,7 +16,7 @@
 
 use super::config::clip_in;
 pub use super::config::CLIP_KEYS;
-use super::items::{item_of, split_name, value_after_name, ItemValue, RawName};
+use super::items::{item_of, split_name, value_after_name, ItemValue, RawKey, RawName};
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
 use crate::ingest::formats::MetricSpec;
@@ -217,10 +217,11 @@ impl RecordDecoder {
         joined: &mut Vec<u8>,
     ) -> Option<(ItemRole, ItemValue<'a>)> {
         let (raw, rest) = split_name(item);
+        let key = RawKey::of(raw);
         let known = self
             .by_raw_name
             .iter()
-            .find(|(n, _)| n.is(raw))
+            .find(|(n, _)| n.is(key, raw))
             .map(|(_, r)| *r);
         if let Some(role) = known {
             if role == ItemRole::Other {
