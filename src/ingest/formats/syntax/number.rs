@@ -22,7 +22,7 @@ pub fn parse_number(tok: &[u8]) -> Option<f64> {
         match plain_decimal(tok) {
             Plain::Value(v) => return Some(v),
             Plain::Std => return std_parse(tok),
-            Plain::NotPlain => {}
+            Plain::Other => {}
         }
     }
     let tok = super::trim_end(super::trim_start(tok));
@@ -36,7 +36,7 @@ pub fn parse_number(tok: &[u8]) -> Option<f64> {
     }
     match plain_decimal(tok) {
         Plain::Value(v) => Some(v),
-        Plain::Std | Plain::NotPlain => std_parse(tok),
+        Plain::Std | Plain::Other => std_parse(tok),
     }
 }
 
@@ -53,7 +53,7 @@ enum Plain {
     /// A plain number, but beyond the exact arithmetic here: the standard parser's.
     Std,
     /// Not `-?digits[.digits][(e|E)[+-]digits]`.
-    NotPlain,
+    Other,
 }
 
 /// Whether the 8 bytes of `v` (little-endian) are all ASCII digits.
@@ -136,12 +136,12 @@ fn plain_decimal(tok: &[u8]) -> Plain {
         i = j;
     }
     if count == 0 {
-        return Plain::NotPlain;
+        return Plain::Other;
     }
     let mut exp = 0i32;
     if i < body.len() {
         if !matches!(body[i], b'e' | b'E') {
-            return Plain::NotPlain;
+            return Plain::Other;
         }
         // The exponent: a sign, then 1–4 digits (a longer one is left to the standard parser).
         let e = &body[i + 1..];
@@ -151,7 +151,7 @@ fn plain_decimal(tok: &[u8]) -> Plain {
             _ => (false, e),
         };
         if e.is_empty() || !e.iter().all(u8::is_ascii_digit) {
-            return Plain::NotPlain;
+            return Plain::Other;
         }
         if e.len() > 4 {
             return Plain::Std;
@@ -184,10 +184,10 @@ fn finish_scan(body: &[u8], from: usize) -> Plain {
                 return if !e.is_empty() && e.iter().all(u8::is_ascii_digit) {
                     Plain::Std
                 } else {
-                    Plain::NotPlain
+                    Plain::Other
                 };
             }
-            _ => return Plain::NotPlain,
+            _ => return Plain::Other,
         }
     }
     Plain::Std

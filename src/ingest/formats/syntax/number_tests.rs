@@ -168,7 +168,7 @@ fn just_beside_midpoints_between_neighbouring_doubles() {
         let odd = 2 * m + 1;
         let shift = (53 - j) as u32;
         for f in (0..=22u32).rev() {
-            let digits = odd * 10u128.pow(f) >> shift;
+            let digits = (odd * 10u128.pow(f)) >> shift;
             if digits >= 10u128.pow(19) {
                 continue;
             }
