@@ -2,7 +2,12 @@
 //!
 //! - `decode`: the `WandbSource` read to its end (the points of every batch counted);
 //! - `series`: `read_once` — the same read through the reducer into `RunData`, the full
-//!   series the TUI and `trainwatch gnorm` show (what the target is about).
+//!   series the TUI and `trainwatch gnorm` show (what the target is about);
+//! - `process`: the whole `trainwatch gnorm FILE` (the binary built beside this example, or
+//!   `$TRAINWATCH_BIN`), and with `--against BIN` another build of it, in the same run.
+//!
+//! Each line: the best wall time of the runs and the CPU time (user + sys, every thread) of
+//! that run, both also as ratios to `cat`'s.
 //!
 //! The file is either a real one (`--file PATH`: e.g. the 1 M-step run written by wandb itself
 //! with `scripts/make_wandb_1m.py`, kept outside the repository) or generated here in wandb
@@ -11,12 +16,13 @@
 //! `train/learning_rate` as `nested_key` + `value_json`, and the `summary` record wandb writes
 //! after every `log`): about 435 bytes a step, for machines without Python.
 //!
-//! Run: `cargo run --release --example bench_wandb [-- --steps N [--out PATH] | --file PATH] [--runs R]`
-//! (default 1 000 000 generated steps, best of 3).
+//! Run: `cargo build --release && cargo run --release --example bench_wandb [-- --steps N
+//! [--out PATH] | --file PATH] [--runs R] [--against BIN]` (default 1 000 000 generated steps,
+//! best of 3).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use trainwatch::ingest::source::{Source, Update};
 use trainwatch::ingest::wandb::{framing, proto::encode, WandbSource};
 use trainwatch::ingest::{MetricSpec, SourceSpec};
@@ -55,16 +61,73 @@ fn step_records(step: u64, out: &mut Vec<Vec<u8>>) {
     }
 }
 
-fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::INFINITY;
+/// The best wall time of `runs` runs of `f`, the CPU time of that run (`cpu` says how much
+/// was spent so far), and `f`'s result.
+fn best<T>(runs: usize, cpu: fn() -> Duration, mut f: impl FnMut() -> T) -> (f64, f64, T) {
+    let (mut best, mut best_cpu) = (f64::INFINITY, 0.0);
     let mut last = None;
     for _ in 0..runs.max(1) {
-        let t = Instant::now();
+        let (c, t) = (cpu(), Instant::now());
         let v = f();
-        best = best.min(t.elapsed().as_secs_f64());
+        let wall = t.elapsed().as_secs_f64();
+        if wall < best {
+            best = wall;
+            best_cpu = cpu().saturating_sub(c).as_secs_f64();
+        }
         last = Some(v);
     }
-    (best, last.expect("at least one run"))
+    (best, best_cpu, last.expect("at least one run"))
+}
+
+#[repr(C)]
+struct Timeval {
+    sec: i64,
+    usec: i64,
+}
+
+#[repr(C)]
+struct Rusage {
+    utime: Timeval,
+    stime: Timeval,
+    rest: [i64; 14],
+}
+
+extern "C" {
+    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+}
+
+/// User + sys CPU time (`getrusage`) of this process (`RUSAGE_SELF`, 0) or of its waited-for
+/// children (`RUSAGE_CHILDREN`, -1).
+fn rusage(who: i32) -> Duration {
+    let mut u = Rusage {
+        utime: Timeval { sec: 0, usec: 0 },
+        stime: Timeval { sec: 0, usec: 0 },
+        rest: [0; 14],
+    };
+    // SAFETY: `u` is a valid, writable struct rusage (the Linux x86-64/aarch64 layout).
+    if unsafe { getrusage(who, &mut u) } != 0 {
+        return Duration::ZERO;
+    }
+    let us = |t: &Timeval| Duration::from_micros((t.sec * 1_000_000 + t.usec).max(0) as u64);
+    us(&u.utime) + us(&u.stime)
+}
+
+fn self_cpu() -> Duration {
+    rusage(0)
+}
+
+fn children_cpu() -> Duration {
+    rusage(-1)
+}
+
+/// The `trainwatch` binary beside this example (or `$TRAINWATCH_BIN`).
+fn trainwatch_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TRAINWATCH_BIN") {
+        return Some(p.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("trainwatch");
+    bin.exists().then_some(bin)
 }
 
 fn decode_all(path: &Path) -> usize {
@@ -127,19 +190,42 @@ fn main() {
             .expect("cat")
     };
     cat_once();
-    let (cat, _) = best(runs, cat_once);
-    let (dec, n) = best(runs, || decode_all(&path));
-    let (ser, m) = best(runs, || series(&path));
+    let (cat, cat_cpu, _) = best(runs, children_cpu, cat_once);
+    let (dec, dec_cpu, n) = best(runs, self_cpu, || decode_all(&path));
+    let (ser, ser_cpu, m) = best(runs, self_cpu, || series(&path));
     if let Some(e) = expect {
         assert_eq!((n, m), (e, e), "every generated step read");
     }
-    println!("cat        {cat:8.3} s");
-    println!(
-        "decode     {dec:8.3} s  ({:5.1}× cat, {n} points)",
-        dec / cat
-    );
-    println!(
-        "series     {ser:8.3} s  ({:5.1}× cat, {m} points)",
-        ser / cat
-    );
+    let line = |what: &str, wall: f64, cpu: f64, note: &str| {
+        println!(
+            "{what:<10} {wall:8.3} s ({:5.1}× cat)  cpu {cpu:7.3} s ({:5.1}× cat){note}",
+            wall / cat,
+            cpu / cat_cpu.max(1e-9)
+        );
+    };
+    line("cat", cat, cat_cpu, "");
+    line("decode", dec, dec_cpu, &format!("  {n} points"));
+    line("series", ser, ser_cpu, &format!("  {m} points"));
+    let mut bins: Vec<(String, PathBuf)> = Vec::new();
+    if let Some(b) = trainwatch_bin() {
+        bins.push(("process".into(), b));
+    }
+    if let Some(b) = arg(&args, "--against") {
+        bins.push(("against".into(), PathBuf::from(b)));
+    }
+    for (what, bin) in bins {
+        let run = || {
+            Command::new(&bin)
+                .arg("gnorm")
+                .arg(&path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+        };
+        let (wall, cpu, ok) = best(runs, children_cpu, run);
+        let note = format!("  {}{}", bin.display(), if ok { "" } else { " (failed)" });
+        line(&what, wall, cpu, &note);
+    }
 }

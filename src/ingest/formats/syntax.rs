@@ -4,6 +4,9 @@
 
 use memchr::memmem;
 
+mod number;
+pub use number::parse_number;
+
 /// How a key is joined to its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sep {
@@ -201,72 +204,6 @@ pub fn trim_end(s: &[u8]) -> &[u8] {
         .take_while(|b| b.is_ascii_whitespace())
         .count();
     &s[..s.len() - n]
-}
-
-/// Parses a logged number: plain or scientific, optionally quoted, `%`-suffixed, or a
-/// non-finite spelling (`nan`, `NaN`, `inf`, `-inf`, `Infinity`).
-pub fn parse_number(tok: &[u8]) -> Option<f64> {
-    // Nearly every logged value is a plain decimal as it stands: no trimming, quotes or `%`
-    // to take off first (the fast path accepts only digits, one `.` and a leading `-`, which
-    // none of those steps would change).
-    if let Some(v) = plain_decimal(tok) {
-        return Some(v);
-    }
-    let tok = trim_end(trim_start(tok));
-    let tok = tok.strip_suffix(b"%").unwrap_or(tok);
-    let tok = match tok {
-        [q, inner @ .., q2] if q == q2 && (*q == b'"' || *q == b'\'') => inner,
-        _ => tok,
-    };
-    if tok.is_empty() || tok.len() > 40 {
-        return None;
-    }
-    if let Some(v) = plain_decimal(tok) {
-        return Some(v);
-    }
-    let s = std::str::from_utf8(tok).ok()?;
-    // `f64::from_str` takes scientific notation and nan/inf/infinity in any case.
-    s.parse::<f64>().ok()
-}
-
-/// Fast, exact path for the common `[-]digits[.digits]` (at most 15 significant digits, at
-/// most 22 decimals): both the integer mantissa and the power of ten are exact in f64, so one
-/// IEEE division gives the correctly rounded value (Clinger's fast path), the same result as
-/// `str::parse`.
-fn plain_decimal(tok: &[u8]) -> Option<f64> {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let (neg, digits) = match tok.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, tok),
-    };
-    let mut mantissa: u64 = 0;
-    let mut count = 0usize;
-    let mut decimals = 0usize;
-    let mut seen_dot = false;
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                count += 1;
-                if seen_dot {
-                    decimals += 1;
-                }
-                if count > 15 {
-                    return None;
-                }
-            }
-            b'.' if !seen_dot => seen_dot = true,
-            _ => return None,
-        }
-    }
-    if count == 0 || decimals >= POW10.len() {
-        return None;
-    }
-    let v = mantissa as f64 / POW10[decimals];
-    Some(if neg { -v } else { v })
 }
 
 /// Parses a step counter: digits, possibly written as a float (`"1"`, `3.0`) by JSON writers.

@@ -114,6 +114,16 @@ impl Framer {
         self.pos
     }
 
+    /// File offset of the next byte to feed (every byte before it was consumed or is held).
+    pub fn fed(&self) -> u64 {
+        let held = self.held.len() as u64;
+        if self.header_ok.is_none() {
+            held
+        } else {
+            self.pos + held
+        }
+    }
+
     /// Whether nothing is held mid-unit: the next byte fed starts a chunk (or padding) at
     /// [`position`](Self::position), past the header.
     pub fn at_unit(&self) -> bool {

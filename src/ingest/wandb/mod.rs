@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod framing;
+pub mod items;
 pub mod parallel;
 pub mod proto;
 pub mod records;
@@ -67,7 +68,6 @@ pub struct WandbSource {
     dec: records::RecordDecoder,
     /// Damage already counted into a batch.
     counted: framing::Damage,
-    buf: Vec<u8>,
     not_wandb: bool,
 }
 
@@ -87,7 +87,6 @@ impl WandbSource {
             framer: framing::Framer::new(),
             dec: records::RecordDecoder::new(metric),
             counted: framing::Damage::default(),
-            buf: Vec::new(),
             not_wandb: false,
         }
     }
@@ -178,26 +177,24 @@ impl WandbSource {
             Err(e) => return Err(e),
         };
         let len = file.metadata()?.len();
+        let workers = crate::watch::pool::shared().workers();
         while self.offset < len {
-            let piece = long_read(len - self.offset);
-            if self.buf.len() < piece {
-                self.buf.resize(piece, 0);
-            }
-            let want = ((len - self.offset) as usize).min(piece);
-            let n = file.read_at(&mut self.buf[..want], self.offset)?;
-            if n == 0 {
+            let left = len - self.offset;
+            let want = (left as usize).min(long_read(left));
+            let (n, crc) = parallel::read(
+                &mut self.framer,
+                &mut self.dec,
+                &file,
+                self.offset,
+                want,
+                workers,
+            )?;
+            self.offset += n as u64;
+            self.crc = crc32c::crc32c_combine(self.crc, crc, n);
+            self.emit(out);
+            if n < want {
                 break;
             }
-            self.offset += n as u64;
-            self.crc = crc32c::crc32c_append(self.crc, &self.buf[..n]);
-            let workers = crate::watch::pool::shared().workers();
-            parallel::feed(&mut self.framer, &mut self.dec, &self.buf[..n], workers);
-            self.emit(out);
-        }
-        if self.buf.len() > READ {
-            // The long reads are over: keep only the usual buffer.
-            self.buf.truncate(READ);
-            self.buf.shrink_to_fit();
         }
         if self.framer.header_ok() == Some(false) {
             self.not_wandb = true;

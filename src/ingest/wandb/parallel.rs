@@ -1,59 +1,176 @@
 //! A long stretch of a `.wandb` file (the initial read of a finished or long-running run)
-//! decoded in parts at once on the shared pool ([`crate::watch::pool`]), with exactly the
-//! result of decoding it in one go.
+//! read and decoded in parts at once on the shared pool ([`crate::watch::pool`]), with exactly
+//! the result of decoding it in one go.
 //!
 //! The parts are cut at 32 KiB block boundaries, where framing can always restart. Each part
-//! gets its own [`Framer`] (in lead mode: the middle and last chunks before its first record
-//! are kept for the part before) and its own [`RecordDecoder`]. Then, in file order, the
-//! calling thread's framer [`follow`](Framer::follow)s each part — the record split across
-//! the cut is finished and decoded there, damage is added up — and its decoder
-//! [`absorb`](RecordDecoder::absorb)s the part's batch, names and run info.
+//! reads its own bytes in small pieces ([`PIECE`]: decoded while they are in the cache, into
+//! a buffer that is reused, not one big fresh one) with its own [`Framer`] (in lead mode: the
+//! middle and last chunks before its first record are kept for the part before) and its own
+//! [`RecordDecoder`], and takes the CRC-32C of its bytes (the file's fingerprint, combined).
+//! Then, in file order, the calling thread's framer [`follow`](Framer::follow)s each part —
+//! the record split across the cut is finished and decoded there, damage is added up — and
+//! its decoder [`absorb`](RecordDecoder::absorb)s the part's batch, names and run info.
 
-use super::framing::{Framer, BLOCK, MAGIC};
+use super::framing::{Framer, BLOCK};
 use super::records::RecordDecoder;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
 
 /// Parts are at least this long (shorter stretches are decoded on the calling thread).
 pub const MIN_PART: usize = 4 << 20;
 
-/// Feeds `bytes` to `framer`, decoding its records with `dec`: the same as
-/// `framer.feed(bytes, &mut |r| dec.record(r))`, in up to `threads` parts at once.
-pub fn feed(framer: &mut Framer, dec: &mut RecordDecoder, bytes: &[u8], threads: usize) {
-    feed_in(framer, dec, bytes, threads, MIN_PART);
+/// How much a part reads at a time: small enough to stay in the core's cache while it is
+/// framed and decoded.
+pub const PIECE: usize = 256 << 10;
+
+/// Where a stretch's bytes come from: the file (read piece by piece) or memory (tests).
+trait Stretch: Sync {
+    /// Hands `each` the bytes `from..to` of the stretch, in order, in pieces; returns how
+    /// many it handed (fewer than asked: the file ends there).
+    fn pieces(&self, from: usize, to: usize, each: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
 }
 
-/// [`feed`] with parts of at least `min_part` bytes.
+/// Bytes in memory.
+#[cfg(test)]
+struct Memory<'a>(&'a [u8]);
+
+#[cfg(test)]
+impl Stretch for Memory<'_> {
+    fn pieces(&self, from: usize, to: usize, each: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let to = to.min(self.0.len());
+        let from = from.min(to);
+        each(&self.0[from..to]);
+        Ok(to - from)
+    }
+}
+
+/// Bytes of a file from offset `at` on.
+struct FileStretch<'a> {
+    file: &'a File,
+    at: u64,
+    piece: usize,
+}
+
+impl Stretch for FileStretch<'_> {
+    fn pieces(&self, from: usize, to: usize, each: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let mut buf = vec![0u8; self.piece.min(to.saturating_sub(from)).max(1)];
+        let mut pos = from;
+        while pos < to {
+            let want = (to - pos).min(buf.len());
+            let n = match self.file.read_at(&mut buf[..want], self.at + pos as u64) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            each(&buf[..n]);
+            pos += n;
+        }
+        Ok(pos - from)
+    }
+}
+
+/// Reads `len` bytes of `file` from offset `at` (where `framer` stopped taking bytes) and
+/// feeds them to `framer`, decoding its records with `dec`, in up to `threads` parts at once:
+/// the same as feeding them in one go. Returns how many bytes were read (fewer: the file
+/// ended) and their CRC-32C.
+pub fn read(
+    framer: &mut Framer,
+    dec: &mut RecordDecoder,
+    file: &File,
+    at: u64,
+    len: usize,
+    threads: usize,
+) -> io::Result<(usize, u32)> {
+    let src = FileStretch {
+        file,
+        at,
+        piece: PIECE,
+    };
+    feed_stretch(framer, dec, &src, len, threads, MIN_PART)
+}
+
+/// Feeds `bytes` to `framer`, decoding its records with `dec`: the same as
+/// `framer.feed(bytes, &mut |r| dec.record(r))`, in up to `threads` parts of at least
+/// `min_part` bytes at once.
+#[cfg(test)]
 fn feed_in(
     framer: &mut Framer,
     dec: &mut RecordDecoder,
-    mut bytes: &[u8],
+    bytes: &[u8],
     threads: usize,
     min_part: usize,
 ) {
-    if framer.header_ok().is_none() && framer.pending() == 0 {
-        // The header first, on its own: the parts start after it.
-        let n = MAGIC.len().min(bytes.len());
-        framer.feed(&bytes[..n], &mut |r| dec.record(r));
-        bytes = &bytes[n..];
+    let done = feed_stretch(framer, dec, &Memory(bytes), bytes.len(), threads, min_part);
+    assert!(matches!(done, Ok((n, _)) if n == bytes.len()));
+}
+
+/// Feeds the stretch's first bytes one after the other, adding them to `crc`.
+fn serial(
+    framer: &mut Framer,
+    dec: &mut RecordDecoder,
+    src: &dyn Stretch,
+    from: usize,
+    to: usize,
+    crc: &mut u32,
+) -> io::Result<usize> {
+    src.pieces(from, to, &mut |p| {
+        *crc = crc32c::crc32c_append(*crc, p);
+        framer.feed(p, &mut |r| dec.record(r));
+    })
+}
+
+/// A part's outcome: its framer and decoder, the CRC-32C and count of its bytes.
+type Part = (Framer, RecordDecoder, u32, usize);
+
+fn feed_stretch(
+    framer: &mut Framer,
+    dec: &mut RecordDecoder,
+    src: &dyn Stretch,
+    len: usize,
+    threads: usize,
+    min_part: usize,
+) -> io::Result<(usize, u32)> {
+    let mut crc = 0u32;
+    let mut head = 0usize;
+    if !framer.at_unit() {
+        // The header, or a unit held from the last read: up to the next block boundary on
+        // this thread (framing restarts there, nothing held).
+        let fed = framer.fed();
+        let to_boundary = match (BLOCK - fed % BLOCK) % BLOCK {
+            0 => BLOCK as usize,
+            n => n as usize,
+        };
+        let want = to_boundary.min(len);
+        head = serial(framer, dec, src, 0, want, &mut crc)?;
+        if head < want || !framer.at_unit() {
+            let n = serial(framer, dec, src, head, len, &mut crc)?;
+            return Ok((head + n, crc));
+        }
     }
-    let cuts = cuts(framer.position(), bytes.len(), threads, min_part);
-    if cuts.len() < 3 || !framer.at_unit() {
-        framer.feed(bytes, &mut |r| dec.record(r));
-        return;
+    let cuts: Vec<usize> = cuts(framer.position(), len - head, threads, min_part)
+        .into_iter()
+        .map(|c| head + c)
+        .collect();
+    if cuts.len() < 3 {
+        let n = serial(framer, dec, src, head, len, &mut crc)?;
+        return Ok((head + n, crc));
     }
-    let start = framer.position();
+    let start = framer.position() - head as u64;
     let resync = framer.resyncing();
-    let parts: Vec<Option<(Framer, RecordDecoder)>> = crate::watch::pool::shared().scope(|scope| {
+    let parts: Vec<Option<io::Result<Part>>> = crate::watch::pool::shared().scope(|scope| {
         let decode = |i: usize| {
             let (from, to) = (cuts[i], cuts[i + 1]);
             let mut f = Framer::lead_at(start + from as u64, resync && i == 0);
             let mut d = dec.sibling();
-            let part = &bytes[from..to];
             move || {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    f.feed(part, &mut |r| d.record(r));
+                    let mut c = 0u32;
+                    let n = serial(&mut f, &mut d, src, from, to, &mut c)?;
+                    Ok((f, d, c, n))
                 }))
                 .ok()
-                .map(|()| (f, d))
             }
         };
         let last = cuts.len() - 2;
@@ -64,15 +181,24 @@ fn feed_in(
         all.push(mine);
         all
     });
-    if parts.iter().any(Option::is_none) {
-        // A part failed (it never should): decode the stretch again in one go.
-        framer.feed(bytes, &mut |r| dec.record(r));
-        return;
+    let whole = parts.iter().zip(cuts.windows(2)).all(|(p, w)| {
+        // Every part read to its end (the last one may stop short: the file ends there).
+        matches!(p, Some(Ok((_, _, _, n))) if *n == w[1] - w[0] || w[1] == len)
+    });
+    if !whole {
+        // A part failed (a read error, the file cut meanwhile; a panic never should): the
+        // stretch again in one go, which meets the same error or end.
+        let n = serial(framer, dec, src, head, len, &mut crc)?;
+        return Ok((head + n, crc));
     }
-    for (f, d) in parts.into_iter().flatten() {
+    let mut total = head;
+    for (f, d, c, n) in parts.into_iter().flatten().flatten() {
         framer.follow(f, &mut |r| dec.record(r));
         dec.absorb(d);
+        crc = crc32c::crc32c_combine(crc, c, n);
+        total += n;
     }
+    Ok((total, crc))
 }
 
 /// Where the parts of `len` bytes from file offset `start` begin (and the last one ends):

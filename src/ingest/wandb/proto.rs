@@ -81,10 +81,33 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (u32, Value<'a>);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() || self.damaged {
             return None;
+        }
+        // The fields met most (an item in its history record, an item's name and value, a
+        // record number) have a tag and a length or value of one or two bytes each: taken
+        // here at once; anything else by the general walk.
+        match *self.rest {
+            [tag, len, ref rest @ ..] if tag & 0x87 == 0x02 && len < 0x80 => {
+                if let Some(b) = rest.get(..usize::from(len)) {
+                    self.rest = &rest[usize::from(len)..];
+                    return Some((u32::from(tag >> 3), Value::Bytes(b)));
+                }
+            }
+            [t0, t1, len, ref rest @ ..] if t0 & 0x87 == 0x82 && t1 < 0x80 && len < 0x80 => {
+                if let Some(b) = rest.get(..usize::from(len)) {
+                    self.rest = &rest[usize::from(len)..];
+                    let number = u32::from((t0 & 0x7f) >> 3) | u32::from(t1) << 4;
+                    return Some((number, Value::Bytes(b)));
+                }
+            }
+            [tag, v, ref rest @ ..] if tag & 0x87 == 0 && v < 0x80 => {
+                self.rest = rest;
+                return Some((u32::from(tag >> 3), Value::Varint(u64::from(v))));
+            }
+            _ => {}
         }
         let f = self.next_field();
         if f.is_none() {
@@ -151,6 +174,25 @@ mod tests {
                 (1, Value::Fixed32(0x0403_0201))
             ]
         );
+        // Two-byte tags and lengths, and a length past the end of a short field.
+        let mut m = Vec::new();
+        encode::bytes(16, &[7; 200], &mut m);
+        encode::bytes(2047, b"x", &mut m);
+        encode::uint(3, 1 << 40, &mut m);
+        encode::uint(4, 5, &mut m);
+        let got: Vec<_> = fields(&m).collect();
+        assert_eq!(
+            got,
+            [
+                (16, Value::Bytes(&[7; 200][..])),
+                (2047, Value::Bytes(b"x")),
+                (3, Value::Varint(1 << 40)),
+                (4, Value::Varint(5))
+            ]
+        );
+        let mut f = fields(&[0x82, 0x01, 9, 1]);
+        assert_eq!(f.next(), None);
+        assert!(f.damaged);
         let mut f = fields(&[0x0a, 9, 1]); // a length past the end
         assert_eq!(f.next(), None);
         assert!(f.damaged);

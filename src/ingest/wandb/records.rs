@@ -16,12 +16,11 @@
 
 use super::config::clip_in;
 pub use super::config::CLIP_KEYS;
+use super::items::{item_of, split_name, value_after_name, ItemValue, RawKey, RawName};
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
-use crate::ingest::formats::syntax::parse_number;
 use crate::ingest::formats::MetricSpec;
 use crate::ingest::LogFormat;
-use std::borrow::Cow;
 
 /// What the run's own records say about it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,6 +68,8 @@ pub struct RecordDecoder {
     /// The names met so far (the first [`REMEMBERED`]) and their roles: an item's name is
     /// matched once, not against every alias each time.
     remembered: Vec<(Vec<u8>, ItemRole)>,
+    /// The same by the raw bytes of the items' leading name fields ([`split_name`]).
+    by_raw_name: Vec<(RawName, ItemRole)>,
     joined: Vec<u8>,
 }
 
@@ -88,6 +89,7 @@ impl RecordDecoder {
             info: RunInfo::default(),
             seen: Vec::new(),
             remembered: Vec::new(),
+            by_raw_name: Vec::new(),
             joined: Vec::new(),
         }
     }
@@ -103,6 +105,7 @@ impl RecordDecoder {
             info: RunInfo::default(),
             seen: Vec::new(),
             remembered: Vec::new(),
+            by_raw_name: Vec::new(),
             joined: Vec::new(),
         }
     }
@@ -203,6 +206,44 @@ impl RecordDecoder {
         role
     }
 
+    /// An item's role and value (`None`: it has no value). An item whose leading name
+    /// fields were met before is told by their bytes, and its value is read only when it is
+    /// charted; any other goes by its name.
+    #[inline]
+    fn item<'a>(
+        &mut self,
+        at: usize,
+        item: &'a [u8],
+        joined: &mut Vec<u8>,
+    ) -> Option<(ItemRole, ItemValue<'a>)> {
+        let (raw, rest) = split_name(item);
+        let key = RawKey::of(raw);
+        let known = self
+            .by_raw_name
+            .iter()
+            .find(|(n, _)| n.is(key, raw))
+            .map(|(_, r)| *r);
+        if let Some(role) = known {
+            if role == ItemRole::Other {
+                // Not charted: its value is not looked at (nor whether it has one).
+                return Some((role, ItemValue::Number(f64::NAN)));
+            }
+            if let Some(value) = value_after_name(rest) {
+                return Some((role, value?));
+            }
+        }
+        let (name, value) = item_of(item, joined)?;
+        let role = self.role(at, &name);
+        if known.is_none()
+            && self.by_raw_name.len() < REMEMBERED
+            && !raw.is_empty()
+            && value_after_name(rest).is_some()
+        {
+            self.by_raw_name.push((RawName::new(raw), role));
+        }
+        Some((role, value))
+    }
+
     fn history(&mut self, msg: &[u8]) {
         self.batch.lines += 1;
         let mut step: Option<u64> = None;
@@ -214,11 +255,11 @@ impl RecordDecoder {
         for (n, v) in fields(msg) {
             match (n, v) {
                 (1, Value::Bytes(item)) => {
-                    let Some((name, value)) = item_of(item, &mut joined) else {
+                    let Some((role, value)) = self.item(at, item, &mut joined) else {
                         continue;
                     };
                     // Only the values charted are parsed.
-                    match self.role(at, &name) {
+                    match role {
                         ItemRole::Step => step = value.step(),
                         ItemRole::Metric => metric = Some(value.number()),
                         ItemRole::Loss => loss = value.number(),
@@ -317,83 +358,6 @@ impl RecordDecoder {
             Some(_) => crate::core::RunEnd::Failed,
         });
     }
-}
-
-/// An item's value as written: JSON text, or a typed number.
-#[derive(Debug, Clone, Copy)]
-enum ItemValue<'a> {
-    Json(&'a [u8]),
-    Number(f64),
-}
-
-impl ItemValue<'_> {
-    /// The number (`None`: not a number).
-    fn number(self) -> Option<f64> {
-        match self {
-            ItemValue::Json(j) => parse_number(j),
-            ItemValue::Number(v) => Some(v),
-        }
-    }
-
-    /// The value as a step: a whole number ≥ 0 (plain digits read directly: the same value
-    /// [`parse_number`] and [`as_step`] give, without the float).
-    fn step(self) -> Option<u64> {
-        if let ItemValue::Json(j) = self {
-            if (1..=15).contains(&j.len()) && j.iter().all(u8::is_ascii_digit) {
-                return Some(j.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')));
-            }
-        }
-        self.number().and_then(as_step)
-    }
-}
-
-/// An item's name (`key`, or the `nested_key` parts joined with `/`) and its value.
-fn item_of<'a>(item: &'a [u8], joined: &mut Vec<u8>) -> Option<(Cow<'a, [u8]>, ItemValue<'a>)> {
-    let mut key: &[u8] = &[];
-    let mut parts = 0usize;
-    let mut first: &[u8] = &[];
-    let mut value: Option<ItemValue<'a>> = None;
-    joined.clear();
-    for (n, v) in fields(item) {
-        match (n, v) {
-            (1, Value::Bytes(k)) => key = k,
-            (2, Value::Bytes(k)) => {
-                if parts == 0 {
-                    first = k;
-                } else {
-                    if parts == 1 {
-                        joined.extend_from_slice(first);
-                    }
-                    joined.push(b'/');
-                    joined.extend_from_slice(k);
-                }
-                parts += 1;
-            }
-            (16, Value::Bytes(j)) => value = Some(ItemValue::Json(j)),
-            (6, Value::Fixed64(bits)) if value.is_none() => {
-                value = Some(ItemValue::Number(f64::from_bits(bits)))
-            }
-            (5, Value::Varint(z)) if value.is_none() => {
-                let i = (z >> 1) as i64 ^ -((z & 1) as i64);
-                value = Some(ItemValue::Number(i as f64));
-            }
-            _ => {}
-        }
-    }
-    let name: Cow<'a, [u8]> = if !key.is_empty() {
-        Cow::Borrowed(key)
-    } else if parts == 1 {
-        Cow::Borrowed(first)
-    } else if parts > 1 {
-        Cow::Owned(joined.clone())
-    } else {
-        return None;
-    };
-    Some((name, value?))
-}
-
-fn as_step(v: f64) -> Option<u64> {
-    (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 1.8e19).then_some(v as u64)
 }
 
 #[cfg(test)]
