@@ -198,3 +198,47 @@ fn damage_at_the_cuts_counts_the_same() {
         assert!(got.damage.bad_crc >= 1, "{kind}");
     }
 }
+
+/// Reads the file at `path` through [`FileStretch`] in `piece`-byte reads, `len` bytes asked
+/// for, in parts of at least `min_part` bytes on `threads` (1: the serial path).
+fn read_file(
+    path: &std::path::Path,
+    len: usize,
+    piece: usize,
+    threads: usize,
+    min_part: usize,
+) -> (Outcome, usize, u32) {
+    let file = File::open(path).unwrap();
+    let src = FileStretch {
+        file: &file,
+        at: 0,
+        piece,
+    };
+    let mut framer = Framer::new();
+    let mut dec = RecordDecoder::new(&MetricSpec::gnorm());
+    let (n, crc) = feed_stretch(&mut framer, &mut dec, &src, len, threads, min_part).unwrap();
+    (outcome(&framer, &mut dec), n, crc)
+}
+
+#[test]
+fn parts_reading_the_file_in_small_pieces_give_the_run_in_one_go() {
+    // The file is read by the parts themselves (the path a long `.wandb` takes): pieces far
+    // smaller than a block and not dividing it, cuts inside split records, a file that ends
+    // before the length asked for (it was cut meanwhile) and inside a record.
+    let dir = tempfile::tempdir().unwrap();
+    let b = framed();
+    for (name, bytes) in [("whole", &b[..]), ("torn", &b[..b.len() - 50_000])] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let one = read(bytes, &[], None);
+        for (piece, threads) in [(1000, 2), (4093, 3), (PIECE, 5), (1 << 20, 7)] {
+            let (got, n, crc) = read_file(&path, bytes.len() + 12_345, piece, threads, 64 << 10);
+            assert_eq!(
+                got, one,
+                "{name}: {threads} parts reading {piece} B at a time"
+            );
+            assert_eq!(n, bytes.len(), "{name}: bytes read");
+            assert_eq!(crc, crc32c::crc32c(bytes), "{name}: the fingerprint");
+        }
+    }
+}
