@@ -135,6 +135,11 @@ impl RunData {
         self.push_all(SeriesId::Steps, &steps, tell);
         let aggregates = std::mem::take(&mut b.aggregates);
         self.push_all(SeriesId::Epochs, &aggregates, tell);
+        self.steps.seal();
+        self.epochs.seal();
+        for p in &mut self.panels {
+            p.series.seal();
+        }
     }
 
     fn series_mut(&mut self, id: SeriesId) -> &mut Series {
