@@ -68,7 +68,22 @@ impl<E: Encoding> Packed<E> {
         self.len - self.open.len()
     }
 
+    #[inline]
     pub fn push(&mut self, v: E::Item) {
+        let n = self.open.len();
+        if n != 0 && n + 1 < CHUNK {
+            // The open chunk takes it and is not full after it.
+            self.open.push(v);
+            self.len += 1;
+        } else {
+            self.push_slow(v);
+        }
+    }
+
+    /// A push that starts, fills or bypasses the open chunk.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, v: E::Item) {
         if self.open.is_empty() && self.len % CHUNK != 0 {
             // A sealed, partly filled chunk takes the item in its encoding.
             if let Some(last) = self.chunks.last_mut() {
@@ -80,8 +95,8 @@ impl<E: Encoding> Packed<E> {
                 }
             }
         } else {
-            if self.open.capacity() == 0 {
-                self.open.reserve_exact(CHUNK);
+            if self.open.capacity() < CHUNK {
+                self.open.reserve_exact(CHUNK - self.open.len());
             }
             self.open.push(v);
             if self.open.len() == CHUNK {
