@@ -218,7 +218,7 @@ impl Series {
             && explicit
             && !self.pending_restart
             && prev == Some(step)
-            && self.values.get(i.wrapping_sub(1)).map(f64::to_bits) == Some(value.to_bits())
+            && self.values.last().map(f64::to_bits) == Some(value.to_bits())
         {
             self.merged += 1;
             return false;
@@ -241,6 +241,15 @@ impl Series {
         self.flags.push(flags);
         self.pyramid.push(value, flags);
         true
+    }
+
+    /// Encodes the points of the chunk being filled (kept plain while a batch is applied):
+    /// called when a batch is over, so that an idle series holds only encoded chunks.
+    pub fn seal(&mut self) {
+        self.steps.seal();
+        self.values.seal();
+        self.losses.seal();
+        self.flags.seal();
     }
 
     /// Gives the last point the loss logged at its step after it (when it has none yet).

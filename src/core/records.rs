@@ -48,6 +48,7 @@ impl Record {
 pub struct Records {
     keys: Arc<[MetricKey]>,
     step: Vec<Option<u64>>,
+    /// Empty until a record has a frame (only tqdm bars have them), then one per record.
     frame: Vec<Option<u64>>,
     values: Vec<Vec<Option<f64>>>,
 }
@@ -99,15 +100,17 @@ impl Records {
 
     pub fn reserve(&mut self, n: usize) {
         self.step.reserve(n);
-        self.frame.reserve(n);
         for c in &mut self.values {
             c.reserve(n);
         }
     }
 
     pub fn push(&mut self, r: Record) {
+        if r.frame.is_some() || !self.frame.is_empty() {
+            self.frame.resize(self.step.len(), None);
+            self.frame.push(r.frame);
+        }
         self.step.push(r.step);
-        self.frame.push(r.frame);
         for (c, v) in self.values.iter_mut().zip(r.values) {
             c.push(v);
         }
@@ -122,7 +125,7 @@ impl Records {
         }
         Some(Record {
             step,
-            frame: self.frame[i],
+            frame: self.frame.get(i).copied().flatten(),
             values,
         })
     }
@@ -149,6 +152,7 @@ impl Records {
         }
     }
 
+    /// The tqdm frame of each record; empty when no record has one.
     pub fn frames(&self) -> &[Option<u64>] {
         &self.frame
     }
@@ -167,8 +171,13 @@ impl Records {
             *self = later;
             return;
         }
+        if !later.frame.is_empty() {
+            self.frame.resize(self.step.len(), None);
+            self.frame.extend(later.frame);
+        } else if !self.frame.is_empty() {
+            self.frame.resize(self.step.len() + later.step.len(), None);
+        }
         self.step.extend(later.step);
-        self.frame.extend(later.frame);
         for (c, l) in self.values.iter_mut().zip(later.values) {
             c.extend(l);
         }
@@ -293,6 +302,37 @@ mod tests {
         r.set_last(1, 2.0);
         assert_eq!(r.column(1)[1], Some(2.0));
         assert_eq!(r.get(2), None);
+    }
+
+    #[test]
+    fn frames_are_kept_only_from_the_first_record_that_has_one() {
+        let mut r = Records::new(keys());
+        r.push(Record::new(Some(1), 1.0));
+        assert!(r.frames().is_empty(), "no frame: nothing stored");
+        let mut framed = Record::new(Some(2), 2.0);
+        framed.frame = Some(7);
+        r.push(framed);
+        r.push(Record::new(Some(3), 3.0));
+        assert_eq!(r.frames(), &[None, Some(7), None]);
+        assert_eq!(r.get(1).map(|x| x.frame), Some(Some(7)));
+        assert_eq!(r.get(0).map(|x| x.frame), Some(None));
+        // Appended either way round, and the same as pushed one by one.
+        let mut a = Records::new(keys());
+        a.push(Record::new(Some(0), 0.0));
+        a.extend(r.clone());
+        assert_eq!(a.frames(), &[None, None, Some(7), None]);
+        let mut b = r.clone();
+        let mut plain = Records::new(keys());
+        plain.push(Record::new(Some(4), 4.0));
+        b.extend(plain);
+        assert_eq!(b.frames(), &[None, Some(7), None, None]);
+        for built in [a, b] {
+            let mut one_by_one = Records::new(keys());
+            for x in built.iter() {
+                one_by_one.push(x);
+            }
+            assert_eq!(one_by_one, built);
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub struct Changes {
 impl RunData {
     /// Applies one source event (status events change nothing here).
     pub fn apply(&mut self, ev: IngestEvent) -> Changes {
-        self.apply_each(ev, &mut |_, _| {})
+        self.apply_changes(ev, false, &mut |_, _| {})
     }
 
     /// Applies one source event, handing each change to `each` as it happens, with the data
@@ -66,6 +66,17 @@ impl RunData {
     pub fn apply_each(
         &mut self,
         ev: IngestEvent,
+        each: &mut dyn FnMut(&RunData, Change),
+    ) -> Changes {
+        self.apply_changes(ev, true, each)
+    }
+
+    /// [`RunData::apply_each`]; `points` false: no [`Change::Point`] is handed out (the sums
+    /// need none, and a read of millions of points saves a call for each).
+    fn apply_changes(
+        &mut self,
+        ev: IngestEvent,
+        points: bool,
         each: &mut dyn FnMut(&RunData, Change),
     ) -> Changes {
         let mut sum = Changes::default();
@@ -77,7 +88,7 @@ impl RunData {
             each(data, c);
         };
         match ev {
-            IngestEvent::Batch(b) => self.apply_batch(b, &mut tell),
+            IngestEvent::Batch(b) => self.apply_batch(b, points, &mut tell),
             IngestEvent::Restart(r) => {
                 self.mark_restart();
                 sum.restart = Some(r);
@@ -103,7 +114,7 @@ impl RunData {
         }
     }
 
-    fn apply_batch(&mut self, mut b: Batch, tell: &mut dyn FnMut(&RunData, Change)) {
+    fn apply_batch(&mut self, mut b: Batch, points: bool, tell: &mut dyn FnMut(&RunData, Change)) {
         self.set_format(b.detected);
         self.overflows += b.overflows;
         if b.loss_scale.is_some() {
@@ -132,9 +143,14 @@ impl RunData {
         // A new threshold re-ran detection: the events it found are announced now.
         self.announce(SeriesId::Steps, tell);
         let steps = std::mem::take(&mut b.steps);
-        self.push_all(SeriesId::Steps, &steps, tell);
+        self.push_all(SeriesId::Steps, &steps, points, tell);
         let aggregates = std::mem::take(&mut b.aggregates);
-        self.push_all(SeriesId::Epochs, &aggregates, tell);
+        self.push_all(SeriesId::Epochs, &aggregates, points, tell);
+        self.steps.seal();
+        self.epochs.seal();
+        for p in &mut self.panels {
+            p.series.seal();
+        }
     }
 
     fn series_mut(&mut self, id: SeriesId) -> &mut Series {
@@ -155,6 +171,7 @@ impl RunData {
         &mut self,
         id: SeriesId,
         records: &Records,
+        points: bool,
         tell: &mut dyn FnMut(&RunData, Change),
     ) {
         let loss = records.column_of(Role::Loss).map(|c| records.column(c));
@@ -195,7 +212,9 @@ impl RunData {
                     let v = col.and_then(|c| records.column(c).get(i).copied().flatten());
                     p.series.push(None, v.unwrap_or(f64::NAN), None, None);
                 }
-                tell(self, Change::Point { series: id, index });
+                if points {
+                    tell(self, Change::Point { series: id, index });
+                }
             }
             if self.series(id).events().len() != self.announced[id.slot()] {
                 self.announce(id, tell);

@@ -5,8 +5,6 @@
 //! `factor` × the median of the previous `window` finite points; explosion points fewer than
 //! `window` points apart form one event.
 
-use std::collections::VecDeque;
-
 /// Explosion detection parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExplosionParams {
@@ -59,12 +57,17 @@ pub const FLAG_EXPLOSION: u8 = 2;
 pub struct Detector {
     clip: Option<f64>,
     params: ExplosionParams,
-    window: VecDeque<f64>,
-    /// The window's minimum in O(1): a monotonic queue of (sequence number, value) over the
-    /// finite values pushed; a point is an explosion candidate only above k × this minimum.
-    window_min: VecDeque<(u64, f64)>,
-    /// Finite values pushed into the window so far.
-    window_seq: u64,
+    /// The last `window` finite values, as a ring: slot `next` takes the next one.
+    ring: Vec<f64>,
+    next: usize,
+    /// Values the current block still takes.
+    block_left: usize,
+    /// The minimum of the current block of `window` finite values and of the block before
+    /// it: the two cover the window, so the smaller is at most the window's minimum, which
+    /// is at most its median — a point at most `factor` × that cannot explode, and most
+    /// points are rejected by one multiplication.
+    block_min: f64,
+    prev_block_min: f64,
     scratch: Vec<f64>,
     events: Vec<ExplosionEvent>,
     above: usize,
@@ -73,15 +76,18 @@ pub struct Detector {
 impl Detector {
     /// `clip` `None` or 0: clipping off (the median rule alone).
     pub fn new(clip: Option<f64>, params: ExplosionParams) -> Self {
+        let window = params.window.max(1);
         Detector {
             clip: clip.filter(|c| *c > 0.0),
             params: ExplosionParams {
                 factor: params.factor,
-                window: params.window.max(1),
+                window,
             },
-            window: VecDeque::new(),
-            window_min: VecDeque::new(),
-            window_seq: 0,
+            ring: Vec::new(),
+            next: 0,
+            block_left: window,
+            block_min: f64::INFINITY,
+            prev_block_min: f64::INFINITY,
             scratch: Vec::new(),
             events: Vec::new(),
             above: 0,
@@ -117,6 +123,11 @@ impl Detector {
     }
 
     /// Judges finite point `i` of value `v` (points come in order); returns its flags.
+    ///
+    /// The rule: above the threshold (or clipping off), at least [`MIN_HISTORY`] finite
+    /// points before it, more than `factor` × the window's minimum and more than `factor` ×
+    /// its median.
+    #[inline]
     pub fn classify(&mut self, i: usize, v: f64) -> u8 {
         let mut flags = 0;
         let above = self.clip.is_some_and(|c| v > c);
@@ -125,37 +136,60 @@ impl Detector {
             self.above += 1;
         }
         let candidate = self.clip.is_none() || above;
-        if candidate && self.window.len() >= MIN_HISTORY.min(self.params.window) {
-            // Cheap rejection first: the median is at least the minimum.
-            let min = self.window_min.front().map_or(f64::INFINITY, |m| m.1);
-            if v > self.params.factor * min {
+        let f = self.params.factor;
+        if candidate && self.ring.len() >= MIN_HISTORY.min(self.params.window) {
+            // Multiplying by a factor ≥ 0 keeps the order, so the bound rejects no point
+            // the rule would flag.
+            let bound = self.block_min.min(self.prev_block_min);
+            let rejected = f >= 0.0 && f.is_finite() && v <= f * bound;
+            if !rejected && v > f * self.window_min() {
                 let median = self.median();
-                if v > self.params.factor * median {
+                if v > f * median {
                     flags |= FLAG_EXPLOSION;
                     self.note_explosion(i, v, median);
                 }
             }
         }
-        if self.window.len() == self.params.window {
-            self.window.pop_front();
-        }
-        self.window.push_back(v);
-        let seq = self.window_seq;
-        self.window_seq += 1;
-        while self.window_min.back().is_some_and(|b| b.1 >= v) {
-            self.window_min.pop_back();
-        }
-        self.window_min.push_back((seq, v));
-        let oldest = (seq + 1).saturating_sub(self.params.window as u64);
-        while self.window_min.front().is_some_and(|f| f.0 < oldest) {
-            self.window_min.pop_front();
-        }
+        self.remember(v);
         flags
     }
 
+    /// Adds finite value `v` to the window (and its block minimum).
+    #[inline]
+    fn remember(&mut self, v: f64) {
+        let w = self.params.window;
+        if self.ring.len() < w {
+            self.ring.push(v);
+        } else if let Some(slot) = self.ring.get_mut(self.next) {
+            *slot = v;
+        }
+        self.next += 1;
+        if self.next == w {
+            self.next = 0;
+        }
+        self.block_min = self.block_min.min(v);
+        self.block_left -= 1;
+        if self.block_left == 0 {
+            self.block_left = w;
+            self.prev_block_min = self.block_min;
+            self.block_min = f64::INFINITY;
+        }
+    }
+
+    fn window_min(&self) -> f64 {
+        self.ring.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
     fn median(&mut self) -> f64 {
+        // Oldest first, as the points came (the order the selection starts from).
         self.scratch.clear();
-        self.scratch.extend(self.window.iter().copied());
+        let (newer, older) = self.ring.split_at(self.next.min(self.ring.len()));
+        if self.ring.len() == self.params.window {
+            self.scratch.extend_from_slice(older);
+            self.scratch.extend_from_slice(newer);
+        } else {
+            self.scratch.extend_from_slice(&self.ring);
+        }
         let n = self.scratch.len();
         let mid = n / 2;
         let (_, m, _) = self.scratch.select_nth_unstable_by(mid, f64::total_cmp);

@@ -13,7 +13,7 @@ pub const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// One chunk's storage: items of type `Item` in some exact encoding.
 pub trait Encoding: Sized {
-    type Item: Copy;
+    type Item: Copy + std::fmt::Debug;
     /// A chunk holding `v` alone.
     fn first(v: Self::Item) -> Self;
     /// Appends `v` if the encoding holds it (false: it does not, nothing changed).
@@ -27,39 +27,92 @@ pub trait Encoding: Sized {
     }
     /// The narrowest encoding of `items` (never empty).
     fn encode(items: &[Self::Item]) -> Self;
+    /// Appends every item to `out`, in order.
+    fn decode_into(&self, out: &mut Vec<Self::Item>) {
+        out.extend((0..self.len()).filter_map(|i| self.get(i)));
+    }
     /// Heap bytes this chunk holds (for the memory accounting).
     fn heap_bytes(&self) -> usize;
 }
 
 /// A column of items, chunk by chunk.
+///
+/// The chunk being filled is kept plain (the *open* chunk, up to [`CHUNK`] items) and encoded
+/// once, whole, when it fills: a push is a plain push and the encoder runs once per chunk in
+/// a tight loop instead of checking every item as it comes. [`Packed::seal`] encodes a
+/// partly filled open chunk (when a batch is over, so that an idle column holds only
+/// encoded chunks); a sealed chunk takes further items one by one in its encoding (a live
+/// run's few new points), and the chunk after it is open again.
 #[derive(Debug, Clone)]
-pub struct Packed<E> {
+pub struct Packed<E: Encoding> {
+    /// Encoded chunks; all full while `open` holds items.
     chunks: Vec<E>,
+    /// The open chunk's items: those after the encoded chunks.
+    open: Vec<E::Item>,
     len: usize,
 }
 
-impl<E> Default for Packed<E> {
+impl<E: Encoding> Default for Packed<E> {
     fn default() -> Self {
         Packed {
             chunks: Vec::new(),
+            open: Vec::new(),
             len: 0,
         }
     }
 }
 
 impl<E: Encoding> Packed<E> {
+    /// Items held by the encoded chunks.
+    fn encoded_len(&self) -> usize {
+        self.len - self.open.len()
+    }
+
+    #[inline]
     pub fn push(&mut self, v: E::Item) {
-        match self.chunks.last_mut() {
-            Some(last) if self.len % CHUNK != 0 => {
+        let n = self.open.len();
+        if n != 0 && n + 1 < CHUNK {
+            // The open chunk takes it and is not full after it.
+            self.open.push(v);
+            self.len += 1;
+        } else {
+            self.push_slow(v);
+        }
+    }
+
+    /// A push that starts, fills or bypasses the open chunk.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, v: E::Item) {
+        if self.open.is_empty() && self.len % CHUNK != 0 {
+            // A sealed, partly filled chunk takes the item in its encoding.
+            if let Some(last) = self.chunks.last_mut() {
                 if !last.try_push(v) {
-                    let mut items = decoded(last);
+                    let mut items = Vec::with_capacity(last.len() + 1);
+                    last.decode_into(&mut items);
                     items.push(v);
                     *last = E::encode(&items);
                 }
             }
-            _ => self.chunks.push(E::first(v)),
+        } else {
+            if self.open.capacity() < CHUNK {
+                self.open.reserve_exact(CHUNK - self.open.len());
+            }
+            self.open.push(v);
+            if self.open.len() == CHUNK {
+                self.chunks.push(E::encode(&self.open));
+                self.open.clear();
+            }
         }
         self.len += 1;
+    }
+
+    /// Encodes the open chunk's items (a partly filled chunk) and lets its buffer go.
+    pub fn seal(&mut self) {
+        if !self.open.is_empty() {
+            self.chunks.push(E::encode(&self.open));
+        }
+        self.open = Vec::new();
     }
 
     pub fn len(&self) -> usize {
@@ -70,14 +123,30 @@ impl<E: Encoding> Packed<E> {
         self.len == 0
     }
 
+    /// The last item.
+    pub fn last(&self) -> Option<E::Item> {
+        match self.open.last() {
+            Some(&v) => Some(v),
+            None => self.get(self.len.checked_sub(1)?),
+        }
+    }
+
     pub fn get(&self, i: usize) -> Option<E::Item> {
-        self.chunks
-            .get(i >> CHUNK_BITS)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
+        let c = i >> CHUNK_BITS;
+        match self.chunks.get(c) {
+            Some(chunk) => chunk.get(i & (CHUNK - 1)),
+            None => self.open.get(i.checked_sub(self.encoded_len())?).copied(),
+        }
     }
 
     /// Replaces item `i` (nothing when out of range).
     pub fn set(&mut self, i: usize, v: E::Item) {
+        if let Some(j) = i.checked_sub(self.encoded_len()) {
+            if let Some(slot) = self.open.get_mut(j) {
+                *slot = v;
+            }
+            return;
+        }
         let Some(c) = self.chunks.get_mut(i >> CHUNK_BITS) else {
             return;
         };
@@ -85,7 +154,8 @@ impl<E: Encoding> Packed<E> {
         if j >= c.len() || c.try_set(j, v) {
             return;
         }
-        let mut items = decoded(c);
+        let mut items = Vec::with_capacity(c.len());
+        c.decode_into(&mut items);
         items[j] = v;
         *c = E::encode(&items);
     }
@@ -95,15 +165,12 @@ impl<E: Encoding> Packed<E> {
         r.filter_map(move |i| self.get(i))
     }
 
-    /// Heap bytes held (chunks and the chunk list).
+    /// Heap bytes held (chunks, the chunk list and the open chunk's buffer).
     pub fn heap_bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<E>()
             + self.chunks.iter().map(E::heap_bytes).sum::<usize>()
+            + self.open.capacity() * std::mem::size_of::<E::Item>()
     }
-}
-
-fn decoded<E: Encoding>(c: &E) -> Vec<E::Item> {
-    (0..c.len()).filter_map(|i| c.get(i)).collect()
 }
 
 /// Flags of points: almost every chunk is all zeros, and then costs nothing.

@@ -68,13 +68,23 @@ impl Summary {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Pyramid {
     /// `levels[k][j]` summarises points `j·2^(k+5) .. (j+1)·2^(k+5)`; only complete nodes.
     levels: Vec<Vec<Summary>>,
-    /// The leaf being filled.
-    pending: Option<Summary>,
+    /// The leaf being filled ([`Summary::EMPTY`] when it has no point yet).
+    pending: Summary,
     len: usize,
+}
+
+impl Default for Pyramid {
+    fn default() -> Self {
+        Pyramid {
+            levels: Vec::new(),
+            pending: Summary::EMPTY,
+            len: 0,
+        }
+    }
 }
 
 impl Pyramid {
@@ -97,14 +107,23 @@ impl Pyramid {
     }
 
     /// Adds the next point (value and its flags).
+    #[inline]
     pub fn push(&mut self, v: f64, flags: u8) {
-        let p = Summary::point(v, flags);
-        self.pending.get_or_insert(Summary::EMPTY).merge(&p);
+        let leaf = &mut self.pending;
+        if v.is_finite() {
+            leaf.min = leaf.min.min(v);
+            leaf.max = leaf.max.max(v);
+            if v > 0.0 {
+                leaf.min_pos = leaf.min_pos.min(v);
+            }
+            leaf.flags |= flags;
+        } else {
+            leaf.flags |= flags | FLAG_NONFINITE;
+        }
         self.len += 1;
         if self.len % LEAF == 0 {
-            if let Some(leaf) = self.pending.take() {
-                self.complete(leaf);
-            }
+            let leaf = std::mem::replace(&mut self.pending, Summary::EMPTY);
+            self.complete(leaf);
         }
     }
 

@@ -131,7 +131,8 @@ mod tests {
     use super::super::packed::{Packed, CHUNK};
     use super::*;
 
-    /// The column against a plain `Vec`, at every index, and the encodings it ended in.
+    /// The column against a plain `Vec`, at every index, and the encodings it ended in
+    /// (sealed).
     fn check(steps: &[u64]) -> Packed<StepChunk> {
         let mut p = Packed::<StepChunk>::default();
         for &s in steps {
@@ -146,6 +147,11 @@ mod tests {
             p.iter_range(0..steps.len() + 3).collect::<Vec<_>>(),
             steps.to_vec()
         );
+        // Read back from the open (plain) chunk above, from encoded chunks only here.
+        p.seal();
+        for (i, &s) in steps.iter().enumerate() {
+            assert_eq!(p.get(i), Some(s), "step {i}, sealed");
+        }
         p
     }
 

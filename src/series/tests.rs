@@ -184,3 +184,167 @@ fn chunked_storage_crosses_chunks() {
     );
     assert_eq!(c.get(CHUNK * 3), None);
 }
+
+/// The open (plain) chunk, sealed at any point (a batch ends) and written to again: every
+/// column gives back exactly what a plain `Vec` holds, at every index, after `set` too.
+#[test]
+fn open_and_sealed_chunks_read_back_like_a_vec() {
+    use packed::CHUNK;
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rand = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut steps = Packed::<StepChunk>::default();
+    let mut values = Packed::<ValueChunk>::default();
+    let mut flags = Packed::<FlagChunk>::default();
+    let (mut vs, mut vv, mut vf) = (Vec::new(), Vec::new(), Vec::new());
+    let check = |steps: &Packed<StepChunk>,
+                 values: &Packed<ValueChunk>,
+                 flags: &Packed<FlagChunk>,
+                 vs: &[u64],
+                 vv: &[f64],
+                 vf: &[u8]| {
+        assert_eq!(steps.len(), vs.len());
+        for i in 0..vs.len() + 2 {
+            assert_eq!(steps.get(i), vs.get(i).copied(), "step {i}");
+            assert_eq!(
+                values.get(i).map(f64::to_bits),
+                vv.get(i).map(|v| v.to_bits()),
+                "value {i}"
+            );
+            assert_eq!(flags.get(i), vf.get(i).copied(), "flags {i}");
+        }
+        assert_eq!(
+            values.last().map(f64::to_bits),
+            vv.last().map(|v| v.to_bits())
+        );
+    };
+    // Batches of every size around the chunk's: 1 point (a live append), a few, one short
+    // of a chunk, exactly one, more than two.
+    let sizes = [
+        1,
+        3,
+        CHUNK - 1,
+        1,
+        CHUNK,
+        2,
+        2 * CHUNK + 7,
+        1,
+        1,
+        CHUNK / 2,
+        5,
+    ];
+    let mut step = 0u64;
+    for (b, &n) in sizes.iter().enumerate() {
+        for k in 0..n {
+            let r = rand();
+            step += if r % 97 == 0 { 3 } else { 1 };
+            // A stretch of decimals, then floats, NaN and any bits (every encoding widens).
+            let v = match (b, r % 41) {
+                (_, 0) => f64::NAN,
+                (_, 1) => f64::from_bits(r),
+                (0..=3, _) => (r % 10_000) as f64 / 1000.0,
+                (4..=6, _) => f64::from((r % 1000) as f32 / 3.0),
+                _ => (r >> 11) as f64 / 7.0,
+            };
+            let f = u8::from(r % 500 == 0) | if k == 0 { 2 } else { 0 };
+            steps.push(step);
+            values.push(v);
+            flags.push(f);
+            vs.push(step);
+            vv.push(v);
+            vf.push(f);
+        }
+        check(&steps, &values, &flags, &vs, &vv, &vf);
+        // Rewrites in the open chunk and in an encoded one.
+        for i in [vs.len() - 1, vs.len() / 2, 0] {
+            steps.set(i, vs[i] + 1_000_000_000_000);
+            vs[i] += 1_000_000_000_000;
+            values.set(i, 0.1 + 0.2);
+            vv[i] = 0.1 + 0.2;
+            flags.set(i, 7);
+            vf[i] = 7;
+        }
+        check(&steps, &values, &flags, &vs, &vv, &vf);
+        if b % 2 == 0 {
+            steps.seal();
+            values.seal();
+            flags.seal();
+            check(&steps, &values, &flags, &vs, &vv, &vf);
+        }
+    }
+    // A sealed column holds no open buffer.
+    let mut lr = Packed::<ValueChunk>::default();
+    for _ in 0..CHUNK + 10 {
+        lr.push(0.0005);
+    }
+    assert!(lr.heap_bytes() >= CHUNK * 8, "the open chunk is plain");
+    lr.seal();
+    assert!(
+        lr.heap_bytes() < 256,
+        "{} bytes once sealed",
+        lr.heap_bytes()
+    );
+}
+
+/// Detection with a window that is not full, a window of one and a factor below one: the
+/// block minimum's quick rejection must not change a flag.
+#[test]
+fn detection_matches_the_rule_for_any_window_and_factor() {
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let values: Vec<f64> = (0..2000)
+        .map(|i| {
+            let r = next();
+            let base = 1.0 + (i as f64 / 300.0).sin() * 0.8; // a slow drift down and up
+            match r % 53 {
+                0 => base * 9.0,
+                1 => f64::INFINITY,
+                2 => 0.0,
+                _ => base + (r % 100) as f64 / 500.0,
+            }
+        })
+        .collect();
+    for (window, factor) in [(1, 3.0), (2, 1.5), (7, 3.0), (50, 0.5), (120, 2.0)] {
+        let params = ExplosionParams { factor, window };
+        let mut s = Series::new(None, params);
+        for (i, &v) in values.iter().enumerate() {
+            s.push(Some(i as u64), v, None, None);
+        }
+        let mut win: Vec<f64> = Vec::new();
+        for (i, &v) in values.iter().enumerate() {
+            if !v.is_finite() {
+                continue;
+            }
+            let mut want = false;
+            if win.len() >= MIN_HISTORY.min(window) {
+                let mut w = win.clone();
+                w.sort_by(f64::total_cmp);
+                let n = w.len();
+                let median = if n % 2 == 1 {
+                    w[n / 2]
+                } else {
+                    (w[n / 2 - 1] + w[n / 2]) / 2.0
+                };
+                want = v > factor * w[0] && v > factor * median;
+            }
+            assert_eq!(
+                s.flags(i) & FLAG_EXPLOSION != 0,
+                want,
+                "point {i} (window {window}, factor {factor})"
+            );
+            win.push(v);
+            if win.len() > window {
+                win.remove(0);
+            }
+        }
+    }
+}

@@ -32,18 +32,47 @@ pub enum ValueChunk {
 
 /// `v` as a mantissa over 10^scale, when that gives back `v` exactly.
 fn decimal(v: f64, scale: u8) -> Option<i32> {
+    let p = POW10[usize::from(scale)];
+    let x = v * p;
+    // The common case first: a finite value in range (NaN fails the comparison). The
+    // nearest integer by truncation (no call to `round`); the check decides.
+    if x.abs() < f64::from(i32::MAX) {
+        let m = (x + 0.5f64.copysign(x)) as i32;
+        return (m > NEG_INF && (f64::from(m) / p).to_bits() == v.to_bits()).then_some(m);
+    }
     if v.to_bits() == f64::NAN.to_bits() {
         return Some(NAN);
     }
     if v.is_infinite() {
         return Some(if v > 0.0 { INF } else { NEG_INF });
     }
-    let m = (v * POW10[usize::from(scale)]).round();
+    let m = x.round();
     if !(f64::from(NEG_INF + 1)..=f64::from(i32::MAX)).contains(&m) {
         return None;
     }
     let m = m as i32;
     (undecimal(m, scale).to_bits() == v.to_bits()).then_some(m)
+}
+
+/// Every value as a mantissa over one power of ten (the fewest decimals that hold them all,
+/// found as the values come), or `None`.
+fn decimals(values: &[f64]) -> Option<(u8, Vec<i32>)> {
+    let mut scale = 0u8;
+    let mut out = Vec::with_capacity(values.len());
+    'scale: loop {
+        out.clear();
+        for &v in values {
+            match decimal(v, scale) {
+                Some(m) => out.push(m),
+                None => {
+                    // More decimals, and the values so far again at that scale.
+                    scale = (scale + 1..POW10.len() as u8).find(|&k| decimal(v, k).is_some())?;
+                    continue 'scale;
+                }
+            }
+        }
+        return Some((scale, out));
+    }
 }
 
 fn undecimal(m: i32, scale: u8) -> f64 {
@@ -53,11 +82,6 @@ fn undecimal(m: i32, scale: u8) -> f64 {
         NEG_INF => f64::NEG_INFINITY,
         _ => f64::from(m) / POW10[usize::from(scale)],
     }
-}
-
-/// The fewest decimals that give `v` back.
-fn min_scale(v: f64) -> Option<u8> {
-    (0..POW10.len() as u8).find(|&k| decimal(v, k).is_some())
 }
 
 fn single(v: f64) -> Option<f32> {
@@ -147,14 +171,8 @@ impl Encoding for ValueChunk {
                 };
             }
         }
-        let scale = values
-            .iter()
-            .try_fold(0u8, |k, &v| min_scale(v).map(|s| s.max(k)));
-        if let Some(scale) = scale {
-            // A value with fewer decimals also fits at more (checked all the same).
-            if let Some(mantissas) = values.iter().map(|&v| decimal(v, scale)).collect() {
-                return ValueChunk::Decimal { scale, mantissas };
-            }
+        if let Some((scale, mantissas)) = decimals(values) {
+            return ValueChunk::Decimal { scale, mantissas };
         }
         match values.iter().map(|&v| single(v)).collect() {
             Some(s) => ValueChunk::Single(s),
@@ -177,7 +195,7 @@ mod tests {
     use super::super::packed::{Packed, CHUNK};
     use super::*;
 
-    /// The column against a plain `Vec`, bit for bit at every index.
+    /// The column against a plain `Vec`, bit for bit at every index (then sealed).
     fn check(values: &[f64]) -> Packed<ValueChunk> {
         let mut p = Packed::<ValueChunk>::default();
         for &v in values {
@@ -191,6 +209,15 @@ mod tests {
             );
         }
         assert_eq!(p.get(values.len()), None);
+        // Read back from the open (plain) chunk above, from encoded chunks only here.
+        p.seal();
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(
+                p.get(i).map(f64::to_bits),
+                Some(v.to_bits()),
+                "value {i}, sealed"
+            );
+        }
         p
     }
 
