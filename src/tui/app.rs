@@ -361,6 +361,7 @@ impl App {
             E::Computing(file) => self.sim.computing = Some(file),
             // The tab's title shows the new checkpoint's step; no note needed.
             E::Loaded { report, .. } => self.sim.loaded(report),
+            E::Profiled(report) => self.sim.profiled(report),
             E::Failed { message, retrying } => {
                 self.sim.computing = None;
                 self.sim.failure = Some((message, retrying));
