@@ -232,21 +232,30 @@ pub fn block_map(
         }
     }
     splits.push(b);
+    // The block sums go straight into the rows of M (each part owns its blocks' rows), then
+    // are divided in place: no second B×D buffer.
+    let mut flat = vec![0.0f64; b * d];
     let parts: Vec<Pass1> = if splits.len() == 2 {
-        vec![pass1(view, &edges, 0..b)]
+        vec![pass1(view, &edges, 0..b, &mut flat)]
     } else {
+        let mut rest: &mut [f64] = &mut flat;
+        let mut owned = Vec::new();
+        for w in splits.windows(2) {
+            let (mine, tail) = rest.split_at_mut((w[1] - w[0]) * d);
+            owned.push((w[0]..w[1], mine));
+            rest = tail;
+        }
         pool::shared().scope(|s| {
-            let tasks: Vec<_> = splits
-                .windows(2)
-                .map(|w| {
-                    let (edges, range) = (&edges, w[0]..w[1]);
-                    s.spawn(move || pass1(view, edges, range))
+            let tasks: Vec<_> = owned
+                .into_iter()
+                .map(|(range, sums)| {
+                    let edges = &edges;
+                    s.spawn(move || pass1(view, edges, range, sums))
                 })
                 .collect();
             tasks.into_iter().map(|t| t.join()).collect()
         })
     };
-    let mut means = Array2::<f64>::zeros((b, d));
     let mut empty = vec![false; b];
     let mut rows = RowNorms {
         lo,
@@ -263,14 +272,13 @@ pub fn block_map(
                 rows.adjacent.push(boundary_cosine(view, i, (prev, first)));
             }
         }
-        for (k, count) in part.counts.iter().enumerate() {
-            let sums = &part.sums[k * d..(k + 1) * d];
+        for count in &part.counts {
             if *count == 0 {
                 empty[block] = true;
             } else {
                 let c = *count as f64;
-                for (m, s) in means.row_mut(block).iter_mut().zip(sums) {
-                    *m = s / c;
+                for m in &mut flat[block * d..(block + 1) * d] {
+                    *m /= c;
                 }
             }
             block += 1;
@@ -279,6 +287,7 @@ pub fn block_map(
         rows.norm.extend_from_slice(&part.norm);
         rows.adjacent.extend_from_slice(&part.adjacent);
     }
+    let means = Array2::from_shape_vec((b, d), flat).unwrap_or_else(|_| Array2::zeros((b, d)));
     let mut matrix = gram(&means, threads);
     for (k, _) in empty.iter().enumerate().filter(|(_, &e)| e) {
         matrix.row_mut(k).fill(f64::NAN);

@@ -27,8 +27,6 @@ pub(super) fn boundary_cosine(view: &TableView<'_>, i: usize, norms: (f64, f64))
 }
 
 pub(super) struct Pass1 {
-    /// Per block of this part: the sum of unit rows (`d` values each).
-    pub sums: Vec<f64>,
     /// Per block: rows that contributed (non-zero).
     pub counts: Vec<usize>,
     /// Per row of this part: `1/‖row‖`, 0 for zero rows, NaN for non-finite rows.
@@ -40,12 +38,17 @@ pub(super) struct Pass1 {
 }
 
 /// Decodes each row once: its norm, its cosine to the previous row (both rows still in
-/// cache) and its unit row added into its block's sum.
-pub(super) fn pass1(view: &TableView<'_>, edges: &[usize], blocks: Range<usize>) -> Pass1 {
+/// cache) and its unit row added into its block's sum, `sums[k·d..(k+1)·d]` for the k-th of
+/// `blocks` (zeros before).
+pub(super) fn pass1(
+    view: &TableView<'_>,
+    edges: &[usize],
+    blocks: Range<usize>,
+    sums: &mut [f64],
+) -> Pass1 {
     let kern = kernels();
     let d = view.dim();
     let nb = blocks.len();
-    let mut sums = vec![0.0f64; nb * d];
     let mut counts = vec![0usize; nb];
     let row_lo = edges[blocks.start];
     let row_hi = edges[blocks.end];
@@ -82,7 +85,6 @@ pub(super) fn pass1(view: &TableView<'_>, edges: &[usize], blocks: Range<usize>)
         }
     }
     Pass1 {
-        sums,
         counts,
         inv,
         norm,

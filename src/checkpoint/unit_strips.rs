@@ -37,18 +37,11 @@ pub(super) struct Scratch {
     bufs: [Mutex<Vec<[f32; LANES]>>; MAX_WORKERS],
 }
 
-/// `Σ_i u_i · u_{i+d}` for each of `dists` (ascending, each < `inv.len()`) over table rows
-/// `lo..lo + inv.len()`; rows whose `inv` is 0 or not finite contribute 0.
-#[cfg(test)]
-pub(super) fn unit_sums(view: &TableView<'_>, inv: &[f64], lo: usize, dists: &[usize]) -> Vec<f64> {
-    let sets = [dists.to_vec()];
-    let mut out = unit_sums_sets(view, inv, lo, &sets, &Scratch::default(), STRIP_BYTES);
-    out.pop().unwrap_or_default()
-}
-
-/// [`unit_sums`] for several sets of distances in one read of the table when their work splits
-/// alike (else one read each). Each set's sums are exactly those of a call with that set
-/// alone, whatever the other sets and whatever `strip_bytes`.
+/// `Σ_i u_i · u_{i+d}` for each distance `d` of each set (ascending, each < `inv.len()`) over
+/// table rows `lo..lo + inv.len()`; rows whose `inv` is 0 or not finite contribute 0. One
+/// read of the table for all sets when their work splits alike (else one read each). Each
+/// set's sums are exactly those of a call with that set alone, whatever the other sets and
+/// whatever `strip_bytes`.
 pub(super) fn unit_sums_sets(
     view: &TableView<'_>,
     inv: &[f64],

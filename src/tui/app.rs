@@ -327,7 +327,9 @@ impl App {
                 ("gnorm", s.step(s.len() - 1))
             }
             Tab::Similarity => match &self.sim.report {
+                // No figure of a map whose profile (and summary) is still being computed.
                 None => return Ok(None),
+                Some(r) if r.map.profile_pending => return Ok(None),
                 Some(r) => ("similarity", r.title.step),
             },
         };
