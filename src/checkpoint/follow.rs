@@ -281,7 +281,7 @@ enum Stage {
     /// The map alone, ready.
     Map(Box<SimilarityReport>),
     /// The whole result (or the panic that ended it).
-    Done(std::thread::Result<Result<SimilarityReport, Error>>),
+    Done(Box<std::thread::Result<Result<SimilarityReport, Error>>>),
 }
 
 /// Computes `req` on the shared pool, keyed so that a newer request of this follower replaces
@@ -304,7 +304,7 @@ fn compute_on_pool(
                 tx.send(Stage::Map(Box::new(map.clone()))).is_ok() && still.load(Ordering::Relaxed)
             })
         }));
-        let _ = tx.send(Stage::Done(r));
+        let _ = tx.send(Stage::Done(Box::new(r)));
     });
     let give_up = |why: Computed| {
         wanted.store(false, Ordering::Relaxed);
@@ -318,9 +318,11 @@ fn compute_on_pool(
                         wanted.store(false, Ordering::Relaxed);
                     }
                 }
-                Ok(Stage::Done(Ok(r))) => return Computed::Done(Box::new(r)),
-                // Fails this follower, as when it computed on its own thread.
-                Ok(Stage::Done(Err(panic))) => std::panic::resume_unwind(panic),
+                Ok(Stage::Done(done)) => match *done {
+                    Ok(r) => return Computed::Done(Box::new(r)),
+                    // Fails this follower, as when it computed on its own thread.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
                 // Replaced in the queue (by another request with this key).
                 Err(_) => return Computed::Superseded,
             },

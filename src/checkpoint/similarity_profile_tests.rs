@@ -196,10 +196,10 @@ fn the_strip_width_does_not_change_a_bit() {
             unit_sums_sets(&view, &norms.inv, 0, sets, &Scratch::default(), bytes)
         };
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        let base = sums(&[dists.clone()], 1).remove(0);
+        let base = sums(std::slice::from_ref(&dists), 1).remove(0);
         // Another set summed in the same pass (the summary's probes) changes nothing either.
         let probes = vec![3usize, 5, 6, 7];
-        let alone = sums(&[probes.clone()], 1).remove(0);
+        let alone = sums(std::slice::from_ref(&probes), 1).remove(0);
         for bytes in [40 << 10, 1 << 20, 64 << 20] {
             let got = sums(&[dists.clone(), probes.clone()], bytes);
             assert_eq!(
