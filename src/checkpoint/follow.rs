@@ -1,14 +1,16 @@
 //! Following a checkpoint path for tab 2: when a new (or rewritten) checkpoint appears —
 //! notify for latency, a poll always — recompute the similarity map, off the UI thread. A
 //! checkpoint caught half-written is an error the UI shows while keeping the last good map;
-//! the next look retries it.
+//! the next look retries it. The map is sent as soon as it is ready ([`CheckpointEvent::Loaded`],
+//! its profile pending) and the same report again with its profile and explanation when they
+//! are ([`CheckpointEvent::Profiled`]); a new view asked for meanwhile drops the profile.
 //!
 //! The follower serves the TUI, which owns the terminal: a checkpoint truncated in place
 //! under a memory map would kill it with SIGBUS and leave the terminal raw, so every store it
 //! opens is read with positional reads ([`READ`]), never mapped.
 
 use super::resolve::resolve;
-use super::{compute_similarity, Error, ReadMode, SimilarityReport, SimilarityRequest};
+use super::{compute_similarity_staged, Error, ReadMode, SimilarityReport, SimilarityRequest};
 use crate::core::CheckpointRef;
 use crate::text::printable_path;
 use crate::watch::{parent_dir, pool, Target, WatchService};
@@ -38,11 +40,14 @@ pub enum CheckpointEvent {
     Waiting(String),
     /// A new checkpoint (or view) is being computed.
     Computing(String),
-    /// A map; `new_checkpoint` is false when only the view (table, rows, size) changed.
+    /// A map, its profile still being computed (`report.map.profile_pending`);
+    /// `new_checkpoint` is false when only the view (table, rows, size) changed.
     Loaded {
         report: Box<SimilarityReport>,
         new_checkpoint: bool,
     },
+    /// The map just loaded, now with its profile, summary and explanation.
+    Profiled(Box<SimilarityReport>),
     /// The newest checkpoint could not be shown; `retrying` when it looked half-written.
     Failed { message: String, retrying: bool },
     /// The checkpoints under the followed path, re-listed when the newest one changed (a new
@@ -189,7 +194,20 @@ fn run(
                         sinusoidal: None,
                         read: READ,
                     };
-                    let computed = match compute_on_pool(&key, req, views, &mut view) {
+                    // The map goes to the UI at once, if the files did not change under it.
+                    let mut map_sent = false;
+                    let mut on_map = |report: Box<SimilarityReport>| {
+                        if stamp(&resolved.files()) != now {
+                            return false;
+                        }
+                        let ev = CheckpointEvent::Loaded {
+                            report,
+                            new_checkpoint: changed,
+                        };
+                        map_sent = tx.send(ev).is_ok();
+                        map_sent
+                    };
+                    let computed = match compute_on_pool(&key, req, views, &mut view, &mut on_map) {
                         Computed::Done(r) => *r,
                         Computed::Superseded => {
                             force = true;
@@ -200,14 +218,12 @@ fn run(
                     let ev = match computed {
                         Ok(r) => {
                             // Changed while it was read? Then the map may mix two versions.
-                            if stamp(&resolved.files()) == now {
+                            if map_sent && !r.map.profile_pending && stamp(&resolved.files()) == now
+                            {
                                 loaded = Some(now);
                                 last_failure = None;
                                 force = false;
-                                CheckpointEvent::Loaded {
-                                    report: Box::new(r),
-                                    new_checkpoint: changed,
-                                }
+                                CheckpointEvent::Profiled(Box::new(r))
                             } else {
                                 CheckpointEvent::Failed {
                                     message: format!("{shown}: changed while being read"),
@@ -260,35 +276,63 @@ enum Computed {
     UiGone,
 }
 
+/// What the pool job tells the follower.
+enum Stage {
+    /// The map alone, ready.
+    Map(Box<SimilarityReport>),
+    /// The whole result (or the panic that ended it).
+    Done(Box<std::thread::Result<Result<SimilarityReport, Error>>>),
+}
+
 /// Computes `req` on the shared pool, keyed so that a newer request of this follower replaces
-/// it while it is still queued; a new view arriving meanwhile supersedes it.
+/// it while it is still queued; a new view arriving meanwhile supersedes it (and the job
+/// skips the profile if it has not started it). `on_map` gets the map as soon as it is
+/// ready; returning false drops the profile.
 fn compute_on_pool(
     key: &str,
     req: SimilarityRequest,
     views: &Receiver<View>,
     view: &mut View,
+    on_map: &mut dyn FnMut(Box<SimilarityReport>) -> bool,
 ) -> Computed {
-    let (tx, rx) = bounded(1);
+    let (tx, rx) = bounded(2);
+    let wanted = Arc::new(AtomicBool::new(true));
+    let still = wanted.clone();
     pool::shared().submit_keyed(key, move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compute_similarity(&req)));
-        let _ = tx.send(r);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compute_similarity_staged(&req, &mut |map| {
+                tx.send(Stage::Map(Box::new(map.clone()))).is_ok() && still.load(Ordering::Relaxed)
+            })
+        }));
+        let _ = tx.send(Stage::Done(Box::new(r)));
     });
+    let give_up = |why: Computed| {
+        wanted.store(false, Ordering::Relaxed);
+        why
+    };
     loop {
         select! {
-            recv(rx) -> r => return match r {
-                Ok(Ok(r)) => Computed::Done(Box::new(r)),
-                // Fails this follower, as when it computed on its own thread.
-                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            recv(rx) -> r => match r {
+                Ok(Stage::Map(map)) => {
+                    if !on_map(map) {
+                        wanted.store(false, Ordering::Relaxed);
+                    }
+                }
+                Ok(Stage::Done(done)) => match *done {
+                    Ok(r) => return Computed::Done(Box::new(r)),
+                    // Fails this follower, as when it computed on its own thread.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
                 // Replaced in the queue (by another request with this key).
-                Err(_) => Computed::Superseded,
+                Err(_) => return Computed::Superseded,
             },
             recv(views) -> v => match v {
                 Ok(v) if v != *view => {
                     *view = v;
-                    return Computed::Superseded;
+                    return give_up(Computed::Superseded);
                 }
                 Ok(_) => {}
-                Err(_) => return Computed::UiGone,
+                Err(_) => return give_up(Computed::UiGone),
             },
         }
     }

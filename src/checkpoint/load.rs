@@ -7,7 +7,7 @@ use super::explain::{explain, TableFacts};
 use super::opened::{Checkpoint, StoreRef};
 use super::resolve::{resolve, Resolved};
 use super::select::{self, Candidate};
-use super::similarity::{compute_map_and_norms, SimilarityMap, TableView};
+use super::similarity::{add_profile, compute_map_and_norms, map_only, SimilarityMap, TableView};
 use super::{sinusoidal, Error};
 use crate::tensor::{open_store, Dtype, ReadMode, StoreError, TensorStore};
 use crate::text::printable_path;
@@ -106,6 +106,17 @@ pub fn list_candidates(path: &Path, read: ReadMode) -> Result<CandidateList, Err
 
 /// Computes the map for `req`.
 pub fn compute_similarity(req: &SimilarityRequest) -> Result<SimilarityReport, Error> {
+    compute_similarity_staged(req, &mut |_| true)
+}
+
+/// [`compute_similarity`] in two stages: `on_map` gets the report of the map alone as soon as
+/// it is ready (`map.profile_pending`, no explanation yet: it reads the profile); then the
+/// profile, its summary and the explanation are computed, unless `on_map` returned false
+/// (nobody wants them any more), in which case the map-only report is returned.
+pub fn compute_similarity_staged(
+    req: &SimilarityRequest,
+    on_map: &mut dyn FnMut(&SimilarityReport) -> bool,
+) -> Result<SimilarityReport, Error> {
     if req.blocks == 0 {
         return Err(Error::BadSize(0));
     }
@@ -114,13 +125,14 @@ pub fn compute_similarity(req: &SimilarityRequest) -> Result<SimilarityReport, E
     }
     let resolved = resolve(&req.path)?;
     let ckpt = Checkpoint::open(&resolved, req.read)?;
-    let mut report = table_report(
-        &ckpt,
-        printable_path(resolved.main_path()),
-        resolved.step,
-        req,
-    )?;
-    report.source = Some(resolved.main_path().to_path_buf());
+    let source = Some(resolved.main_path().to_path_buf());
+    let label = printable_path(resolved.main_path());
+    let mut on_map = |r: &mut SimilarityReport| {
+        r.source.clone_from(&source);
+        on_map(r)
+    };
+    let mut report = table_report(&ckpt, label, resolved.step, req, &mut on_map)?;
+    report.source = source;
     Ok(report)
 }
 
@@ -134,15 +146,17 @@ pub fn store_similarity(
         return Err(Error::BadSize(0));
     }
     let ckpt = Checkpoint::Single(StoreRef::Borrowed(store));
-    table_report(&ckpt, store.label().to_string(), None, req)
+    table_report(&ckpt, store.label().to_string(), None, req, &mut |_| true)
 }
 
-/// The map of the requested (or auto-detected) table; `label` names the checkpoint.
+/// The map of the requested (or auto-detected) table; `label` names the checkpoint. `on_map`
+/// as in [`compute_similarity_staged`] (it may fill in the report's `source`).
 fn table_report(
     ckpt: &Checkpoint<'_>,
     label: String,
     step: Option<u64>,
     req: &SimilarityRequest,
+    on_map: &mut dyn FnMut(&mut SimilarityReport) -> bool,
 ) -> Result<SimilarityReport, Error> {
     let candidates = ckpt.candidates()?;
     let (store, info) = match &req.tensor {
@@ -177,12 +191,11 @@ fn table_report(
         format: store.format(),
         reason: format!("tensor {} has the wrong byte length", info.display_name()),
     })?;
-    let (map, norms) = compute_map_and_norms(&view, rows, req.blocks);
-    let explanation = explain(&map, &TableFacts::from_norms(&view, norms));
+    let (map, norms) = map_only(&view, rows, req.blocks);
     let selected = candidates.iter().position(|c| c.name == info.name);
     // A name without a step (`checkpoint_last.pt`): the checkpoint's own metadata may say.
     let step = step.or_else(|| store.meta().step);
-    Ok(SimilarityReport {
+    let mut report = SimilarityReport {
         title: TableTitle {
             file: shown_file,
             tensor: info.display_name().into_owned(),
@@ -195,9 +208,15 @@ fn table_report(
         selected,
         tensor_name: info.name.clone(),
         map,
-        explanation,
+        explanation: Vec::new(),
         source: None,
-    })
+    };
+    if !on_map(&mut report) {
+        return Ok(report);
+    }
+    add_profile(&view, &mut report.map, &norms);
+    report.explanation = explain(&report.map, &TableFacts::from_norms(&view, norms));
+    Ok(report)
 }
 
 fn check_rows(

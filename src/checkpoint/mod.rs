@@ -24,15 +24,16 @@ pub mod sinusoidal;
 mod kernels;
 mod load;
 mod opened;
+mod profile_guess;
 mod similarity_profile;
 mod similarity_rows;
 mod tile_kernels;
-mod unit_tiles;
+mod unit_strips;
 
 pub use crate::tensor::{ReadMode, StoreError};
 pub use load::{
-    check_complete, compute_similarity, list_candidates, store_similarity, CandidateList,
-    SimilarityReport, SimilarityRequest, TableTitle,
+    check_complete, compute_similarity, compute_similarity_staged, list_candidates,
+    store_similarity, CandidateList, SimilarityReport, SimilarityRequest, TableTitle,
 };
 pub use resolve::{resolve, Resolved};
 pub use select::Candidate;

@@ -13,19 +13,17 @@
 //! The profile (the exact mean of cos(i, i+d) at d = 1, 2, 4, …) and its summary are in
 //! `similarity_profile`; the pass over the rows in `similarity_rows`, its inner loops in
 //! `checkpoint::kernels` (AVX2+FMA when the CPU has it). The work is split in up to 4 parts
-//! on the shared worker pool.
-
-use std::sync::Arc;
+//! on the shared worker pool. [`map_only`] and [`add_profile`] are the two stages apart (the
+//! TUI shows the map while the profile is computed).
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, Axis};
 
 use super::kernels::decode_into;
-use super::similarity_profile::summarize;
+use super::similarity_profile::profile_and_summary;
 pub use super::similarity_profile::{mean_at, profile, profile_distances};
 pub use super::similarity_profile::{ProfilePoint, ProfileSummary};
 use super::similarity_rows::{boundary_cosine, pass1, Pass1};
-use super::unit_tiles::{TileRows, UnitTiles};
 use crate::tensor::Dtype;
 use crate::watch::pool;
 
@@ -85,8 +83,11 @@ pub struct SimilarityMap {
     pub matrix: Array2<f64>,
     /// Table rows in `[lo, hi)` that are all zero (excluded from every mean).
     pub zero_rows: Vec<usize>,
+    /// Empty, and `summary` has only `min`, while `profile_pending`.
     pub profile: Vec<ProfilePoint>,
     pub summary: ProfileSummary,
+    /// The map is ready, its profile not yet (see [`map_only`]).
+    pub profile_pending: bool,
 }
 
 impl SimilarityMap {
@@ -131,8 +132,6 @@ pub struct RowNorms {
     pub norm: Vec<f64>,
     /// cos(i, i+1) for i in `[lo, hi − 1)`; NaN when either row is zero or not finite.
     pub adjacent: Vec<f64>,
-    /// The unit rows as column tiles, for the profile (F32/F16/BF16 tables within a size).
-    pub(super) tiles: Option<Arc<UnitTiles>>,
 }
 
 /// The map and everything with it. `rows` is clamped to the table, `blocks` to `[1, hi − lo]`.
@@ -146,8 +145,20 @@ pub fn compute_map_and_norms(
     rows: (usize, usize),
     blocks: usize,
 ) -> (SimilarityMap, RowNorms) {
+    let (mut map, norms) = map_only(view, rows, blocks);
+    add_profile(view, &mut map, &norms);
+    (map, norms)
+}
+
+/// The map without its profile (`profile_pending`; the summary has only `min`), and the row
+/// facts its pass found: the first stage of [`compute_map_and_norms`].
+pub fn map_only(
+    view: &TableView<'_>,
+    rows: (usize, usize),
+    blocks: usize,
+) -> (SimilarityMap, RowNorms) {
     let (lo, hi) = clamp_rows(view, rows);
-    let (edges, matrix, mut norms) = block_map_with(view, (lo, hi), blocks, true);
+    let (edges, matrix, norms) = block_map(view, (lo, hi), blocks);
     let zero_rows = norms
         .inv
         .iter()
@@ -155,23 +166,33 @@ pub fn compute_map_and_norms(
         .filter(|(_, &v)| v == 0.0)
         .map(|(i, _)| lo + i)
         .collect();
-    let profile = profile(view, &norms, (lo, hi));
     let min = matrix
         .iter()
         .copied()
         .filter(|v| !v.is_nan())
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v))));
-    let summary = summarize(view, &norms, (lo, hi), &profile, min);
-    norms.tiles = None; // done with them: free the memory now
     let map = SimilarityMap {
         rows: (lo, hi),
         edges,
         matrix,
         zero_rows,
-        profile,
-        summary,
+        profile: Vec::new(),
+        summary: ProfileSummary {
+            adjacent: None,
+            below_half: None,
+            max_distance: None,
+            min,
+        },
+        profile_pending: true,
     };
     (map, norms)
+}
+
+/// The second stage: the profile and its summary, from the norms [`map_only`] found for
+/// `map` (the table is read once more).
+pub fn add_profile(view: &TableView<'_>, map: &mut SimilarityMap, norms: &RowNorms) {
+    (map.profile, map.summary) = profile_and_summary(view, norms, map.rows, map.summary.min);
+    map.profile_pending = false;
 }
 
 pub(super) fn clamp_rows(view: &TableView<'_>, (lo, hi): (usize, usize)) -> (usize, usize) {
@@ -184,17 +205,6 @@ pub fn block_map(
     view: &TableView<'_>,
     rows: (usize, usize),
     blocks: usize,
-) -> (Vec<usize>, Array2<f64>, RowNorms) {
-    block_map_with(view, rows, blocks, false)
-}
-
-/// [`block_map`]; with `tiles`, its pass also writes the unit rows as column tiles (kept in
-/// the [`RowNorms`]) for the profile.
-pub(super) fn block_map_with(
-    view: &TableView<'_>,
-    rows: (usize, usize),
-    blocks: usize,
-    tiles: bool,
 ) -> (Vec<usize>, Array2<f64>, RowNorms) {
     let (lo, hi) = clamp_rows(view, rows);
     let n = hi - lo;
@@ -222,42 +232,36 @@ pub(super) fn block_map_with(
         }
     }
     splits.push(b);
-    let mut unit = (tiles && view.dtype != Dtype::F64 && n > 1)
-        .then(|| UnitTiles::new(lo, n, d))
-        .flatten();
-    let ends: Vec<usize> = splits[1..].iter().map(|&k| edges[k] - lo).collect();
-    let writers: Vec<Option<TileRows<'_>>> = match unit.as_mut() {
-        Some(u) => u.parts_mut(&ends).into_iter().map(Some).collect(),
-        None => ends.iter().map(|_| None).collect(),
-    };
+    // The block sums go straight into the rows of M (each part owns its blocks' rows), then
+    // are divided in place: no second B×D buffer.
+    let mut flat = vec![0.0f64; b * d];
     let parts: Vec<Pass1> = if splits.len() == 2 {
-        vec![pass1(
-            view,
-            &edges,
-            0..b,
-            writers.into_iter().next().flatten(),
-        )]
+        vec![pass1(view, &edges, 0..b, &mut flat)]
     } else {
+        let mut rest: &mut [f64] = &mut flat;
+        let mut owned = Vec::new();
+        for w in splits.windows(2) {
+            let (mine, tail) = rest.split_at_mut((w[1] - w[0]) * d);
+            owned.push((w[0]..w[1], mine));
+            rest = tail;
+        }
         pool::shared().scope(|s| {
-            let tasks: Vec<_> = splits
-                .windows(2)
-                .zip(writers)
-                .map(|(w, tiles)| {
-                    let (edges, range) = (&edges, w[0]..w[1]);
-                    s.spawn(move || pass1(view, edges, range, tiles))
+            let tasks: Vec<_> = owned
+                .into_iter()
+                .map(|(range, sums)| {
+                    let edges = &edges;
+                    s.spawn(move || pass1(view, edges, range, sums))
                 })
                 .collect();
             tasks.into_iter().map(|t| t.join()).collect()
         })
     };
-    let mut means = Array2::<f64>::zeros((b, d));
     let mut empty = vec![false; b];
     let mut rows = RowNorms {
         lo,
         inv: Vec::with_capacity(n),
         norm: Vec::with_capacity(n),
         adjacent: Vec::with_capacity(n - 1),
-        tiles: unit.map(Arc::new),
     };
     let mut block = 0;
     for part in parts {
@@ -268,14 +272,13 @@ pub(super) fn block_map_with(
                 rows.adjacent.push(boundary_cosine(view, i, (prev, first)));
             }
         }
-        for (k, count) in part.counts.iter().enumerate() {
-            let sums = &part.sums[k * d..(k + 1) * d];
+        for count in &part.counts {
             if *count == 0 {
                 empty[block] = true;
             } else {
                 let c = *count as f64;
-                for (m, s) in means.row_mut(block).iter_mut().zip(sums) {
-                    *m = s / c;
+                for m in &mut flat[block * d..(block + 1) * d] {
+                    *m /= c;
                 }
             }
             block += 1;
@@ -284,6 +287,7 @@ pub(super) fn block_map_with(
         rows.norm.extend_from_slice(&part.norm);
         rows.adjacent.extend_from_slice(&part.adjacent);
     }
+    let means = Array2::from_shape_vec((b, d), flat).unwrap_or_else(|_| Array2::zeros((b, d)));
     let mut matrix = gram(&means, threads);
     for (k, _) in empty.iter().enumerate().filter(|(_, &e)| e) {
         matrix.row_mut(k).fill(f64::NAN);

@@ -2,11 +2,12 @@
 //! distance d = 1, 2, 4, … < n, and the one-line summary read from it.
 //!
 //! The sum over rows of `u_i · u_{i+d}` (unit rows `u`) splits over columns, so the table is
-//! read once, one run of columns (a super-tile, ≤ [`SUPER_TILE_BYTES`]) at a time: each row's
-//! segment of it is decoded, scaled by the row's `1/‖row‖` (known from the map's pass) and
-//! written into 8-column tiles, and every distance is summed over each tile while it sits in
-//! L2 (`tile_kernels`). Super-tiles are split over the shared pool (or, when there are fewer
-//! of them than workers, their rows).
+//! read once, one run of columns (a strip, a super-tile) at a time: each row's segment of it
+//! is decoded, scaled by the row's `1/‖row‖` (known from the map's pass) and written into
+//! 8-column tiles, and every distance is summed over each tile while it sits in L2
+//! (`tile_kernels`). F32/F16/BF16 tables: `unit_strips` (f32 tiles, a fixed order of the
+//! additions); F64 tables: [`tiled_sums`] here (f64 tiles). The work is split over the shared
+//! pool (by strips, or, when there are fewer of them than workers, by rows too).
 //!
 //! Zero rows contribute nothing and count for nothing; a pair with a row holding NaN/∞ makes
 //! its distance's mean NaN. Pair counts and that NaN come from the norms (O(n) per distance),
@@ -15,9 +16,10 @@
 use std::fmt;
 use std::ops::Range;
 
+use super::profile_guess::likely_probes;
 use super::similarity::{clamp_rows, threads_for, RowNorms, TableView};
 use super::tile_kernels::{fill, tile_sums, Unit, LANES, MAX_GROUP};
-use super::unit_tiles::UnitTiles;
+use super::unit_strips::{unit_sums_sets, Scratch, DEFAULT_STRIP_BYTES};
 use crate::tensor::Dtype;
 use crate::watch::pool;
 
@@ -96,43 +98,75 @@ pub fn profile(view: &TableView<'_>, norms: &RowNorms, rows: (usize, usize)) -> 
         .collect()
 }
 
-pub(super) fn summarize(
+/// The profile and its summary (`min`: the map's smallest cell), in one read of the table
+/// when the summary's probes were guessed right: the probes the 8-way search will ask for
+/// are guessed first (`profile_guess`, from a sample of rows) and summed in the same pass as
+/// the profile, each round's probes as a set of its own, so every mean is exactly what a
+/// pass of its own would give. A round that was not guessed reads the table again.
+pub(super) fn profile_and_summary(
     view: &TableView<'_>,
     norms: &RowNorms,
     rows: (usize, usize),
-    profile: &[ProfilePoint],
     min: Option<f64>,
-) -> ProfileSummary {
-    let adjacent = profile.first().map(|p| p.mean).filter(|m| !m.is_nan());
-    let first_below = profile.iter().position(|p| p.mean < 0.5);
-    let below_half = first_below.map(|k| {
-        if k == 0 {
-            return profile[0].distance;
-        }
-        let (mut ok, mut below) = (profile[k - 1].distance, profile[k].distance);
-        // An 8-way search: each round evaluates up to 7 distances in the bracket in one pass
-        // over the table, so a bracket of width W takes log8(W) passes instead of log2(W).
-        while below - ok > 1 {
-            let width = below - ok;
-            let m = (width - 1).min(7);
-            let mut probes: Vec<usize> = (1..=m).map(|t| ok + t * width / (m + 1)).collect();
-            probes.dedup();
-            probes.retain(|&p| p > ok && p < below);
-            let means = mean_at(view, norms, rows, &probes);
-            match means.iter().position(|&m| m < 0.5) {
-                Some(0) => below = probes[0],
-                Some(p) => (ok, below) = (probes[p - 1], probes[p]),
-                None => ok = probes.last().copied().unwrap_or(below - 1),
-            }
-        }
-        below
-    });
-    ProfileSummary {
-        adjacent,
+) -> (Vec<ProfilePoint>, ProfileSummary) {
+    let (lo, hi) = clamp_rows(view, rows);
+    let ds = profile_distances(hi - lo);
+    let scratch = Scratch::default();
+    let guessed = likely_probes(view, norms, (lo, hi), &ds);
+    let mut sets = vec![ds.clone()];
+    sets.extend(guessed.iter().cloned());
+    let mut means = means_sets(view, norms, (lo, hi), &sets, &scratch).into_iter();
+    let profile: Vec<ProfilePoint> = means
+        .next()
+        .unwrap_or_default()
+        .into_iter()
+        .zip(ds)
+        .map(|(mean, distance)| ProfilePoint { distance, mean })
+        .collect();
+    let known: Vec<(Vec<usize>, Vec<f64>)> = guessed.into_iter().zip(means).collect();
+    let mut evaluate = |probes: &[usize]| match known.iter().find(|(p, _)| p == probes) {
+        Some((_, m)) => m.clone(),
+        None => means_sets(view, norms, (lo, hi), &[probes.to_vec()], &scratch)
+            .pop()
+            .unwrap_or_default(),
+    };
+    let below_half = search(&profile, &mut evaluate);
+    let summary = ProfileSummary {
+        adjacent: profile.first().map(|p| p.mean).filter(|m| !m.is_nan()),
         below_half,
         max_distance: profile.last().map(|p| p.distance),
         min,
+    };
+    (profile, summary)
+}
+
+/// The first distance where the mean cosine is below 0.5 (see [`ProfileSummary::below_half`]),
+/// `means(probes)` giving the mean at each probe.
+pub(super) fn search(
+    profile: &[ProfilePoint],
+    means: &mut dyn FnMut(&[usize]) -> Vec<f64>,
+) -> Option<usize> {
+    let k = profile.iter().position(|p| p.mean < 0.5)?;
+    if k == 0 {
+        return Some(profile[0].distance);
     }
+    let (mut ok, mut below) = (profile[k - 1].distance, profile[k].distance);
+    // An 8-way search: each round evaluates up to 7 distances in the bracket in one pass
+    // over the table, so a bracket of width W takes log8(W) passes instead of log2(W).
+    while below - ok > 1 {
+        let width = below - ok;
+        let m = (width - 1).min(7);
+        let mut probes: Vec<usize> = (1..=m).map(|t| ok + t * width / (m + 1)).collect();
+        probes.dedup();
+        probes.retain(|&p| p > ok && p < below);
+        let got = means(&probes);
+        match got.iter().position(|&m| m < 0.5) {
+            Some(0) => below = probes[0],
+            Some(p) => (ok, below) = (probes[p - 1], probes[p]),
+            None => ok = probes.last().copied().unwrap_or(below - 1),
+        }
+    }
+    Some(below)
 }
 
 /// Exact mean of cos(i, i+d) over rows `[lo, hi)` for each distance, skipping zero rows.
@@ -141,39 +175,58 @@ pub(super) fn summarize(
 pub fn mean_at(
     view: &TableView<'_>,
     norms: &RowNorms,
-    (lo, hi): (usize, usize),
+    rows: (usize, usize),
     distances: &[usize],
 ) -> Vec<f64> {
-    let none = vec![f64::NAN; distances.len()];
+    let sets = [distances.to_vec()];
+    let mut out = means_sets(view, norms, rows, &sets, &Scratch::default());
+    out.pop().unwrap_or_default()
+}
+
+/// [`mean_at`] for each set of distances, in one read of the table where that can be done
+/// (F32/F16/BF16 tables); each set's means exactly as [`mean_at`] gives them.
+fn means_sets(
+    view: &TableView<'_>,
+    norms: &RowNorms,
+    (lo, hi): (usize, usize),
+    sets: &[Vec<usize>],
+    scratch: &Scratch,
+) -> Vec<Vec<f64>> {
+    let none = || sets.iter().map(|s| vec![f64::NAN; s.len()]).collect();
     let (lo, hi) = clamp_rows(view, (lo, hi));
     let inv = lo
         .checked_sub(norms.lo)
         .and_then(|a| norms.inv.get(a..a + (hi - lo)));
     let Some(inv) = inv.filter(|inv| inv.len() > 1) else {
-        return none;
+        return none();
     };
-    let mut todo: Vec<usize> = distances
+    let todos: Vec<Vec<usize>> = sets
         .iter()
-        .copied()
-        .filter(|&d| d < inv.len())
+        .map(|set| {
+            let mut todo: Vec<usize> = set.iter().copied().filter(|&d| d < inv.len()).collect();
+            todo.sort_unstable();
+            todo.dedup();
+            todo
+        })
         .collect();
-    todo.sort_unstable();
-    todo.dedup();
-    let pairs = pair_counts(inv, &todo);
-    let kept = norms.tiles.as_deref().and_then(|t| {
-        let a = lo.checked_sub(t.lo)?;
-        (a + inv.len() <= t.rows).then_some((t, a))
-    });
-    let sums = match (kept, view.dtype()) {
-        (Some((tiles, a)), _) => kept_sums(tiles, a..a + inv.len(), &todo),
-        (None, Dtype::F64) => tiled_sums::<f64>(view, inv, lo, &todo),
-        (None, _) => tiled_sums::<f32>(view, inv, lo, &todo),
+    let sums = match view.dtype() {
+        Dtype::F64 => todos
+            .iter()
+            .map(|todo| tiled_sums::<f64>(view, inv, lo, todo))
+            .collect(),
+        _ => unit_sums_sets(view, inv, lo, &todos, scratch, DEFAULT_STRIP_BYTES),
     };
-    distances
-        .iter()
-        .map(|d| match todo.binary_search(d) {
-            Ok(k) if pairs[k].0 > 0 && !pairs[k].1 => sums[k] / pairs[k].0 as f64,
-            _ => f64::NAN,
+    sets.iter()
+        .zip(&todos)
+        .zip(sums)
+        .map(|((set, todo), sums)| {
+            let pairs = pair_counts(inv, todo);
+            set.iter()
+                .map(|d| match todo.binary_search(d) {
+                    Ok(k) if pairs[k].0 > 0 && !pairs[k].1 => sums[k] / pairs[k].0 as f64,
+                    _ => f64::NAN,
+                })
+                .collect()
         })
         .collect()
 }
@@ -191,35 +244,6 @@ fn pair_counts(inv: &[f64], dists: &[usize]) -> Vec<(u64, bool)> {
                 })
         })
         .collect()
-}
-
-/// [`tiled_sums`] on the tiles the map's pass kept: rows `rows` of each.
-fn kept_sums(tiles: &UnitTiles, rows: Range<usize>, dists: &[usize]) -> Vec<f64> {
-    let Some(&dmax) = dists.last() else {
-        return Vec::new();
-    };
-    let n = rows.len();
-    let threads = threads_for(n * tiles.tiles * LANES * dists.len());
-    let parts = threads.div_ceil(tiles.tiles).clamp(1, n);
-    // (tile, the rows i it sums pairs from, relative to `rows`)
-    let jobs: Vec<(usize, Range<usize>)> = (0..tiles.tiles)
-        .flat_map(|c| (0..parts).map(move |p| (c, n * p / parts..n * (p + 1) / parts)))
-        .filter(|(_, r)| !r.is_empty())
-        .collect();
-    let workers = threads.min(jobs.len()).max(1);
-    let work = |w: usize| {
-        let mut out = vec![0.0f64; dists.len()];
-        for (c, own) in jobs.iter().skip(w).step_by(workers) {
-            let end = (own.end + dmax).min(n);
-            let tile = &tiles.tile(*c)[rows.start + own.start..rows.start + end];
-            for (k, group) in dists.chunks(MAX_GROUP).enumerate() {
-                let at = k * MAX_GROUP;
-                tile_sums(tile, own.len(), group, &mut out[at..at + group.len()]);
-            }
-        }
-        out
-    };
-    on_workers(workers, dists.len(), work)
 }
 
 /// `work(w)` for each worker `w` in `0..workers` (on the shared pool when more than one), the
@@ -260,9 +284,9 @@ fn tiled_sums<T: Unit>(view: &TableView<'_>, inv: &[f64], lo: usize, dists: &[us
     let Some(&dmax) = dists.last() else {
         return Vec::new();
     };
-    let scale: Vec<T> = inv
+    let scale: Vec<f64> = inv
         .iter()
-        .map(|&s| T::narrow(if s.is_finite() { s } else { 0.0 }))
+        .map(|&s| if s.is_finite() { s } else { 0.0 })
         .collect();
     let unit = std::mem::size_of::<T>();
     let width = (SUPER_TILE_BYTES / (n * unit).max(1) / LANES * LANES).clamp(LANES, MAX_WIDTH);
@@ -290,7 +314,7 @@ fn tiled_sums<T: Unit>(view: &TableView<'_>, inv: &[f64], lo: usize, dists: &[us
 #[allow(clippy::too_many_arguments)]
 fn worker<T: Unit>(
     view: &TableView<'_>,
-    scale: &[T],
+    scale: &[f64],
     lo: usize,
     width: usize,
     dmax: usize,

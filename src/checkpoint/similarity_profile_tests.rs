@@ -6,7 +6,8 @@
 //! (1e-12).
 
 use super::*;
-use crate::checkpoint::similarity::block_map_with;
+use crate::checkpoint::similarity::block_map;
+use crate::checkpoint::unit_strips::{unit_sums_sets, Scratch};
 
 fn table(n: usize, d: usize, seed: u64, dtype: Dtype) -> Vec<u8> {
     let mut x = seed | 1;
@@ -82,18 +83,14 @@ fn check(
     }
     let view = TableView::new(&bytes, dtype, n, d).expect("view");
     let tol = if dtype == Dtype::F64 { 1e-12 } else { 1e-6 };
-    // Tiles built from the table's bytes, then (F32/F16/BF16) kept from the map's pass.
-    for kept in [false, true] {
-        let norms = block_map_with(&view, rows, 4, kept).2;
-        assert_eq!(norms.tiles.is_some(), kept && dtype != Dtype::F64);
-        let got = mean_at(&view, &norms, rows, dists);
-        for (&dist, &g) in dists.iter().zip(&got) {
-            let want = naive(&view, rows, dist);
-            assert!(
-                (g.is_nan() && want.is_nan()) || (g - want).abs() <= tol,
-                "{dtype} n={n} d={d} rows={rows:?} dist={dist} kept={kept}: {g} vs {want}"
-            );
-        }
+    let norms = block_map(&view, rows, 4).2;
+    let got = mean_at(&view, &norms, rows, dists);
+    for (&dist, &g) in dists.iter().zip(&got) {
+        let want = naive(&view, rows, dist);
+        assert!(
+            (g.is_nan() && want.is_nan()) || (g - want).abs() <= tol,
+            "{dtype} n={n} d={d} rows={rows:?} dist={dist}: {g} vs {want}"
+        );
     }
 }
 
@@ -144,17 +141,15 @@ fn zero_rows_count_for_nothing_and_nan_rows_poison_their_pairs() {
     }
     set_row(&mut bytes, Dtype::F32, 8, 1, f64::NAN);
     let view = TableView::new(&bytes, Dtype::F32, 12, 8).expect("view");
-    for kept in [false, true] {
-        let norms = block_map_with(&view, (0, 12), 2, kept).2;
-        let got = mean_at(&view, &norms, (0, 12), &[1, 2, 4, 5]);
-        for (k, dist) in [1, 2].into_iter().enumerate() {
-            assert!(
-                (got[k] - naive(&view, (0, 12), dist)).abs() <= 1e-6,
-                "{got:?}"
-            );
-        }
-        assert!(got[2].is_nan() && got[3].is_nan(), "{got:?}");
+    let norms = block_map(&view, (0, 12), 2).2;
+    let got = mean_at(&view, &norms, (0, 12), &[1, 2, 4, 5]);
+    for (k, dist) in [1, 2].into_iter().enumerate() {
+        assert!(
+            (got[k] - naive(&view, (0, 12), dist)).abs() <= 1e-6,
+            "{got:?}"
+        );
     }
+    assert!(got[2].is_nan() && got[3].is_nan(), "{got:?}");
 }
 
 #[test]
@@ -177,6 +172,48 @@ fn both_ways_of_splitting_the_work_agree_with_the_reference() {
         &profile_distances(300),
         &[],
     );
+    // One 8-column tile, fewer tiles than workers: its rows are split into parts.
+    check(
+        12000,
+        8,
+        Dtype::BF16,
+        (0, 12000),
+        &profile_distances(12000),
+        &[(40, 0.0)],
+    );
+}
+
+/// The order of the additions is the tiles', not the strips': any strip width gives the
+/// same sums bit for bit (so the profile does not move with the buffer size or the split).
+#[test]
+fn the_strip_width_does_not_change_a_bit() {
+    for (n, d, dtype) in [(700, 300, Dtype::F32), (12000, 8, Dtype::F16)] {
+        let bytes = table(n, d, 11, dtype);
+        let view = TableView::new(&bytes, dtype, n, d).expect("view");
+        let norms = block_map(&view, (0, n), 3).2;
+        let dists = profile_distances(n);
+        let sums = |sets: &[Vec<usize>], bytes| {
+            unit_sums_sets(&view, &norms.inv, 0, sets, &Scratch::default(), bytes)
+        };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let base = sums(std::slice::from_ref(&dists), 1).remove(0);
+        // Another set summed in the same pass (the summary's probes) changes nothing either.
+        let probes = vec![3usize, 5, 6, 7];
+        let alone = sums(std::slice::from_ref(&probes), 1).remove(0);
+        for bytes in [40 << 10, 1 << 20, 64 << 20] {
+            let got = sums(&[dists.clone(), probes.clone()], bytes);
+            assert_eq!(
+                bits(&got[0]),
+                bits(&base),
+                "{dtype} n={n} d={d} strip {bytes}"
+            );
+            assert_eq!(
+                bits(&got[1]),
+                bits(&alone),
+                "{dtype} n={n} d={d} strip {bytes}"
+            );
+        }
+    }
 }
 
 #[test]

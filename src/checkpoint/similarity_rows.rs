@@ -1,14 +1,12 @@
 //! The map's one pass over the rows: each row is decoded once (straight from the mapped bytes,
 //! little-endian, any alignment, into one reusable f64 buffer; decode and sum of squares in
 //! one sweep, the next row prefetched), and gives its norm, its cosine to the previous row
-//! (both rows still in cache), its unit row added into its block's sum and, for the profile,
-//! its unit row written into the column tiles.
+//! (both rows still in cache) and its unit row added into its block's sum.
 
 use std::ops::Range;
 
 use super::kernels::kernels;
 use super::similarity::TableView;
-use super::unit_tiles::TileRows;
 
 /// cos(i − 1, i) from the rows' norms, NaN when either is zero or not finite (or the cosine
 /// is not finite).
@@ -29,8 +27,6 @@ pub(super) fn boundary_cosine(view: &TableView<'_>, i: usize, norms: (f64, f64))
 }
 
 pub(super) struct Pass1 {
-    /// Per block of this part: the sum of unit rows (`d` values each).
-    pub sums: Vec<f64>,
     /// Per block: rows that contributed (non-zero).
     pub counts: Vec<usize>,
     /// Per row of this part: `1/‖row‖`, 0 for zero rows, NaN for non-finite rows.
@@ -42,17 +38,17 @@ pub(super) struct Pass1 {
 }
 
 /// Decodes each row once: its norm, its cosine to the previous row (both rows still in
-/// cache) and its unit row added into its block's sum.
+/// cache) and its unit row added into its block's sum, `sums[k·d..(k+1)·d]` for the k-th of
+/// `blocks` (zeros before).
 pub(super) fn pass1(
     view: &TableView<'_>,
     edges: &[usize],
     blocks: Range<usize>,
-    mut tiles: Option<TileRows<'_>>,
+    sums: &mut [f64],
 ) -> Pass1 {
     let kern = kernels();
     let d = view.dim();
     let nb = blocks.len();
-    let mut sums = vec![0.0f64; nb * d];
     let mut counts = vec![0usize; nb];
     let row_lo = edges[blocks.start];
     let row_hi = edges[blocks.end];
@@ -84,15 +80,11 @@ pub(super) fn pass1(
             if scale != 0.0 {
                 counts[k] += 1;
                 (kern.axpy)(acc, &buf, scale);
-                if let Some(t) = tiles.as_mut().filter(|_| scale.is_finite()) {
-                    t.put(i - row_lo, &buf, scale);
-                }
             }
             std::mem::swap(&mut buf, &mut prev);
         }
     }
     Pass1 {
-        sums,
         counts,
         inv,
         norm,

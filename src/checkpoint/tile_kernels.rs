@@ -12,7 +12,8 @@
 //!
 //! [`fill`] builds the tiles of a "super-tile" (a run of columns) from the table's bytes:
 //! one contiguous segment per row (many cache lines per page visit, not one), decoded exactly
-//! to f32 (F32/F16/BF16) or kept f64 (F64), scaled by the row's `1/‖row‖`.
+//! to f32 (F32/F16/BF16) or kept f64 (F64), scaled by the row's `1/‖row‖` in f64 (an f32 unit
+//! value is `f32(x · (1/‖row‖))`, one rounding).
 
 use std::ops::{Add, Mul, Range};
 use std::sync::OnceLock;
@@ -33,7 +34,8 @@ pub(crate) trait Unit:
     Copy + Default + PartialEq + Send + Sync + Add<Output = Self> + Mul<Output = Self> + 'static
 {
     fn wide(self) -> f64;
-    fn narrow(v: f64) -> Self;
+    /// `self · s`, computed in f64 and rounded once to `Self`.
+    fn scaled(self, s: f64) -> Self;
     /// Decodes `out.len()` values of `dtype` from `src` (little-endian, any alignment).
     fn decode(dtype: Dtype, src: &[u8], out: &mut [Self]);
 }
@@ -42,8 +44,9 @@ impl Unit for f32 {
     fn wide(self) -> f64 {
         self as f64
     }
-    fn narrow(v: f64) -> f32 {
-        v as f32
+    #[inline(always)]
+    fn scaled(self, s: f64) -> f32 {
+        (self as f64 * s) as f32
     }
     #[inline(always)]
     fn decode(dtype: Dtype, src: &[u8], out: &mut [f32]) {
@@ -73,8 +76,9 @@ impl Unit for f64 {
     fn wide(self) -> f64 {
         self
     }
-    fn narrow(v: f64) -> f64 {
-        v
+    #[inline(always)]
+    fn scaled(self, s: f64) -> f64 {
+        self * s
     }
     fn decode(dtype: Dtype, src: &[u8], out: &mut [f64]) {
         super::kernels::decode_into(src, dtype, out);
@@ -85,6 +89,7 @@ impl Unit for f64 {
 /// `buf[c·len + r][l] = row_{rows.start+r}[col0 + 8c + l] · scale[r]` (columns past the
 /// table's width are 0). `row(i)` gives table row `i`'s bytes, `scale[r]` its `1/‖row‖`
 /// (0 for rows that must contribute nothing). `seg` is scratch of `8·ntiles` values.
+/// `buf` is written whole: it may hold anything before.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn fill_impl<'a, T: Unit>(
@@ -93,7 +98,7 @@ fn fill_impl<'a, T: Unit>(
     dim: usize,
     rows: Range<usize>,
     col0: usize,
-    scale: &[T],
+    scale: &[f64],
     seg: &mut [T],
     buf: &mut [[T; LANES]],
 ) {
@@ -108,7 +113,7 @@ fn fill_impl<'a, T: Unit>(
             prefetch(&row(i + AHEAD)[col0 * size..(col0 + cols) * size]);
         }
         let s = scale[r];
-        if s == T::default() {
+        if s == 0.0 {
             // Zero and non-finite rows contribute nothing (NaN · 0 would be NaN).
             seg.fill(T::default());
         } else {
@@ -119,7 +124,7 @@ fn fill_impl<'a, T: Unit>(
         for (c, chunk) in seg.chunks_exact(LANES).enumerate().take(ntiles) {
             let out = &mut buf[c * len + r];
             for (o, &v) in out.iter_mut().zip(chunk) {
-                *o = v * s;
+                *o = v.scaled(s);
             }
         }
     }
@@ -150,7 +155,7 @@ pub(crate) fn fill<'a, T: Unit>(
     dim: usize,
     rows: Range<usize>,
     col0: usize,
-    scale: &[T],
+    scale: &[f64],
     seg: &mut [T],
     buf: &mut [[T; LANES]],
 ) {
@@ -174,6 +179,24 @@ pub(crate) fn tile_sums<T: Unit>(
     by_segments(tile, count, dists, out, true)
 }
 
+/// [`tile_sums`], each kernel call's per-distance sums handed to `emit(k, sum)` (`k` into
+/// `dists`) in the order [`tile_sums`] adds them into `out`: replaying them as `out[k] += sum`
+/// gives `tile_sums`'s result bit for bit.
+pub(crate) fn tile_sums_emit<T: Unit>(
+    tile: &[[T; LANES]],
+    count: usize,
+    dists: &[usize],
+    emit: &mut dyn FnMut(usize, f64),
+) {
+    segments(tile, count, dists, &mut |v, rows| {
+        let mut wide = [0.0f64; MAX_GROUP];
+        run_group(tile, rows, &dists[..v], &mut wide[..v], true);
+        for (k, &w) in wide[..v].iter().enumerate() {
+            emit(k, w);
+        }
+    })
+}
+
 /// [`tile_sums`] on the portable kernel (what a CPU without AVX2 runs).
 #[cfg(test)]
 pub(crate) fn tile_sums_portable<T: Unit>(
@@ -192,9 +215,22 @@ fn by_segments<T: Unit>(
     out: &mut [f64],
     simd: bool,
 ) {
+    let m = dists.len().min(out.len());
+    segments(tile, count, &dists[..m], &mut |v, rows| {
+        run_group(tile, rows, &dists[..v], &mut out[..v], simd)
+    })
+}
+
+/// The kernel calls of one tile: `call(v, rows)` sums the first `v` distances over `rows`.
+fn segments<T: Unit>(
+    tile: &[[T; LANES]],
+    count: usize,
+    dists: &[usize],
+    call: &mut dyn FnMut(usize, Range<usize>),
+) {
     debug_assert!(dists.len() <= MAX_GROUP && dists.windows(2).all(|w| w[0] <= w[1]));
     let len = tile.len();
-    let m = dists.len().min(MAX_GROUP).min(out.len());
+    let m = dists.len().min(MAX_GROUP);
     // Rows whose first v distances have a partner inside the tile: i < len − d_{v−1}, and
     // i ≥ len − d_v unless every distance does.
     for v in (1..=m).rev() {
@@ -205,7 +241,7 @@ fn by_segments<T: Unit>(
             len.saturating_sub(dists[v]).min(count)
         };
         if begin < end {
-            run_group(tile, begin..end, &dists[..v], &mut out[..v], simd);
+            call(v, begin..end);
         }
     }
 }
@@ -324,7 +360,7 @@ mod x86 {
         dim: usize,
         rows: Range<usize>,
         col0: usize,
-        scale: &[T],
+        scale: &[f64],
         seg: &mut [T],
         buf: &mut [[T; LANES]],
     ) {

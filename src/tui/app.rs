@@ -327,7 +327,9 @@ impl App {
                 ("gnorm", s.step(s.len() - 1))
             }
             Tab::Similarity => match &self.sim.report {
+                // No figure of a map whose profile (and summary) is still being computed.
                 None => return Ok(None),
+                Some(r) if r.map.profile_pending => return Ok(None),
                 Some(r) => ("similarity", r.title.step),
             },
         };
@@ -361,6 +363,7 @@ impl App {
             E::Computing(file) => self.sim.computing = Some(file),
             // The tab's title shows the new checkpoint's step; no note needed.
             E::Loaded { report, .. } => self.sim.loaded(report),
+            E::Profiled(report) => self.sim.profiled(report),
             E::Failed { message, retrying } => {
                 self.sim.computing = None;
                 self.sim.failure = Some((message, retrying));

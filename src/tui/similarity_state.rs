@@ -55,6 +55,17 @@ impl SimState {
         self.failure = None;
     }
 
+    /// The report on screen, now with its profile (the follower's second message): the
+    /// cursor, zoom and everything else stay.
+    pub fn profiled(&mut self, r: Box<SimilarityReport>) {
+        self.loaded(r);
+    }
+
+    /// The map on screen waits for its profile.
+    pub fn profile_pending(&self) -> bool {
+        self.report.as_ref().is_some_and(|r| r.map.profile_pending)
+    }
+
     pub fn move_cursor(&mut self, dr: isize, dc: isize) {
         let Some(r) = &self.report else { return };
         let b = r.map.blocks() as isize;

@@ -303,11 +303,16 @@ pub fn render(st: &SimState, t: &Theme, area: Rect, buf: &mut Buffer) {
     }
     let prof_y = info_y + 1;
     if prof_y < area.y + area.height {
-        let mut text = m.summary.to_string();
+        // The map comes first; the similarity-vs-distance profile may still be computed.
+        let (mut text, style) = if m.profile_pending {
+            ("profile…".to_string(), t.dim)
+        } else {
+            (m.summary.to_string(), t.title)
+        };
         if !m.zero_rows.is_empty() {
             text.push_str(&format!(" · {} zero rows excluded", m.zero_rows.len()));
         }
-        put(buf, area, area.x, prof_y, text, t.title);
+        put(buf, area, area.x, prof_y, text, style);
     }
     // What the map says, in sentences, in the rows left under the profile line.
     let ex_y = prof_y + 1;
