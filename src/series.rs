@@ -9,10 +9,12 @@
 
 use std::ops::Range;
 
+mod heap;
 pub mod packed;
 pub mod pyramid;
 pub mod steps;
 pub mod values;
+pub use heap::HeapBytes;
 pub use pyramid::{Pyramid, Summary, FLAG_NONFINITE};
 
 use packed::{FlagChunk, Packed};
@@ -379,34 +381,6 @@ impl Series {
     pub fn value_range(&self, range: Range<usize>) -> Option<(f64, f64)> {
         let s = self.summary(range);
         s.has_finite().then_some((s.min, s.max))
-    }
-}
-
-/// Heap bytes of a series' parts ([`Series::heap_bytes`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HeapBytes {
-    pub steps: usize,
-    pub values: usize,
-    pub losses: usize,
-    pub flags: usize,
-    pub pyramid: usize,
-    /// Restarts and explosion events.
-    pub other: usize,
-}
-
-impl HeapBytes {
-    pub fn total(&self) -> usize {
-        self.steps + self.values + self.losses + self.flags + self.pyramid + self.other
-    }
-
-    /// The sum, part by part.
-    pub fn add(&mut self, o: &HeapBytes) {
-        self.steps += o.steps;
-        self.values += o.values;
-        self.losses += o.losses;
-        self.flags += o.flags;
-        self.pyramid += o.pyramid;
-        self.other += o.other;
     }
 }
 

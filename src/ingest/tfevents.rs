@@ -13,8 +13,8 @@
 //! `Summary.Value{tag=1, simple_value=2 float, tensor=8 TensorProto}`, and for TF2 scalars
 //! `TensorProto{dtype=1, tensor_content=4, float_val=5, double_val=6}`. The decoder below is
 //! hand-written, reads only those fields and never allocates from a claimed length; the
-//! one-scalar event nearly every record is takes a straight path ([`scalar`]), the rest the
-//! general field iterator ([`proto`]).
+//! one-scalar event nearly every record is takes a straight path (`scalar.rs`), the rest the
+//! general field iterator (`proto.rs`).
 
 use super::decoder::Batch;
 use super::formats::{record, MetricSpec, LOSS_COLUMN};
@@ -22,6 +22,7 @@ use crate::core::Record;
 use proto::{tensor_scalar, Field, Fields};
 
 mod crc;
+mod files;
 mod parallel;
 mod proto;
 mod scalar;
@@ -32,6 +33,7 @@ mod tags;
 mod tests;
 
 pub use crc::masked_crc;
+pub use files::{looks_like_event_file, name_timestamp};
 pub use proto::encode;
 pub use tags::TagMatcher;
 
@@ -41,14 +43,6 @@ use crc::header_ok;
 
 /// Records longer than this are taken as corrupt framing, not waited for.
 pub const MAX_RECORD: u64 = 64 << 20;
-
-/// Whether `bytes` is named or framed like an event file (a valid first record header).
-pub fn looks_like_event_file(name: &str, head: &[u8]) -> bool {
-    if name.contains("tfevents") {
-        return true;
-    }
-    head.len() >= 12 && header_ok(head)
-}
 
 /// Incremental reader of one event file's bytes.
 #[derive(Debug)]
@@ -404,11 +398,4 @@ fn loss_only(step: Option<u64>, loss: f64) -> Record {
     r.values[0] = None;
     r.values[LOSS_COLUMN] = Some(loss);
     r
-}
-
-/// The timestamp in an event file's name (`events.out.tfevents.<secs>.<host>...`), for order.
-pub fn name_timestamp(name: &str) -> Option<u64> {
-    let rest = name.split("tfevents.").nth(1)?;
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
 }

@@ -11,7 +11,7 @@
 //! - `ConfigRecord`: `update` = 1. `RunExitRecord`: `exit_code` = 1.
 //!
 //! The step is the record's `_step` item, else its `HistoryStep`. `value_json` numbers go
-//! through the project's number parser ([`parse_number`]): `NaN` and `Infinity` are kept.
+//! through the project's number parser ([`parse_number`](crate::ingest::formats::syntax::parse_number)): `NaN` and `Infinity` are kept.
 //! wandb writes `summary` records after every `log` call, so only `exit` means finished.
 
 use super::config::clip_in;
