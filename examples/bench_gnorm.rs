@@ -21,6 +21,7 @@ use trainwatch::ingest::follow::IngestEvent;
 
 #[path = "support/mod.rs"]
 mod support;
+use support::cpu::children_cpu;
 use support::{best_of, trainwatch_bin};
 
 fn main() {
@@ -199,12 +200,12 @@ impl Timing {
     };
 
     fn of(f: impl FnOnce()) -> Timing {
-        let cpu0 = children_cpu();
+        let cpu0 = children_cpu().as_secs_f64();
         let t = Instant::now();
         f();
         Timing {
             wall: t.elapsed().as_secs_f64(),
-            cpu: children_cpu() - cpu0,
+            cpu: children_cpu().as_secs_f64() - cpu0,
         }
     }
 
@@ -221,23 +222,6 @@ impl std::fmt::Display for Timing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:>8.3} s wall {:>7.3} s CPU", self.wall, self.cpu)
     }
-}
-
-/// User + system time of this process's waited-for children (`/proc/self/stat` fields 16
-/// and 17, in clock ticks of 10 ms).
-fn children_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // After the command name in parentheses (which may hold spaces): field 3 onwards.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Field 16 is index 13 after the name (fields 3.. start at index 0).
-    (tick(13) + tick(14)) / 100.0
 }
 
 fn proc_status_kib(key: &str) -> u64 {

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 use trainwatch::checkpoint::{compute_similarity_staged, similarity, SimilarityRequest, TableView};
 use trainwatch::tensor::{ReadMode, SafetensorsStore, TensorStore};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::cpu::children_cpu;
+
 fn main() -> anyhow::Result<()> {
     // Optional: N D B [DTYPE], DTYPE one of F32 (default), F16, BF16.
     let raw: Vec<String> = std::env::args().skip(1).collect();
@@ -256,42 +260,6 @@ fn child_time(cmd: &mut Command) -> anyhow::Result<(Duration, Duration)> {
     let wall = t.elapsed();
     anyhow::ensure!(status.success(), "{cmd:?} failed");
     Ok((wall, children_cpu().saturating_sub(before)))
-}
-
-/// CPU time (user + sys) of every waited-for child so far (`getrusage(RUSAGE_CHILDREN)`).
-#[cfg(target_os = "linux")]
-fn children_cpu() -> Duration {
-    #[repr(C)]
-    struct Timeval {
-        sec: i64,
-        usec: i64,
-    }
-    #[repr(C)]
-    struct Rusage {
-        utime: Timeval,
-        stime: Timeval,
-        rest: [i64; 14],
-    }
-    extern "C" {
-        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-    }
-    const RUSAGE_CHILDREN: i32 = -1;
-    let mut u = Rusage {
-        utime: Timeval { sec: 0, usec: 0 },
-        stime: Timeval { sec: 0, usec: 0 },
-        rest: [0; 14],
-    };
-    // SAFETY: `u` is a valid, writable struct rusage (the Linux x86-64/aarch64 layout).
-    if unsafe { getrusage(RUSAGE_CHILDREN, &mut u) } != 0 {
-        return Duration::ZERO;
-    }
-    let us = |t: &Timeval| Duration::from_micros((t.sec * 1_000_000 + t.usec).max(0) as u64);
-    us(&u.utime) + us(&u.stime)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn children_cpu() -> Duration {
-    Duration::ZERO
 }
 
 fn time(mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Duration> {

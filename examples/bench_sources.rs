@@ -21,11 +21,12 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use trainwatch::ingest::tfevents::encode::{record, scalar_event};
 
 #[path = "support/mod.rs"]
 mod support;
+use support::cpu::children_cpu;
 use support::trainwatch_bin;
 
 /// The best (least disturbed) wall and CPU time of several runs, in seconds.
@@ -268,42 +269,6 @@ fn tensorboard_file(python: &Path, script: &Path, dir: &Path, n: u64) -> Option<
             None
         }
     }
-}
-
-/// CPU time (user + sys) of every waited-for child so far (`getrusage(RUSAGE_CHILDREN)`).
-#[cfg(target_os = "linux")]
-fn children_cpu() -> Duration {
-    #[repr(C)]
-    struct Timeval {
-        sec: i64,
-        usec: i64,
-    }
-    #[repr(C)]
-    struct Rusage {
-        utime: Timeval,
-        stime: Timeval,
-        rest: [i64; 14],
-    }
-    extern "C" {
-        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-    }
-    const RUSAGE_CHILDREN: i32 = -1;
-    let mut u = Rusage {
-        utime: Timeval { sec: 0, usec: 0 },
-        stime: Timeval { sec: 0, usec: 0 },
-        rest: [0; 14],
-    };
-    // SAFETY: `u` is a valid, writable struct rusage (the Linux x86-64/aarch64 layout).
-    if unsafe { getrusage(RUSAGE_CHILDREN, &mut u) } != 0 {
-        return Duration::ZERO;
-    }
-    let us = |t: &Timeval| Duration::from_micros((t.sec * 1_000_000 + t.usec).max(0) as u64);
-    us(&u.utime) + us(&u.stime)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn children_cpu() -> Duration {
-    Duration::ZERO
 }
 
 /// The venv's Python with TensorBoard in it, made on first use; `None` (said why) when

@@ -27,6 +27,10 @@ use trainwatch::ingest::source::{Source, Update};
 use trainwatch::ingest::wandb::{framing, proto::encode, WandbSource};
 use trainwatch::ingest::{MetricSpec, SourceSpec};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::cpu::{children_cpu, self_cpu};
+
 fn item(name: &str, json: &str, out: &mut Vec<u8>) {
     let mut i = Vec::new();
     encode::bytes(2, name.as_bytes(), &mut i);
@@ -77,47 +81,6 @@ fn best<T>(runs: usize, cpu: fn() -> Duration, mut f: impl FnMut() -> T) -> (f64
         last = Some(v);
     }
     (best, best_cpu, last.expect("at least one run"))
-}
-
-#[repr(C)]
-struct Timeval {
-    sec: i64,
-    usec: i64,
-}
-
-#[repr(C)]
-struct Rusage {
-    utime: Timeval,
-    stime: Timeval,
-    rest: [i64; 14],
-}
-
-extern "C" {
-    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-}
-
-/// User + sys CPU time (`getrusage`) of this process (`RUSAGE_SELF`, 0) or of its waited-for
-/// children (`RUSAGE_CHILDREN`, -1).
-fn rusage(who: i32) -> Duration {
-    let mut u = Rusage {
-        utime: Timeval { sec: 0, usec: 0 },
-        stime: Timeval { sec: 0, usec: 0 },
-        rest: [0; 14],
-    };
-    // SAFETY: `u` is a valid, writable struct rusage (the Linux x86-64/aarch64 layout).
-    if unsafe { getrusage(who, &mut u) } != 0 {
-        return Duration::ZERO;
-    }
-    let us = |t: &Timeval| Duration::from_micros((t.sec * 1_000_000 + t.usec).max(0) as u64);
-    us(&u.utime) + us(&u.stime)
-}
-
-fn self_cpu() -> Duration {
-    rusage(0)
-}
-
-fn children_cpu() -> Duration {
-    rusage(-1)
 }
 
 /// The `trainwatch` binary beside this example (or `$TRAINWATCH_BIN`).

@@ -1,6 +1,8 @@
 //! Helpers shared by the benchmark and soak examples (not an example itself).
 #![allow(dead_code)] // each example uses a subset
 
+pub mod cpu;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
