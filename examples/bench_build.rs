@@ -8,6 +8,10 @@
 //! TUI's default panels beside the charted metric (the loss and learning-rate series).
 //! Without a file it generates a fairseq-shaped log of 1 M lines in a temporary folder.
 
+#[path = "support/mod.rs"]
+mod support;
+use support::num;
+
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -75,12 +79,7 @@ fn generated() -> (tempfile::TempDir, PathBuf) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runs: usize = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let runs: usize = num(&args, "--runs", 5);
     let panels = args.iter().any(|a| a == "--panels");
     let mut files: Vec<PathBuf> = args
         .iter()

@@ -4,6 +4,10 @@
 //!
 //! Run: `cargo run --release --example bench_frame [-- --points N --frames N]`.
 
+#[path = "support/mod.rs"]
+mod support;
+use support::num;
+
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::time::Instant;
@@ -12,18 +16,10 @@ use trainwatch::run::RunData;
 use trainwatch::tui::gnorm_tab::ChartAction;
 use trainwatch::tui::{App, ColorMode, Theme};
 
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let points = arg(&args, "--points", 10_000_000);
-    let frames = arg(&args, "--frames", 30).max(1);
+    let points = num(&args, "--points", 10_000_000);
+    let frames = num(&args, "--frames", 30).max(1);
 
     let t = Instant::now();
     let mut model = RunData::empty(&SourceSpec::new("bench.log"));

@@ -22,16 +22,11 @@ use trainwatch::ingest::follow::IngestEvent;
 #[path = "support/mod.rs"]
 mod support;
 use support::cpu::children_cpu;
-use support::{best_of, trainwatch_bin};
+use support::{arg, best_of, num, trainwatch_bin};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let lines: u64 = args
-        .iter()
-        .position(|a| a == "--lines")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4_000_000);
+    let lines: u64 = num(&args, "--lines", 4_000_000);
     let skip_tui = args.iter().any(|a| a == "--skip-tui");
     let only_tui = args.iter().any(|a| a == "--only-tui");
     let bin = trainwatch_bin();
@@ -43,16 +38,8 @@ fn main() {
     }
 
     // 1. Throughput: on `--file PATH` if given (kept), else on a generated log (removed).
-    let given = args
-        .iter()
-        .position(|a| a == "--file")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
-    let baseline = args
-        .iter()
-        .position(|a| a == "--baseline")
-        .and_then(|i| args.get(i + 1))
-        .map(std::path::PathBuf::from);
+    let given = arg(&args, "--file").map(std::path::PathBuf::from);
+    let baseline = arg(&args, "--baseline").map(std::path::PathBuf::from);
     let big = match &given {
         Some(p) => p.clone(),
         None => {

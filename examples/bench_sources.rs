@@ -27,7 +27,7 @@ use trainwatch::ingest::tfevents::encode::{record, scalar_event};
 #[path = "support/mod.rs"]
 mod support;
 use support::cpu::children_cpu;
-use support::trainwatch_bin;
+use support::{arg, trainwatch_bin};
 
 /// The best (least disturbed) wall and CPU time of several runs, in seconds.
 #[derive(Debug, Clone, Copy)]
@@ -70,13 +70,6 @@ fn best(n: usize, cmd: &mut Command, check: impl Fn(&std::process::Output)) -> T
         t.cpu = t.cpu.min(cpu);
     }
     t
-}
-
-fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
 }
 
 fn main() {

@@ -20,26 +20,13 @@
 
 #[path = "support/mod.rs"]
 mod support;
+use support::{arg, num};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
-
-fn num(args: &[String], name: &str, default: usize) -> usize {
-    arg(args, name, &default.to_string())
-        .parse()
-        .unwrap_or(default)
-}
 
 /// One fairseq `simple` train_inner line (fairseq 0.12's fields and order).
 fn line(out: &mut impl Write, update: u64, gnorm: f64) -> std::io::Result<()> {
@@ -246,11 +233,11 @@ fn account(logs: &[PathBuf], n: usize) {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let runs = num(&args, "--runs", 100).max(2);
-    let points = num(&args, "--points", 100_000).max(10) as u64;
-    let idle = num(&args, "--idle-secs", 20) as u64;
-    let appends = num(&args, "--appends", 40);
-    let dir = PathBuf::from(arg(&args, "--dir", "target/bench-sweep"));
+    let runs = num(&args, "--runs", 100usize).max(2);
+    let points = num(&args, "--points", 100_000usize).max(10) as u64;
+    let idle = num(&args, "--idle-secs", 20usize) as u64;
+    let appends = num(&args, "--appends", 40usize);
+    let dir = PathBuf::from(arg(&args, "--dir").unwrap_or("target/bench-sweep"));
     let bin = support::trainwatch_bin();
     let logs = generate(&dir, runs, points)?;
     if args.iter().any(|a| a == "--account") {
@@ -338,7 +325,7 @@ fn main() -> std::io::Result<()> {
             std::thread::sleep(Duration::from_millis(1));
         }
     };
-    let limit = num(&args, "--timeout", 600) as u64;
+    let limit = num(&args, "--timeout", 600usize) as u64;
     let Some(full) = wait_seen(Duration::from_secs(limit)) else {
         let screen = parser
             .lock()

@@ -29,6 +29,7 @@ use trainwatch::ingest::{MetricSpec, SourceSpec};
 
 #[path = "support/mod.rs"]
 mod support;
+use support::arg;
 use support::cpu::{children_cpu, self_cpu};
 
 fn item(name: &str, json: &str, out: &mut Vec<u8>) {
@@ -107,13 +108,6 @@ fn decode_all(path: &Path) -> usize {
 fn series(path: &Path) -> usize {
     let data = trainwatch::run::read_once(&SourceSpec::new(path)).expect("read the run");
     data.primary().len()
-}
-
-fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
 }
 
 fn main() {

@@ -15,6 +15,7 @@
 
 #[path = "support/mod.rs"]
 mod support;
+use support::arg;
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use std::io::{BufWriter, Read, Write};
@@ -25,14 +26,6 @@ use trainwatch::tui::wire::WireStats;
 
 const COLS: u16 = 120;
 const ROWS: u16 = 40;
-
-fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
 
 /// One fairseq 0.12 `simple` train_inner line; a spike now and then when `spikes`.
 fn line(out: &mut impl Write, update: u64, x: &mut u64, spikes: bool) -> std::io::Result<()> {
@@ -270,15 +263,29 @@ fn pct(sorted: &[usize], p: f64) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let points: Vec<u64> = arg(&args, "--points", "1000,100000")
+    let points: Vec<u64> = arg(&args, "--points")
+        .unwrap_or("1000,100000")
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let appends: usize = arg(&args, "--appends", "200").parse().unwrap_or(200).max(1);
-    let interval = Duration::from_millis(arg(&args, "--interval-ms", "100").parse().unwrap_or(100));
-    let idle: u64 = arg(&args, "--idle-secs", "10").parse().unwrap_or(10).max(1);
-    let only = arg(&args, "--only", "");
-    let dump: usize = arg(&args, "--dump", "0").parse().unwrap_or(0);
+    let appends: usize = arg(&args, "--appends")
+        .unwrap_or("200")
+        .parse()
+        .unwrap_or(200)
+        .max(1);
+    let interval = Duration::from_millis(
+        arg(&args, "--interval-ms")
+            .unwrap_or("100")
+            .parse()
+            .unwrap_or(100),
+    );
+    let idle: u64 = arg(&args, "--idle-secs")
+        .unwrap_or("10")
+        .parse()
+        .unwrap_or(10)
+        .max(1);
+    let only = arg(&args, "--only").unwrap_or("");
+    let dump: usize = arg(&args, "--dump").unwrap_or("0").parse().unwrap_or(0);
     let opts = Opts {
         appends,
         interval,

@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+#[path = "common/screen.rs"]
+mod screen;
+
 use trainwatch::checkpoint::follow::{self, CheckpointEvent, View};
 use trainwatch::checkpoint::{
     compute_similarity, compute_similarity_staged, ReadMode, SimilarityReport, SimilarityRequest,
@@ -47,20 +48,6 @@ fn stages(blocks: usize) -> (SimilarityReport, SimilarityReport) {
     (first.expect("the map stage ran"), full)
 }
 
-fn screen(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    t.draw(|f| f.render_widget(app, f.area())).expect("draw");
-    let buf = t.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[test]
 fn the_map_stage_has_the_whole_map_and_no_profile_yet() {
     let (first, full) = stages(32);
@@ -96,7 +83,7 @@ fn tab_two_shows_profile_pending_then_the_summary() {
     app.on_action(Global::Tab2);
     assert_eq!(app.tab, Tab::Similarity);
     app.sim.move_cursor(3, 5);
-    let before = screen(&app, 100, 40);
+    let before = screen::text(&screen::draw(&app, 100, 40));
     assert!(app.sim.profile_pending());
     assert!(before.contains("profile…"), "{before}");
     assert!(!before.contains("adjacent"), "{before}");
@@ -110,7 +97,7 @@ fn tab_two_shows_profile_pending_then_the_summary() {
     );
 
     app.on_checkpoint(CheckpointEvent::Profiled(Box::new(full)));
-    let after = screen(&app, 100, 40);
+    let after = screen::text(&screen::draw(&app, 100, 40));
     assert!(!app.sim.profile_pending());
     assert!(!after.contains("profile…"), "{after}");
     assert!(after.contains("adjacent 0.8"), "{after}");

@@ -4,6 +4,7 @@
 pub mod cpu;
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Instant;
 
 /// The `trainwatch` binary built beside this example (`target/<profile>/trainwatch`), or
@@ -35,4 +36,19 @@ pub fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
             t.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min)
+}
+
+/// The value after the command-line flag `name` (`--runs 5`), if given.
+pub fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+/// The number after the flag `name`, or `default` when it is missing or not a number.
+pub fn num<T: FromStr>(args: &[String], name: &str, default: T) -> T {
+    arg(args, name)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }

@@ -18,7 +18,7 @@ use std::ops::Range;
 
 use super::profile_guess::likely_probes;
 use super::similarity::{clamp_rows, threads_for, RowNorms, TableView};
-use super::tile_kernels::{fill, tile_sums, Unit, LANES, MAX_GROUP};
+use super::tile_kernels::{fill, tile_sums, Strip, Unit, LANES, MAX_GROUP};
 use super::unit_strips::{unit_sums_sets, Scratch, DEFAULT_STRIP_BYTES};
 use crate::tensor::Dtype;
 use crate::watch::pool;
@@ -337,16 +337,15 @@ fn worker<T: Unit>(
         let seg = &mut seg[..ntiles * LANES];
         let table_rows = lo + rows.start..lo + rows.end;
         let buf = &mut buf[..ntiles * len];
-        fill(
-            &row,
-            view.dtype(),
+        let strip = Strip {
+            row: &row,
+            dtype: view.dtype(),
             dim,
-            table_rows,
-            job.col0,
-            &scale[rows],
-            seg,
-            buf,
-        );
+            rows: table_rows,
+            col0: job.col0,
+            scale: &scale[rows],
+        };
+        fill(&strip, seg, buf);
         for tile in buf.chunks_exact(len) {
             for (k, group) in dists.chunks(MAX_GROUP).enumerate() {
                 let at = k * MAX_GROUP;

@@ -85,23 +85,35 @@ impl Unit for f64 {
     }
 }
 
+/// The rows and columns of the table a strip of tiles is filled from ([`fill`]).
+pub(crate) struct Strip<'a, 'r> {
+    /// Table row `i`'s bytes.
+    pub row: &'r dyn Fn(usize) -> &'a [u8],
+    pub dtype: Dtype,
+    /// The table's width.
+    pub dim: usize,
+    /// The table rows the tiles hold.
+    pub rows: Range<usize>,
+    /// The strip's first column.
+    pub col0: usize,
+    /// Per row of `rows`, its `1/‖row‖` (0 for rows that must contribute nothing).
+    pub scale: &'r [f64],
+}
+
 /// Tiles `0..ntiles` of a super-tile starting at column `col0`, for table rows `rows`:
 /// `buf[c·len + r][l] = row_{rows.start+r}[col0 + 8c + l] · scale[r]` (columns past the
-/// table's width are 0). `row(i)` gives table row `i`'s bytes, `scale[r]` its `1/‖row‖`
-/// (0 for rows that must contribute nothing). `seg` is scratch of `8·ntiles` values.
-/// `buf` is written whole: it may hold anything before.
-#[allow(clippy::too_many_arguments)]
+/// table's width are 0). `seg` is scratch of `8·ntiles` values. `buf` is written whole: it
+/// may hold anything before.
 #[inline(always)]
-fn fill_impl<'a, T: Unit>(
-    row: &dyn Fn(usize) -> &'a [u8],
-    dtype: Dtype,
-    dim: usize,
-    rows: Range<usize>,
-    col0: usize,
-    scale: &[f64],
-    seg: &mut [T],
-    buf: &mut [[T; LANES]],
-) {
+fn fill_impl<T: Unit>(strip: &Strip<'_, '_>, seg: &mut [T], buf: &mut [[T; LANES]]) {
+    let Strip {
+        row,
+        dtype,
+        dim,
+        ref rows,
+        col0,
+        scale,
+    } = *strip;
     let len = rows.len();
     let ntiles = seg.len() / LANES;
     let cols = dim.saturating_sub(col0).min(seg.len());
@@ -148,24 +160,14 @@ fn prefetch(bytes: &[u8]) {
 
 /// See [`fill_impl`]; compiled for AVX2 where the CPU has it (the decode and scale loops
 /// vectorise 8-wide there, 4-wide on the x86-64 baseline).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn fill<'a, T: Unit>(
-    row: &dyn Fn(usize) -> &'a [u8],
-    dtype: Dtype,
-    dim: usize,
-    rows: Range<usize>,
-    col0: usize,
-    scale: &[f64],
-    seg: &mut [T],
-    buf: &mut [[T; LANES]],
-) {
+pub(crate) fn fill<T: Unit>(strip: &Strip<'_, '_>, seg: &mut [T], buf: &mut [[T; LANES]]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2, FMA and F16C were detected.
-        unsafe { x86::fill_avx(row, dtype, dim, rows, col0, scale, seg, buf) };
+        unsafe { x86::fill_avx(strip, seg, buf) };
         return;
     }
-    fill_impl(row, dtype, dim, rows, col0, scale, seg, buf)
+    fill_impl(strip, seg, buf)
 }
 
 /// `out[k] += Σ t_i · t_{i+d_k}` over `i < count` with `i + d_k < tile.len()`, for ascending

@@ -14,7 +14,7 @@
 use std::sync::Mutex;
 
 use super::similarity::{threads_for, TableView};
-use super::tile_kernels::{fill, tile_sums_emit, LANES, MAX_GROUP};
+use super::tile_kernels::{fill, tile_sums_emit, Strip, LANES, MAX_GROUP};
 use crate::watch::pool;
 
 /// Bytes of one worker's strip buffer: a row's segment is then 512 B of an F32 table of
@@ -120,16 +120,15 @@ pub(super) fn unit_sums_sets(
             let rows = held(p);
             let len = rows.len();
             let buf = &mut guard[..count * len];
-            fill(
-                &|i| view.row_bytes(i),
-                view.dtype(),
-                view.dim(),
-                lo + rows.start..lo + rows.end,
-                first * LANES,
-                &scale[rows.clone()],
-                &mut seg[..count * LANES],
-                buf,
-            );
+            let strip = Strip {
+                row: &|i| view.row_bytes(i),
+                dtype: view.dtype(),
+                dim: view.dim(),
+                rows: lo + rows.start..lo + rows.end,
+                col0: first * LANES,
+                scale: &scale[rows.clone()],
+            };
+            fill(&strip, &mut seg[..count * LANES], buf);
             for (t, tile) in buf.chunks_exact(len).enumerate() {
                 let records = sets
                     .iter()

@@ -40,22 +40,9 @@ pub fn read_to_end(
             && d.format().is_none_or(|f| !f.spans_lines())
     };
     if !parallel(decoder, offset) || decoder.format().is_none() {
-        let mut buf = vec![0u8; BLOCK.min((len.saturating_sub(offset) as usize).max(64 << 10))];
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let n = read_some(file, &mut buf, offset)?;
-            if n == 0 {
-                break;
-            }
-            offset += n as u64;
-            decoder.feed(&buf[..n]);
-            on_batch(decoder.take_batch(), offset);
-            if decoder.format().is_some() && parallel(decoder, offset) {
-                break;
-            }
-        }
+        offset = read_in_order(file, offset, len, decoder, stop, &mut on_batch, |d, at| {
+            d.format().is_some() && parallel(d, at)
+        })?;
         if !parallel(decoder, offset) {
             return Ok(offset);
         }
@@ -113,8 +100,22 @@ pub fn read_to_end(
         return Ok(end);
     }
     // Anything written meanwhile, in order.
-    let mut offset = end;
-    let mut buf = vec![0u8; BLOCK.min(len.saturating_sub(offset) as usize).max(64 << 10)];
+    read_in_order(file, end, len, decoder, stop, &mut on_batch, |_, _| false)
+}
+
+/// Reads `file` from `offset` on, in order on this thread, through `decoder` (each batch to
+/// `on_batch` with the offset read so far), until its end, `stop`, or `enough(decoder,
+/// offset)` after a read. Returns the offset after the last byte read.
+fn read_in_order(
+    file: &File,
+    mut offset: u64,
+    len: u64,
+    decoder: &mut LogDecoder,
+    stop: &AtomicBool,
+    on_batch: &mut impl FnMut(Batch, u64),
+    enough: impl Fn(&LogDecoder, u64) -> bool,
+) -> io::Result<u64> {
+    let mut buf = vec![0u8; BLOCK.min((len.saturating_sub(offset) as usize).max(64 << 10))];
     while !stop.load(Ordering::Relaxed) {
         let n = read_some(file, &mut buf, offset)?;
         if n == 0 {
@@ -123,6 +124,9 @@ pub fn read_to_end(
         offset += n as u64;
         decoder.feed(&buf[..n]);
         on_batch(decoder.take_batch(), offset);
+        if enough(decoder, offset) {
+            break;
+        }
     }
     Ok(offset)
 }

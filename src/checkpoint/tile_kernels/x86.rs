@@ -2,21 +2,15 @@
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-use super::{fill_impl, Dtype, Unit, FLUSH, LANES};
+use super::{fill_impl, Strip, Unit, FLUSH, LANES};
 
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn fill_avx<'a, T: Unit>(
-    row: &dyn Fn(usize) -> &'a [u8],
-    dtype: Dtype,
-    dim: usize,
-    rows: Range<usize>,
-    col0: usize,
-    scale: &[f64],
+pub(super) unsafe fn fill_avx<T: Unit>(
+    strip: &Strip<'_, '_>,
     seg: &mut [T],
     buf: &mut [[T; LANES]],
 ) {
-    fill_impl(row, dtype, dim, rows, col0, scale, seg, buf)
+    fill_impl(strip, seg, buf)
 }
 
 /// f32x8 → the sum of its lanes, in f64.

@@ -53,18 +53,20 @@ pub(super) enum Field<'a> {
     Fixed32(u32, u32),
 }
 
-/// Iterates the fields of a message; stops at the first malformed one.
-pub(super) struct Fields<'a> {
-    b: &'a [u8],
-    at: usize,
+/// A cursor over a message's bytes: what the field iterator and the one-scalar path
+/// ([`super::scalar`]) read with.
+pub(super) struct Cursor<'a> {
+    pub b: &'a [u8],
+    pub at: usize,
 }
 
-impl<'a> Fields<'a> {
-    pub(super) fn new(b: &'a [u8]) -> Self {
-        Fields { b, at: 0 }
+impl<'a> Cursor<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        Cursor { b, at: 0 }
     }
 
-    fn varint(&mut self) -> Option<u64> {
+    /// A varint (at most 10 bytes; the bits past 64 are dropped).
+    pub fn varint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for i in 0..10 {
             let byte = *self.b.get(self.at)?;
@@ -77,7 +79,7 @@ impl<'a> Fields<'a> {
         None
     }
 
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.at.checked_add(n)?;
         let s = self.b.get(self.at..end)?;
         self.at = end;
@@ -85,34 +87,46 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Iterates the fields of a message; stops at the first malformed one.
+pub(super) struct Fields<'a> {
+    c: Cursor<'a>,
+}
+
+impl<'a> Fields<'a> {
+    pub(super) fn new(b: &'a [u8]) -> Self {
+        Fields { c: Cursor::new(b) }
+    }
+}
+
 impl<'a> Iterator for Fields<'a> {
     type Item = Field<'a>;
 
     fn next(&mut self) -> Option<Field<'a>> {
-        if self.at >= self.b.len() {
+        let c = &mut self.c;
+        if c.at >= c.b.len() {
             return None;
         }
-        let key = self.varint()?;
+        let key = c.varint()?;
         let num = u32::try_from(key >> 3).ok()?;
         let f = match key & 7 {
-            0 => Field::Varint(num, self.varint()?),
+            0 => Field::Varint(num, c.varint()?),
             1 => {
-                let s = self.take(8)?;
+                let s = c.take(8)?;
                 let mut a = [0u8; 8];
                 a.copy_from_slice(s);
                 Field::Fixed64(num, u64::from_le_bytes(a))
             }
             2 => {
-                let n = usize::try_from(self.varint()?).ok()?;
-                Field::Bytes(num, self.take(n)?)
+                let n = usize::try_from(c.varint()?).ok()?;
+                Field::Bytes(num, c.take(n)?)
             }
             5 => {
-                let s = self.take(4)?;
+                let s = c.take(4)?;
                 Field::Fixed32(num, u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
             }
             _ => {
                 // Groups (3, 4) and unknown wire types: stop reading this message.
-                self.at = self.b.len();
+                c.at = c.b.len();
                 return None;
             }
         };

@@ -6,6 +6,8 @@
 //! order) is left to the general field iterator, which then reads it. On the shape read here
 //! both give the same step, tag and value.
 
+use super::proto::Cursor;
+
 /// The step, tag and value of a one-scalar event.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Scalar<'a> {
@@ -14,12 +16,7 @@ pub(super) struct Scalar<'a> {
     pub value: f32,
 }
 
-/// A cursor over a message's bytes.
-struct Cursor<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
+/// The one-scalar path's steps: a field key expected next, a message's last field.
 impl<'a> Cursor<'a> {
     fn byte_is(&mut self, key: u8) -> bool {
         if self.b.get(self.at) == Some(&key) {
@@ -28,27 +25,6 @@ impl<'a> Cursor<'a> {
         } else {
             false
         }
-    }
-
-    /// A varint (at most 10 bytes; the bits past 64 are dropped, as the field iterator does).
-    fn varint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let byte = *self.b.get(self.at)?;
-            self.at += 1;
-            v |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.at.checked_add(n)?;
-        let s = self.b.get(self.at..end)?;
-        self.at = end;
-        Some(s)
     }
 
     /// A length-delimited field that runs exactly to the end of the message.
@@ -64,7 +40,7 @@ impl<'a> Cursor<'a> {
 
 /// `ev` read as a one-scalar event, or `None` when it has any other shape.
 pub(super) fn scalar_event(ev: &[u8]) -> Option<Scalar<'_>> {
-    let mut c = Cursor { b: ev, at: 0 };
+    let mut c = Cursor::new(ev);
     // proto3 leaves zero fields out: a wall time or step of 0 is not on the wire.
     if c.byte_is(0x09) {
         c.take(8)?;
@@ -75,8 +51,8 @@ pub(super) fn scalar_event(ev: &[u8]) -> Option<Scalar<'_>> {
         0
     };
     let summary = c.last_bytes(0x2a)?;
-    let value = Cursor { b: summary, at: 0 }.last_bytes(0x0a)?;
-    let mut v = Cursor { b: value, at: 0 };
+    let value = Cursor::new(summary).last_bytes(0x0a)?;
+    let mut v = Cursor::new(value);
     if !v.byte_is(0x0a) {
         return None;
     }
