@@ -24,6 +24,7 @@ mod sgr;
 pub mod similarity_panel;
 mod similarity_state;
 pub mod similarity_tab;
+mod spawner;
 mod terminal;
 pub mod theme;
 mod trim;
@@ -33,6 +34,7 @@ mod wrap;
 pub use app::{Action, App};
 pub use theme::{ColorChoice, ColorMode, Theme};
 
+use spawner::{reread, spawn_sweep_watch, Spawner};
 use terminal::{draw, frame_area, init_terminal, quiet_panic_restore, RestoreGuard};
 
 use crate::ingest::follow::{self, IngestEvent};
@@ -66,29 +68,6 @@ pub struct TuiOptions {
     /// The run's checkpoints in step order (discovery's list): tab 2's scrubber steps through
     /// them, and each explosion names the last good one.
     pub checkpoints: Vec<crate::core::CheckpointRef>,
-}
-
-/// Looks for new runs in the sweep folder every few seconds; sends each with its name.
-fn spawn_sweep_watch(
-    mut w: crate::discovery::sweep_watch::SweepWatch,
-    tx: crossbeam_channel::Sender<(String, std::path::PathBuf)>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    std::thread::Builder::new()
-        .name("trainwatch-sweep".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(crate::discovery::sweep_watch::SWEEP_POLL);
-                for run in w.poll() {
-                    let name = w.name_of(&run);
-                    if tx.send((name, run.source_path().to_path_buf())).is_err() {
-                        return;
-                    }
-                }
-            }
-        })
-        .context("starting the sweep watcher")?;
-    Ok(())
 }
 
 /// Events of the other runs queued at most (each is at most one block's batch).
@@ -215,59 +194,6 @@ struct Channels {
     /// Runs that appeared in the sweep folder: name and source.
     new_runs: Receiver<(String, std::path::PathBuf)>,
     spawner: std::cell::RefCell<Spawner>,
-}
-
-/// What starting a new run's follower takes.
-struct Spawner {
-    /// The options every run is read with (its path replaced).
-    template: SourceSpec,
-    /// The followers of the runs after the first.
-    group: FollowGroup,
-    /// What the first run's follower was started with (to start it again with more panels).
-    watch: crate::watch::WatchService,
-    poll: Duration,
-    stop: Arc<AtomicBool>,
-}
-
-impl Spawner {
-    /// Adds a run that appeared in the sweep folder and starts its follower.
-    fn add(&mut self, app: &mut App, name: String, source: std::path::PathBuf) {
-        let mut spec = self.template.clone();
-        spec.path = source;
-        let ws = &mut app.runs.workspace;
-        if ws.has(&name) {
-            return;
-        }
-        let id = ws.push(name.clone(), crate::run::Run::new(spec.clone(), None));
-        match self.group.add(id.0, &spec) {
-            Ok(()) => app.note(format!("new run {}", crate::text::printable(&name)), false),
-            Err(e) => app.note(format!("new run {name}: {e:#}"), true),
-        }
-    }
-}
-
-/// Reads the shown run again with `panels` (the picker added a metric it does not read): a
-/// new follower of its source, the old one ending at its next send as its channel is gone.
-fn reread(app: &mut App, ch: &mut Channels, panels: Vec<String>) {
-    if app.runs.focus != crate::run::RunId(0) {
-        app.note("a new panel for this run: reopen it with --panels", true);
-        return;
-    }
-    let mut sp = ch.spawner.borrow_mut();
-    let spec = sp.template.clone().with_panels(&panels);
-    let (tx, rx) = unbounded();
-    match follow::spawn_in(&sp.watch, spec.clone(), sp.poll, tx, sp.stop.clone()) {
-        Ok(_) => {
-            ch.ingest = rx;
-            let checkpoints = std::mem::take(&mut app.model.checkpoints);
-            app.model = crate::run::RunData::empty(&spec);
-            app.model.checkpoints = checkpoints;
-            app.status.following = false;
-            app.status.last_data = None;
-            sp.template = spec;
-        }
-        Err(e) => app.note(format!("the log could not be read again: {e}"), true),
-    }
 }
 
 /// An event of the first run's follower (the one every view has), tagged as run 0.
