@@ -5,6 +5,7 @@
 //! A run resumed into a new run folder ([`resume`]) is read on from the new file, after a
 //! restart: what was held of the old file's end then is its torn tail, counted as skipped.
 
+pub mod block_crc;
 pub mod config;
 pub mod framing;
 pub mod items;
