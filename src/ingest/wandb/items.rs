@@ -165,6 +165,69 @@ impl RawName {
     }
 }
 
+/// Raw names met and what each is to the decoder, found by a hash of their [`RawKey`] in one
+/// probe (a name whose slot another took is found by a walk).
+#[derive(Debug, Clone)]
+pub struct RawNames<T> {
+    names: Vec<(RawName, T)>,
+    /// Index into `names` by hash (`u8::MAX`: free).
+    slots: [u8; 64],
+}
+
+impl<T: Copy> RawNames<T> {
+    /// At most this many names.
+    pub const MAX: usize = 64;
+
+    pub fn new() -> Self {
+        RawNames {
+            names: Vec::new(),
+            slots: [u8::MAX; 64],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    #[inline]
+    fn slot(key: RawKey) -> usize {
+        let h = key.len as u64 ^ key.ends.0 ^ key.ends.1.rotate_left(29);
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+    }
+
+    #[inline]
+    pub fn get(&self, key: RawKey, raw: &[u8]) -> Option<T> {
+        let slot = self.slots[Self::slot(key)];
+        let (n, v) = self.names.get(usize::from(slot))?;
+        if n.is(key, raw) {
+            return Some(*v);
+        }
+        self.names
+            .iter()
+            .find(|(n, _)| n.is(key, raw))
+            .map(|(_, v)| *v)
+    }
+
+    /// Remembers `raw` (not met before) as `v`, while there is room.
+    pub fn insert(&mut self, raw: &[u8], v: T) {
+        if self.names.len() >= Self::MAX {
+            return;
+        }
+        let key = RawKey::of(raw);
+        let slot = &mut self.slots[Self::slot(key)];
+        if *slot == u8::MAX {
+            *slot = self.names.len() as u8;
+        }
+        self.names.push((RawName::new(raw), v));
+    }
+}
+
+impl<T: Copy> Default for RawNames<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The value in what follows an item's leading name fields, as [`item_of`] reads it; `None`
 /// when a name field comes later too (then the leading ones are not the whole name).
 #[inline]
@@ -224,6 +287,20 @@ mod tests {
         ] {
             assert_eq!(RawName::new(a).is(RawKey::of(b), b), a == b);
         }
+        let mut names = RawNames::new();
+        for (i, n) in [&b"ab"[..], b"abc", b"", &long].into_iter().enumerate() {
+            assert_eq!(names.get(RawKey::of(n), n), None);
+            names.insert(n, i);
+        }
+        for i in 0..100u32 {
+            let n = format!("name{i}");
+            names.insert(n.as_bytes(), 4 + i as usize);
+        }
+        assert_eq!(names.len(), RawNames::<usize>::MAX);
+        assert_eq!(names.get(RawKey::of(b"abc"), b"abc"), Some(1));
+        assert_eq!(names.get(RawKey::of(&long), &long), Some(3));
+        assert_eq!(names.get(RawKey::of(b"name59"), b"name59"), Some(63));
+        assert_eq!(names.get(RawKey::of(b"name60"), b"name60"), None);
         let mut other = long.clone();
         other[100] = b'y';
         assert!(!RawName::new(&long).is(RawKey::of(&other), &other));
