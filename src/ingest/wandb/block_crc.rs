@@ -3,12 +3,12 @@
 //! A chunk's CRC (zlib's CRC-32) covers its type byte and payload; wandb's chunks are ~50–250
 //! bytes, where a CRC call costs mostly its set-up and final reduction. CRC is linear over
 //! GF(2), so the CRC register after the whole run of chunks (headers included) can be
-//! *predicted* from the stored CRCs and lengths alone, as if every chunk were intact: chunk by
-//! chunk, the register is fed the 6 header bytes (stored CRC, length) and then shifted over
-//! the chunk's bytes (`× x^(8n) mod P`, one carry-less multiplication), with the contribution
-//! an intact chunk's bytes must have added (`stored CRC ⊕ ~0 ⊕ (~0 × x^(8n))`). One long CRC
-//! pass over the same bytes (fast: long-buffer throughput) gives the actual register. When
-//! every chunk is intact they are equal, always.
+//! *predicted* from the stored CRCs and lengths alone, as if every chunk were intact: the sum
+//! of what each chunk adds — its 6 header bytes (stored CRC, length) and the register its
+//! bytes must give if intact (`stored CRC ⊕ ~0 ⊕ (~0 × x^(8n))`) — each shifted to the run's
+//! end (`× x^(8d) mod P`: carry-less multiplications by a table of powers). One long CRC pass
+//! over the same bytes (fast: long-buffer throughput) gives the actual register. When every
+//! chunk is intact they are equal, always.
 //!
 //! What it does not detect: the difference of the two is the sum of every damaged chunk's CRC
 //! error shifted to the run's end. Damage in a single chunk is always seen (its error is not
@@ -167,8 +167,11 @@ fn walk(
     use super::framing::CHUNK_HEADER;
     let mut at = 0usize;
     let mut chunks = 0usize;
-    let mut expect = 0u32;
     let end = b.len().min(block_left);
+    // What every chunk adds to the register, shifted to `end` (not to the run's end, not
+    // known yet: the whole prediction is shifted as far, which is invertible), summed
+    // unreduced (reduction is linear): the chunks do not wait for each other.
+    let mut predicted = 0u64;
     while end - at >= CHUNK_HEADER {
         let h = &b[at..at + CHUNK_HEADER];
         let crc = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
@@ -181,21 +184,22 @@ fn walk(
         if CHUNK_HEADER + len > end - at {
             break;
         }
-        // The register is fed the header's 6 bytes (CRC, length), then the n = 1 + len
-        // bytes the CRC covers: what was in it is shifted over all 6 + n, and what this
-        // chunk adds does not depend on it (computed beside the chain of shifts).
+        // The register is fed the header's 6 bytes (CRC, length), then the n = 1 + len bytes
+        // the CRC covers; what was in it before is shifted over all of them. What the chunk
+        // adds: its header's bytes shifted over the n, and (intact) the register of its n
+        // bytes, `CRC ⊕ ~0 ⊕ (~0 × x^(8n))`.
         let n = len + 1;
         let fed = t.shift2(t.shift4(crc) ^ u32::from(len16));
         let adds = t.reduce(clmul(fed ^ !0, t.shift[n])) ^ crc ^ !0;
-        expect = t.reduce(clmul(expect, t.shift[n + 6])) ^ adds;
         at += CHUNK_HEADER + len;
+        predicted ^= clmul(adds, t.shift[end - at]);
         chunks += 1;
     }
     if chunks < 2 {
         return (0, at);
     }
-    let ok = register_of(&b[..at]) == expect;
-    (if ok { at } else { 0 }, at)
+    let actual = t.reduce(clmul(register_of(&b[..at]), t.shift[end - at]));
+    (if actual == t.reduce(predicted) { at } else { 0 }, at)
 }
 
 /// CRC-32C's polynomial, reflected.

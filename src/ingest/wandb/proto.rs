@@ -78,18 +78,20 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// A varint of one or two bytes: its value and length (`None`: longer, or cut).
+/// A varint of one to three bytes: its value and length (`None`: longer, or cut).
 #[inline(always)]
 fn short_varint(b: &[u8]) -> Option<(usize, usize)> {
+    let low = |x: u8| usize::from(x & 0x7f);
     match *b {
         [b0, ..] if b0 < 0x80 => Some((usize::from(b0), 1)),
-        [b0, b1, ..] if b1 < 0x80 => Some((usize::from(b0 & 0x7f) | usize::from(b1) << 7, 2)),
+        [b0, b1, ..] if b1 < 0x80 => Some((low(b0) | usize::from(b1) << 7, 2)),
+        [b0, b1, b2, ..] if b2 < 0x80 => Some((low(b0) | low(b1) << 7 | usize::from(b2) << 14, 3)),
         _ => None,
     }
 }
 
 impl<'a> Fields<'a> {
-    /// The next field when its tag and its length or varint value are one or two bytes each
+    /// The next field when its tag and its length or varint value are one to three bytes each
     /// and it is whole (`None`: anything else, left to [`next_field`](Self::next_field)).
     #[inline(always)]
     fn short_field(&mut self) -> Option<(u32, Value<'a>)> {
@@ -123,7 +125,7 @@ impl<'a> Iterator for Fields<'a> {
             return None;
         }
         // The fields met most (an item in its history record, an item's name and value, a
-        // record, its number) have a tag and a length or value of one or two bytes each:
+        // record, its number) have a tag and a length or value of one to three bytes each:
         // taken here at once; anything else by the general walk.
         if let Some(f) = self.short_field() {
             return Some(f);
@@ -199,6 +201,9 @@ mod tests {
         encode::bytes(2047, b"x", &mut m);
         encode::uint(3, 1 << 40, &mut m);
         encode::uint(4, 5, &mut m);
+        // Three-byte values and lengths (a record number past 2^14, a long record).
+        encode::uint(5, 300_000, &mut m);
+        encode::bytes(6, &[1; 20_000], &mut m);
         let got: Vec<_> = fields(&m).collect();
         assert_eq!(
             got,
@@ -206,7 +211,9 @@ mod tests {
                 (16, Value::Bytes(&[7; 200][..])),
                 (2047, Value::Bytes(b"x")),
                 (3, Value::Varint(1 << 40)),
-                (4, Value::Varint(5))
+                (4, Value::Varint(5)),
+                (5, Value::Varint(300_000)),
+                (6, Value::Bytes(&[1; 20_000][..]))
             ]
         );
         let mut f = fields(&[0x82, 0x01, 9, 1]);
