@@ -193,6 +193,10 @@ impl<T: Copy> RawNames<T> {
         self.names.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     #[inline]
     fn slot(key: RawKey) -> usize {
         let h = key.len as u64 ^ key.words[0] ^ key.words[2].rotate_left(29);

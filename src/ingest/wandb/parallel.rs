@@ -271,7 +271,7 @@ fn feed_stretch(
     let mut redo: Option<usize> = None;
     crate::watch::pool::shared().scope(|scope| {
         for _ in 1..threads.min(n) {
-            scope.spawn(&worker);
+            scope.spawn(worker);
         }
         let mut taken = 0;
         while taken < n {
