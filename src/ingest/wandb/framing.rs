@@ -65,6 +65,11 @@ pub struct Framer {
     resync: bool,
     /// Whether the file header was there (None: not seen yet).
     header_ok: Option<bool>,
+    /// File offsets: chunks ending by `verified_to` passed a combined CRC check
+    /// ([`super::block_crc`]); the chunks before `checked_to` were looked at by one (those
+    /// past `verified_to` are checked one by one).
+    verified_to: u64,
+    checked_to: u64,
     lead: Option<Lead>,
     pub damage: Damage,
 }
@@ -228,8 +233,18 @@ impl Framer {
                 }
                 Unit::Chunk { len, .. } if rest.len() < CHUNK_HEADER + len => return at,
                 Unit::Chunk { crc, len, kind } => {
-                    // The type byte and the payload are contiguous: one CRC pass.
-                    if crc32fast::hash(&rest[CHUNK_HEADER - 1..CHUNK_HEADER + len]) == crc {
+                    let end = self.pos + (CHUNK_HEADER + len) as u64;
+                    if end > self.verified_to && self.pos >= self.checked_to {
+                        // The whole chunks from here to the block's end at once.
+                        let left = (BLOCK - self.pos % BLOCK) as usize;
+                        let (ok, walked) = super::block_crc::verified_run(rest, left);
+                        self.verified_to = self.pos + ok as u64;
+                        self.checked_to = self.pos + walked as u64;
+                    }
+                    // Else the type byte and the payload are contiguous: one CRC pass.
+                    if end <= self.verified_to
+                        || crc32fast::hash(&rest[CHUNK_HEADER - 1..CHUNK_HEADER + len]) == crc
+                    {
                         self.resync = false;
                         self.chunk(kind, &rest[CHUNK_HEADER..CHUNK_HEADER + len], record);
                         CHUNK_HEADER + len
@@ -331,6 +346,8 @@ impl Framer {
         }
         self.damage.add(next.damage);
         self.pos = next.pos;
+        self.verified_to = next.verified_to;
+        self.checked_to = next.checked_to;
         self.resync = next.resync;
         self.held = next.held;
     }

@@ -115,29 +115,33 @@ pub fn split_name(item: &[u8]) -> (&[u8], &[u8]) {
     item.split_at(at)
 }
 
-/// An item's raw leading name fields, compared fast: by length and first and last 8 bytes
-/// (which are all of it up to 16 bytes), only then byte by byte.
+/// An item's raw leading name fields, compared fast: by length and their first, middle and
+/// last 8 bytes (which are all of it up to 24 bytes), only then byte by byte.
 #[derive(Debug, Clone)]
 pub struct RawName {
     key: RawKey,
     bytes: Vec<u8>,
 }
 
-/// The first and the last (up to) 8 bytes of `b`, as numbers.
+/// The first, the middle and the last (up to) 8 bytes of `b`, as numbers.
 #[inline]
-fn ends(b: &[u8]) -> (u64, u64) {
+fn words(b: &[u8]) -> [u64; 3] {
     if let (Some(h), Some(t)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
-        return (u64::from_le_bytes(*h), u64::from_le_bytes(*t));
+        let mid = b.len() / 2 - 4;
+        let m = b[mid..mid + 8]
+            .first_chunk::<8>()
+            .map_or(0, |m| u64::from_le_bytes(*m));
+        return [u64::from_le_bytes(*h), m, u64::from_le_bytes(*t)];
     }
     let w = b.iter().rev().fold(0u64, |w, &x| w << 8 | u64::from(x));
-    (w, w)
+    [w, w, w]
 }
 
 /// What a [`RawName`] is compared by, taken once for the name looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawKey {
     len: usize,
-    ends: (u64, u64),
+    words: [u64; 3],
 }
 
 impl RawKey {
@@ -145,7 +149,7 @@ impl RawKey {
     pub fn of(raw: &[u8]) -> Self {
         RawKey {
             len: raw.len(),
-            ends: ends(raw),
+            words: words(raw),
         }
     }
 }
@@ -161,7 +165,74 @@ impl RawName {
     /// Whether these are the bytes `raw`, whose key is `key`.
     #[inline]
     pub fn is(&self, key: RawKey, raw: &[u8]) -> bool {
-        self.key == key && (raw.len() <= 16 || self.bytes == raw)
+        self.key == key && (raw.len() <= 24 || self.bytes == raw)
+    }
+}
+
+/// Raw names met and what each is to the decoder, found by a hash of their [`RawKey`] in one
+/// probe (a name whose slot another took is found by a walk).
+#[derive(Debug, Clone)]
+pub struct RawNames<T> {
+    names: Vec<(RawName, T)>,
+    /// Index into `names` by hash (`u8::MAX`: free).
+    slots: [u8; 64],
+}
+
+impl<T: Copy> RawNames<T> {
+    /// At most this many names.
+    pub const MAX: usize = 64;
+
+    pub fn new() -> Self {
+        RawNames {
+            names: Vec::new(),
+            slots: [u8::MAX; 64],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    #[inline]
+    fn slot(key: RawKey) -> usize {
+        let h = key.len as u64 ^ key.words[0] ^ key.words[2].rotate_left(29);
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+    }
+
+    #[inline]
+    pub fn get(&self, key: RawKey, raw: &[u8]) -> Option<T> {
+        let slot = self.slots[Self::slot(key)];
+        let (n, v) = self.names.get(usize::from(slot))?;
+        if n.is(key, raw) {
+            return Some(*v);
+        }
+        self.names
+            .iter()
+            .find(|(n, _)| n.is(key, raw))
+            .map(|(_, v)| *v)
+    }
+
+    /// Remembers `raw` (not met before) as `v`, while there is room.
+    pub fn insert(&mut self, raw: &[u8], v: T) {
+        if self.names.len() >= Self::MAX {
+            return;
+        }
+        let key = RawKey::of(raw);
+        let slot = &mut self.slots[Self::slot(key)];
+        if *slot == u8::MAX {
+            *slot = self.names.len() as u8;
+        }
+        self.names.push((RawName::new(raw), v));
+    }
+}
+
+impl<T: Copy> Default for RawNames<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -223,6 +294,29 @@ mod tests {
             (&long, &long),
         ] {
             assert_eq!(RawName::new(a).is(RawKey::of(b), b), a == b);
+        }
+        let mut names = RawNames::new();
+        for (i, n) in [&b"ab"[..], b"abc", b"", &long].into_iter().enumerate() {
+            assert_eq!(names.get(RawKey::of(n), n), None);
+            names.insert(n, i);
+        }
+        for i in 0..100u32 {
+            let n = format!("name{i}");
+            names.insert(n.as_bytes(), 4 + i as usize);
+        }
+        assert_eq!(names.len(), RawNames::<usize>::MAX);
+        assert_eq!(names.get(RawKey::of(b"abc"), b"abc"), Some(1));
+        assert_eq!(names.get(RawKey::of(&long), &long), Some(3));
+        assert_eq!(names.get(RawKey::of(b"name59"), b"name59"), Some(63));
+        assert_eq!(names.get(RawKey::of(b"name60"), b"name60"), None);
+        // Names of 17 to 24 bytes are told apart by their key alone, whichever byte differs.
+        for len in 1..=24 {
+            let a: Vec<u8> = (0..len as u8).collect();
+            for i in 0..len {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert_ne!(RawKey::of(&a), RawKey::of(&b), "{len} {i}");
+            }
         }
         let mut other = long.clone();
         other[100] = b'y';

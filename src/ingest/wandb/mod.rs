@@ -5,6 +5,7 @@
 //! A run resumed into a new run folder ([`resume`]) is read on from the new file, after a
 //! restart: what was held of the old file's end then is its torn tail, counted as skipped.
 
+pub mod block_crc;
 pub mod config;
 pub mod framing;
 pub mod items;
@@ -35,12 +36,12 @@ pub fn looks_like(name: &str, head: &[u8]) -> bool {
 const READ: usize = 4 << 20;
 
 /// How much is read at a time while a long stretch is left (the initial read of a long run):
-/// enough for every pool worker to decode a part of it at once ([`parallel`]).
+/// all of it, in parts decoded on every pool worker at once and handed over as they are
+/// taken in ([`parallel`]).
 fn long_read(left: u64) -> usize {
     let workers = crate::watch::pool::shared().workers();
-    let piece = 2 * parallel::MIN_PART * workers;
-    if workers > 1 && left >= piece as u64 {
-        piece
+    if workers > 1 && left >= 2 * parallel::MIN_PART as u64 {
+        left.min(1 << 30) as usize
     } else {
         READ
     }
@@ -181,6 +182,7 @@ impl WandbSource {
         while self.offset < len {
             let left = len - self.offset;
             let want = (left as usize).min(long_read(left));
+            let counted = &mut self.counted;
             let (n, crc) = parallel::read(
                 &mut self.framer,
                 &mut self.dec,
@@ -188,10 +190,11 @@ impl WandbSource {
                 self.offset,
                 want,
                 workers,
+                &mut |framer, dec| emit(framer, dec, counted, out),
             )?;
             self.offset += n as u64;
-            self.crc = crc32c::crc32c_combine(self.crc, crc, n);
-            self.emit(out);
+            self.crc = block_crc::crc32c_combine(self.crc, crc, n);
+            emit(&self.framer, &mut self.dec, &mut self.counted, out);
             if n < want {
                 break;
             }
@@ -200,17 +203,6 @@ impl WandbSource {
             self.not_wandb = true;
         }
         Ok(true)
-    }
-
-    fn emit(&mut self, out: &mut dyn FnMut(Update)) {
-        let d = self.framer.damage;
-        let new = (d.bad_crc - self.counted.bad_crc) + (d.broken - self.counted.broken);
-        self.counted = d;
-        self.dec.skipped(new);
-        let batch = self.dec.take_batch();
-        if !batch.is_empty() || batch.lines > 0 {
-            out(Update::Batch(batch));
-        }
     }
 }
 
@@ -230,6 +222,23 @@ impl Source for WandbSource {
     fn error(&self) -> Option<String> {
         self.not_wandb
             .then(|| "no W&B header (`:W&B`, 0xBEE1, version 0) at its start".to_string())
+    }
+}
+
+/// Hands over what `dec` decoded so far, with the damage `framer` met since `counted`.
+fn emit(
+    framer: &framing::Framer,
+    dec: &mut records::RecordDecoder,
+    counted: &mut framing::Damage,
+    out: &mut dyn FnMut(Update),
+) {
+    let d = framer.damage;
+    let new = (d.bad_crc - counted.bad_crc) + (d.broken - counted.broken);
+    *counted = d;
+    dec.skipped(new);
+    let batch = dec.take_batch();
+    if !batch.is_empty() || batch.lines > 0 {
+        out(Update::Batch(batch));
     }
 }
 

@@ -7,9 +7,13 @@
 //! a buffer that is reused, not one big fresh one) with its own [`Framer`] (in lead mode: the
 //! middle and last chunks before its first record are kept for the part before) and its own
 //! [`RecordDecoder`], and takes the CRC-32C of its bytes (the file's fingerprint, combined).
-//! Then, in file order, the calling thread's framer [`follow`](Framer::follow)s each part —
-//! the record split across the cut is finished and decoded there, damage is added up — and
-//! its decoder [`absorb`](RecordDecoder::absorb)s the part's batch, names and run info.
+//! The parts (about [`MIN_PART`] each, many more than threads) are taken one after the other
+//! by whichever thread is free — the calling one and pool workers — so that all of them end
+//! together, at most [`AHEAD`] parts ahead of the one taken in. The calling thread takes the
+//! parts in, in file order, as soon as each is done: its framer [`follow`](Framer::follow)s
+//! the part — the record split across the cut is finished and decoded there, damage is added
+//! up — its decoder [`absorb`](RecordDecoder::absorb)s the part's batch, names and run info,
+//! and the batch so far is handed on (the series is built meanwhile, not after the read).
 
 use super::framing::{Framer, BLOCK};
 use super::records::RecordDecoder;
@@ -17,8 +21,8 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-/// Parts are at least this long (shorter stretches are decoded on the calling thread).
-pub const MIN_PART: usize = 4 << 20;
+/// Parts are about this long (shorter stretches are decoded on the calling thread).
+pub const MIN_PART: usize = 1 << 20;
 
 /// How much a part reads at a time: small enough to stay in the core's cache while it is
 /// framed and decoded.
@@ -82,13 +86,14 @@ pub fn read(
     at: u64,
     len: usize,
     threads: usize,
+    each: &mut dyn FnMut(&mut Framer, &mut RecordDecoder),
 ) -> io::Result<(usize, u32)> {
     let src = FileStretch {
         file,
         at,
         piece: PIECE,
     };
-    feed_stretch(framer, dec, &src, len, threads, MIN_PART)
+    feed_stretch(framer, dec, &src, len, threads, MIN_PART, each)
 }
 
 /// Feeds `bytes` to `framer`, decoding its records with `dec`: the same as
@@ -102,7 +107,15 @@ fn feed_in(
     threads: usize,
     min_part: usize,
 ) {
-    let done = feed_stretch(framer, dec, &Memory(bytes), bytes.len(), threads, min_part);
+    let done = feed_stretch(
+        framer,
+        dec,
+        &Memory(bytes),
+        bytes.len(),
+        threads,
+        min_part,
+        &mut |_, _| {},
+    );
     assert!(matches!(done, Ok((n, _)) if n == bytes.len()));
 }
 
@@ -121,9 +134,54 @@ fn serial(
     })
 }
 
-/// A part's outcome: its framer and decoder, the CRC-32C and count of its bytes.
-type Part = (Framer, RecordDecoder, u32, usize);
+/// A part's outcome: its framer and decoder, the CRC-32C and count of its bytes (`None`: it
+/// panicked, which it never should).
+type Part = Option<io::Result<(Framer, RecordDecoder, u32, usize)>>;
 
+/// Parts decoded ahead of the one the calling thread takes in next, at most (what is held in
+/// memory at once).
+const AHEAD: usize = 24;
+
+/// Who decodes which part, and what is done (shared by the calling thread and the workers).
+struct Board {
+    /// The next part to hand out.
+    next: usize,
+    /// Parts taken in, in order, by the calling thread.
+    taken_in: usize,
+    /// A part failed: no more are handed out.
+    stop: bool,
+    done: Vec<Option<Part>>,
+}
+
+struct Shared {
+    board: std::sync::Mutex<Board>,
+    changed: std::sync::Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next part to decode, when one may be handed out now.
+    fn hand_out(b: &mut Board) -> Option<usize> {
+        (!b.stop && b.next < b.done.len() && b.next < b.taken_in + AHEAD).then(|| {
+            b.next += 1;
+            b.next - 1
+        })
+    }
+
+    fn finished(&self, i: usize, part: Part) {
+        self.lock().done[i] = Some(part);
+        self.changed.notify_all();
+    }
+}
+
+/// Feeds the stretch's bytes `0..len` to `framer` (its first ones on this thread, up to a
+/// block boundary), decoding with `dec`: in parts cut at block boundaries, decoded on up to
+/// `threads` threads at once (this one and pool workers, each taking the next part when it
+/// is free) and taken in here in file order as they are done — `each` is called after each
+/// (the batch so far can be handed on). Returns the bytes read and their CRC-32C.
 fn feed_stretch(
     framer: &mut Framer,
     dec: &mut RecordDecoder,
@@ -131,6 +189,7 @@ fn feed_stretch(
     len: usize,
     threads: usize,
     min_part: usize,
+    each: &mut dyn FnMut(&mut Framer, &mut RecordDecoder),
 ) -> io::Result<(usize, u32)> {
     let mut crc = 0u32;
     let mut head = 0usize;
@@ -149,7 +208,14 @@ fn feed_stretch(
             return Ok((head + n, crc));
         }
     }
-    let cuts: Vec<usize> = cuts(framer.position(), len - head, threads, min_part)
+    // Parts of about `min_part` bytes (more than one a thread: whoever is free takes the
+    // next, so the threads end together).
+    let parts = if threads > 1 {
+        (len - head) / min_part.max(1)
+    } else {
+        1
+    };
+    let cuts: Vec<usize> = cuts(framer.position(), len - head, parts, min_part)
         .into_iter()
         .map(|c| head + c)
         .collect();
@@ -159,44 +225,100 @@ fn feed_stretch(
     }
     let start = framer.position() - head as u64;
     let resync = framer.resyncing();
-    let parts: Vec<Option<io::Result<Part>>> = crate::watch::pool::shared().scope(|scope| {
-        let decode = |i: usize| {
-            let (from, to) = (cuts[i], cuts[i + 1]);
-            let mut f = Framer::lead_at(start + from as u64, resync && i == 0);
-            let mut d = dec.sibling();
-            move || {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut c = 0u32;
-                    let n = serial(&mut f, &mut d, src, from, to, &mut c)?;
-                    Ok((f, d, c, n))
-                }))
-                .ok()
+    let template = dec.sibling();
+    let n = cuts.len() - 1;
+    let shared = Shared {
+        board: std::sync::Mutex::new(Board {
+            next: 0,
+            taken_in: 0,
+            stop: false,
+            done: (0..n).map(|_| None).collect(),
+        }),
+        changed: std::sync::Condvar::new(),
+    };
+    let decode = |i: usize| -> Part {
+        let (from, to) = (cuts[i], cuts[i + 1]);
+        let mut f = Framer::lead_at(start + from as u64, resync && i == 0);
+        let mut d = template.sibling();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut c = 0u32;
+            let got = serial(&mut f, &mut d, src, from, to, &mut c)?;
+            Ok((f, d, c, got))
+        }))
+        .ok()
+    };
+    let worker = || loop {
+        let i = {
+            let mut b = shared.lock();
+            loop {
+                if b.stop || b.next >= n {
+                    return;
+                }
+                if let Some(i) = Shared::hand_out(&mut b) {
+                    break i;
+                }
+                b = match shared.changed.wait(b) {
+                    Ok(g) => g,
+                    Err(e) => e.into_inner(),
+                };
             }
         };
-        let last = cuts.len() - 2;
-        let tasks: Vec<_> = (0..last).map(|i| scope.spawn(decode(i))).collect();
-        // The last part (which may end in a torn chunk to hold) on this thread meanwhile.
-        let mine = decode(last)();
-        let mut all: Vec<_> = tasks.into_iter().map(|t| t.join()).collect();
-        all.push(mine);
-        all
-    });
-    let whole = parts.iter().zip(cuts.windows(2)).all(|(p, w)| {
-        // Every part read to its end (the last one may stop short: the file ends there).
-        matches!(p, Some(Ok((_, _, _, n))) if *n == w[1] - w[0] || w[1] == len)
-    });
-    if !whole {
-        // A part failed (a read error, the file cut meanwhile; a panic never should): the
-        // stretch again in one go, which meets the same error or end.
-        let n = serial(framer, dec, src, head, len, &mut crc)?;
-        return Ok((head + n, crc));
-    }
+        shared.finished(i, decode(i));
+    };
     let mut total = head;
-    for (f, d, c, n) in parts.into_iter().flatten().flatten() {
-        framer.follow(f, &mut |r| dec.record(r));
-        dec.absorb(d);
-        crc = crc32c::crc32c_combine(crc, c, n);
-        total += n;
+    // Where the stretch is read again in one go, when a part failed (a read error, the file
+    // cut meanwhile): the parts before it were taken in.
+    let mut redo: Option<usize> = None;
+    crate::watch::pool::shared().scope(|scope| {
+        for _ in 1..threads.min(n) {
+            scope.spawn(worker);
+        }
+        let mut taken = 0;
+        while taken < n {
+            let mut b = shared.lock();
+            if let Some(part) = b.done[taken].take() {
+                drop(b);
+                // Read to its end (the last one may stop short: the file ends there).
+                let whole = matches!(&part, Some(Ok((_, _, _, got)))
+                    if *got == cuts[taken + 1] - cuts[taken] || cuts[taken + 1] == len);
+                match part {
+                    Some(Ok((f, d, c, got))) if whole => {
+                        framer.follow(f, &mut |r| dec.record(r));
+                        dec.absorb(d);
+                        crc = super::block_crc::crc32c_combine(crc, c, got);
+                        total += got;
+                        each(framer, dec);
+                    }
+                    _ => {
+                        redo = Some(cuts[taken]);
+                        shared.lock().stop = true;
+                        shared.changed.notify_all();
+                        return;
+                    }
+                }
+                taken += 1;
+                shared.lock().taken_in = taken;
+                shared.changed.notify_all();
+                continue;
+            }
+            // Not done yet: decode the next part meanwhile, or wait for it.
+            match Shared::hand_out(&mut b) {
+                Some(i) => {
+                    drop(b);
+                    shared.finished(i, decode(i));
+                }
+                None => {
+                    drop(match shared.changed.wait(b) {
+                        Ok(g) => g,
+                        Err(e) => e.into_inner(),
+                    });
+                }
+            }
+        }
+    });
+    if let Some(from) = redo {
+        let got = serial(framer, dec, src, from, len, &mut crc)?;
+        return Ok((from + got, crc));
     }
     Ok((total, crc))
 }

@@ -216,8 +216,24 @@ fn read_file(
     };
     let mut framer = Framer::new();
     let mut dec = RecordDecoder::new(&MetricSpec::gnorm());
-    let (n, crc) = feed_stretch(&mut framer, &mut dec, &src, len, threads, min_part).unwrap();
-    (outcome(&framer, &mut dec), n, crc)
+    let mut taken_in = 0;
+    let (n, crc) = feed_stretch(
+        &mut framer,
+        &mut dec,
+        &src,
+        len,
+        threads,
+        min_part,
+        &mut |_, _| taken_in += 1,
+    )
+    .unwrap();
+    // Parts cut from the stretch past its first block are handed on one by one.
+    assert!(
+        threads == 1 || taken_in >= (len - BLOCK as usize) / min_part / 2,
+        "{taken_in}"
+    );
+    let got = outcome(&framer, &mut dec);
+    (got, n, crc)
 }
 
 #[test]

@@ -78,6 +78,44 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A varint of one to three bytes: its value and length (`None`: longer, or cut).
+#[inline(always)]
+fn short_varint(b: &[u8]) -> Option<(usize, usize)> {
+    let low = |x: u8| usize::from(x & 0x7f);
+    match *b {
+        [b0, ..] if b0 < 0x80 => Some((usize::from(b0), 1)),
+        [b0, b1, ..] if b1 < 0x80 => Some((low(b0) | usize::from(b1) << 7, 2)),
+        [b0, b1, b2, ..] if b2 < 0x80 => Some((low(b0) | low(b1) << 7 | usize::from(b2) << 14, 3)),
+        _ => None,
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// The next field when its tag and its length or varint value are one to three bytes each
+    /// and it is whole (`None`: anything else, left to [`next_field`](Self::next_field)).
+    #[inline(always)]
+    fn short_field(&mut self) -> Option<(u32, Value<'a>)> {
+        let b = self.rest;
+        let (tag, at) = short_varint(b)?;
+        let number = (tag >> 3) as u32;
+        let rest = &b[at..];
+        match tag & 7 {
+            2 => {
+                let (len, m) = short_varint(rest)?;
+                let v = rest.get(m..m + len)?;
+                self.rest = &rest[m + len..];
+                Some((number, Value::Bytes(v)))
+            }
+            0 => {
+                let (v, m) = short_varint(rest)?;
+                self.rest = &rest[m..];
+                Some((number, Value::Varint(v as u64)))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl<'a> Iterator for Fields<'a> {
     type Item = (u32, Value<'a>);
 
@@ -87,27 +125,10 @@ impl<'a> Iterator for Fields<'a> {
             return None;
         }
         // The fields met most (an item in its history record, an item's name and value, a
-        // record number) have a tag and a length or value of one or two bytes each: taken
-        // here at once; anything else by the general walk.
-        match *self.rest {
-            [tag, len, ref rest @ ..] if tag & 0x87 == 0x02 && len < 0x80 => {
-                if let Some(b) = rest.get(..usize::from(len)) {
-                    self.rest = &rest[usize::from(len)..];
-                    return Some((u32::from(tag >> 3), Value::Bytes(b)));
-                }
-            }
-            [t0, t1, len, ref rest @ ..] if t0 & 0x87 == 0x82 && t1 < 0x80 && len < 0x80 => {
-                if let Some(b) = rest.get(..usize::from(len)) {
-                    self.rest = &rest[usize::from(len)..];
-                    let number = u32::from((t0 & 0x7f) >> 3) | u32::from(t1) << 4;
-                    return Some((number, Value::Bytes(b)));
-                }
-            }
-            [tag, v, ref rest @ ..] if tag & 0x87 == 0 && v < 0x80 => {
-                self.rest = rest;
-                return Some((u32::from(tag >> 3), Value::Varint(u64::from(v))));
-            }
-            _ => {}
+        // record, its number) have a tag and a length or value of one to three bytes each:
+        // taken here at once; anything else by the general walk.
+        if let Some(f) = self.short_field() {
+            return Some(f);
         }
         let f = self.next_field();
         if f.is_none() {
@@ -180,6 +201,9 @@ mod tests {
         encode::bytes(2047, b"x", &mut m);
         encode::uint(3, 1 << 40, &mut m);
         encode::uint(4, 5, &mut m);
+        // Three-byte values and lengths (a record number past 2^14, a long record).
+        encode::uint(5, 300_000, &mut m);
+        encode::bytes(6, &[1; 20_000], &mut m);
         let got: Vec<_> = fields(&m).collect();
         assert_eq!(
             got,
@@ -187,7 +211,9 @@ mod tests {
                 (16, Value::Bytes(&[7; 200][..])),
                 (2047, Value::Bytes(b"x")),
                 (3, Value::Varint(1 << 40)),
-                (4, Value::Varint(5))
+                (4, Value::Varint(5)),
+                (5, Value::Varint(300_000)),
+                (6, Value::Bytes(&[1; 20_000][..]))
             ]
         );
         let mut f = fields(&[0x82, 0x01, 9, 1]);

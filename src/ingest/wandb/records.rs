@@ -16,7 +16,7 @@
 
 use super::config::clip_in;
 pub use super::config::CLIP_KEYS;
-use super::items::{item_of, split_name, value_after_name, ItemValue, RawKey, RawName};
+use super::items::{item_of, split_name, value_after_name, ItemValue, RawKey, RawNames};
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
 use crate::ingest::formats::MetricSpec;
@@ -69,7 +69,7 @@ pub struct RecordDecoder {
     /// matched once, not against every alias each time.
     remembered: Vec<(Vec<u8>, ItemRole)>,
     /// The same by the raw bytes of the items' leading name fields ([`split_name`]).
-    by_raw_name: Vec<(RawName, ItemRole)>,
+    by_raw_name: RawNames<ItemRole>,
     joined: Vec<u8>,
 }
 
@@ -89,7 +89,7 @@ impl RecordDecoder {
             info: RunInfo::default(),
             seen: Vec::new(),
             remembered: Vec::new(),
-            by_raw_name: Vec::new(),
+            by_raw_name: RawNames::new(),
             joined: Vec::new(),
         }
     }
@@ -105,7 +105,7 @@ impl RecordDecoder {
             info: RunInfo::default(),
             seen: Vec::new(),
             remembered: Vec::new(),
-            by_raw_name: Vec::new(),
+            by_raw_name: RawNames::new(),
             joined: Vec::new(),
         }
     }
@@ -218,11 +218,7 @@ impl RecordDecoder {
     ) -> Option<(ItemRole, ItemValue<'a>)> {
         let (raw, rest) = split_name(item);
         let key = RawKey::of(raw);
-        let known = self
-            .by_raw_name
-            .iter()
-            .find(|(n, _)| n.is(key, raw))
-            .map(|(_, r)| *r);
+        let known = self.by_raw_name.get(key, raw);
         if let Some(role) = known {
             if role == ItemRole::Other {
                 // Not charted: its value is not looked at (nor whether it has one).
@@ -239,7 +235,7 @@ impl RecordDecoder {
             && !raw.is_empty()
             && value_after_name(rest).is_some()
         {
-            self.by_raw_name.push((RawName::new(raw), role));
+            self.by_raw_name.insert(raw, role);
         }
         Some((role, value))
     }
