@@ -209,6 +209,9 @@ pub struct LineParser {
     field_losses: Vec<syntax::Key>,
     /// The panels' metrics: the column each fills and its names.
     extras: Vec<(usize, Vec<syntax::Key>)>,
+    /// The metric's, step's, loss's (when read) and panels' names, for one pass over a
+    /// `key=value` line: groups in that order.
+    eq_fields: syntax::EqFields,
 }
 
 impl LineParser {
@@ -219,22 +222,33 @@ impl LineParser {
             field_aliases.push(syntax::Key::new(name));
         }
         let keys = |names: &[&str]| names.iter().map(|s| syntax::Key::new(s)).collect();
+        let steps: Vec<syntax::Key> = keys(&STEP_ALIASES);
+        let losses: Vec<syntax::Key> = keys(&LOSS_ALIASES);
+        let reads_loss =
+            metric.columns().len() > LOSS_COLUMN && metric.key().role != crate::core::Role::Loss;
+        let extras: Vec<(usize, Vec<syntax::Key>)> = metric
+            .companions
+            .iter()
+            .map(|c| (c.column, c.keys.clone()))
+            .collect();
+        let mut groups: Vec<&[syntax::Key]> = vec![&metric.aliases, &steps];
+        // A loss not read is not looked for (the pass stops once every group has its
+        // first-choice key).
+        groups.push(if reads_loss { &losses } else { &[] });
+        groups.extend(extras.iter().map(|(_, k)| k.as_slice()));
+        let eq_fields = syntax::EqFields::new(&groups);
         LineParser {
+            eq_fields,
             field_aliases,
             field_steps: keys(&FIELD_STEPS),
             field_losses: keys(&FIELD_LOSSES),
             format,
-            steps: keys(&STEP_ALIASES),
-            losses: keys(&LOSS_ALIASES),
+            steps,
+            losses,
             clip_key: syntax::Key::new("clip"),
             train_prefixed,
-            reads_loss: metric.columns().len() > LOSS_COLUMN
-                && metric.key().role != crate::core::Role::Loss,
-            extras: metric
-                .companions
-                .iter()
-                .map(|c| (c.column, c.keys.clone()))
-                .collect(),
+            reads_loss,
+            extras,
             metric,
         }
     }
@@ -280,6 +294,9 @@ impl LineParser {
 /// Reads value, step and loss with one syntax into a record; `None` when the metric is absent,
 /// `Some(None)` when present but unreadable.
 fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<Record>> {
+    if sep == syntax::Sep::Eq {
+        return record_eq(p, line);
+    }
     let raw = syntax::first_of(line, &p.metric.aliases, sep)?;
     let Some(value) = syntax::parse_number(raw) else {
         return Some(None);
@@ -292,6 +309,28 @@ fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<R
     }
     for (col, keys) in &p.extras {
         rec.values[*col] = syntax::first_of(line, keys, sep).and_then(syntax::parse_number);
+    }
+    Some(Some(rec))
+}
+
+/// [`record_with`] in `key=value` syntax: every field found in one pass over the line.
+fn record_eq(p: &LineParser, line: &[u8]) -> Option<Option<Record>> {
+    const GROUPS: usize = 3 + crate::core::MAX_COLUMNS;
+    let mut found: [Option<&[u8]>; GROUPS] = [None; GROUPS];
+    p.eq_fields.find(line, &mut found);
+    let Some(value) = syntax::parse_number(found[0]?) else {
+        return Some(None);
+    };
+    let mut rec = Record::new(found[1].and_then(syntax::parse_step), value);
+    if p.reads_loss {
+        rec.values[LOSS_COLUMN] = found[2].and_then(syntax::parse_number);
+    }
+    for (g, (col, _)) in p.extras.iter().enumerate() {
+        rec.values[*col] = found
+            .get(3 + g)
+            .copied()
+            .flatten()
+            .and_then(syntax::parse_number);
     }
     Some(Some(rec))
 }
