@@ -26,21 +26,30 @@ const MAX_FAST: usize = 64;
 pub struct EqFields {
     /// Every key with a bit, in group order, each group's keys in its order.
     keys: Vec<FastKey>,
-    /// The keys whose last byte is `b`, for each byte `b`.
-    by_last: Box<[u64; 256]>,
+    /// The keys that may end with the two bytes `a b`, at [`pair`]`(b, a)` (a one-byte key
+    /// under every `a`).
+    by_pair: [u64; 256],
     /// The keys the `=` walk cannot stand in for, as (group, rank, key) in group and rank
     /// order.
     slow: Vec<(usize, usize, Key)>,
     groups: usize,
+    /// Every key with a bit.
+    all: u64,
 }
 
 #[derive(Debug, Clone)]
 struct FastKey {
-    key: Key,
+    needle: Box<[u8]>,
+    /// Also matches as the last component of a `/` path.
+    component: bool,
     group: usize,
     rank: usize,
     /// This key and the keys after it in its group: not wanted once this one has a value.
     outranked: u64,
+    /// The key's last (up to) 8 bytes where they end an 8-byte little-endian word, and which
+    /// bytes of the word they are: most candidates are told apart by one compare.
+    tail: u64,
+    tail_mask: u64,
 }
 
 impl EqFields {
@@ -52,10 +61,13 @@ impl EqFields {
             for (rank, key) in names.iter().enumerate() {
                 if group < MAX_GROUPS && keys.len() < MAX_FAST && walk_finds(key) {
                     keys.push(FastKey {
-                        key: key.clone(),
+                        needle: key.bytes().into(),
+                        component: key.component,
                         group,
                         rank,
                         outranked: 0,
+                        tail: tail_word(key.bytes(), 0),
+                        tail_mask: tail_word(key.bytes(), 0xff),
                     });
                 } else {
                     slow.push((group, rank, key.clone()));
@@ -65,15 +77,18 @@ impl EqFields {
                 keys[i].outranked = (i..keys.len()).fold(0, |m, j| m | 1 << j);
             }
         }
-        let mut by_last = Box::new([0u64; 256]);
+        let mut by_pair = [0u64; 256];
         for (i, k) in keys.iter().enumerate() {
-            if let Some(&b) = k.key.bytes().last() {
-                by_last[usize::from(b)] |= 1 << i;
+            match *k.needle {
+                [.., a, b] => by_pair[pair(b, a)] |= 1 << i,
+                [b] => (0..=255).for_each(|a| by_pair[pair(b, a)] |= 1 << i),
+                [] => {}
             }
         }
         EqFields {
+            all: keys.iter().enumerate().fold(0, |m, (i, _)| m | 1 << i),
             keys,
-            by_last,
+            by_pair,
             slow,
             groups: groups.len(),
         }
@@ -86,31 +101,43 @@ impl EqFields {
         out[..groups].fill(None);
         // The rank of the key each group's value came from.
         let mut best = [usize::MAX; MAX_GROUPS];
-        let mut wanted = self
-            .keys
-            .iter()
-            .enumerate()
-            .fold(0u64, |m, (i, k)| m | u64::from(k.group < groups) << i);
-        for e in memchr::memchr_iter(b'=', line) {
+        let mut wanted = if groups == self.groups {
+            self.all
+        } else {
+            self.keys
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (i, k)| m | u64::from(k.group < groups) << i)
+        };
+        for e in EqBytes::of(line) {
             if wanted == 0 {
                 break;
             }
-            let Some(&before) = e.checked_sub(1).and_then(|i| line.get(i)) else {
+            let Some(&last) = e.checked_sub(1).and_then(|i| line.get(i)) else {
                 continue;
             };
-            let mut cand = self.by_last[usize::from(before)] & wanted;
+            let second = e.checked_sub(2).map_or(0, |i| line[i]);
+            let mut cand = self.by_pair[pair(last, second)] & wanted;
             while cand != 0 {
                 let i = cand.trailing_zeros() as usize;
                 cand &= cand - 1;
                 let k = &self.keys[i];
-                let needle = k.key.bytes();
+                let needle = &*k.needle;
                 let Some(start) = e.checked_sub(needle.len()) else {
                     continue;
                 };
-                if &line[start..e] != needle {
+                let same = match e.checked_sub(8).and_then(|w| line[w..].first_chunk::<8>()) {
+                    Some(word) => {
+                        u64::from_le_bytes(*word) & k.tail_mask == k.tail
+                            && (needle.len() <= 8
+                                || line[start..e - 8] == needle[..needle.len() - 8])
+                    }
+                    None => &line[start..e] == needle,
+                };
+                if !same {
                     continue;
                 }
-                let from = if k.key.component {
+                let from = if k.component {
                     path_start(line, start)
                 } else {
                     start
@@ -142,6 +169,93 @@ impl EqFields {
             }
         }
     }
+}
+
+/// The slot of the keys ending in `second last` (a hash: keys that share it are told apart
+/// by comparing them).
+fn pair(last: u8, second: u8) -> usize {
+    usize::from(last ^ second.rotate_left(3))
+}
+
+/// The last (up to) 8 bytes of `key` at the high end of a little-endian word, or `fill` in
+/// their places.
+fn tail_word(key: &[u8], fill: u8) -> u64 {
+    let n = key.len().min(8);
+    let mut word = [0u8; 8];
+    for (w, &b) in word[8 - n..].iter_mut().zip(&key[key.len() - n..]) {
+        *w = if fill == 0 { b } else { fill };
+    }
+    u64::from_le_bytes(word)
+}
+
+/// The positions of a line's `=` bytes, found 64 bytes at a time (a `memchr` per `=` costs
+/// more than it saves: they are a few bytes apart).
+struct EqBytes<'a> {
+    line: &'a [u8],
+    /// Where the next 64 bytes start.
+    next: usize,
+    /// Where the current 64 start, and which of them are `=`.
+    base: usize,
+    bits: u64,
+}
+
+impl<'a> EqBytes<'a> {
+    fn of(line: &'a [u8]) -> Self {
+        EqBytes {
+            line,
+            next: 0,
+            base: 0,
+            bits: 0,
+        }
+    }
+}
+
+impl Iterator for EqBytes<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.bits == 0 {
+            let rest = self.line.get(self.next..).filter(|r| !r.is_empty())?;
+            self.base = self.next;
+            self.next += 64;
+            self.bits = match rest.first_chunk::<64>() {
+                Some(chunk) => eq_mask(chunk),
+                None => {
+                    let mut chunk = [0u8; 64];
+                    chunk[..rest.len()].copy_from_slice(rest);
+                    eq_mask(&chunk)
+                }
+            };
+        }
+        let i = self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        Some(self.base + i)
+    }
+}
+
+/// Bit `i` set where `chunk[i]` is `=`.
+#[cfg(target_arch = "x86_64")]
+fn eq_mask(chunk: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let mut bits = 0u64;
+    for (i, part) in chunk.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of every x86_64 CPU; the load reads exactly the 16 bytes of
+        // `part`, with no alignment required.
+        let m = unsafe {
+            let v = _mm_loadu_si128(part.as_ptr().cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'=' as i8)))
+        };
+        bits |= u64::from(m as u16) << (16 * i);
+    }
+    bits
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn eq_mask(chunk: &[u8; 64]) -> u64 {
+    chunk
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | u64::from(b == b'=') << i)
 }
 
 /// Whether the `=` walk finds the same first valid occurrence of `key` as its own search.
