@@ -60,14 +60,15 @@ impl EqFields {
             let first_bit = keys.len();
             for (rank, key) in names.iter().enumerate() {
                 if group < MAX_GROUPS && keys.len() < MAX_FAST && walk_finds(key) {
+                    let (tail, tail_mask) = tail_word(key.bytes());
                     keys.push(FastKey {
                         needle: key.bytes().into(),
                         component: key.component,
                         group,
                         rank,
                         outranked: 0,
-                        tail: tail_word(key.bytes(), 0),
-                        tail_mask: tail_word(key.bytes(), 0xff),
+                        tail,
+                        tail_mask,
                     });
                 } else {
                     slow.push((group, rank, key.clone()));
@@ -177,15 +178,15 @@ fn pair(last: u8, second: u8) -> usize {
     usize::from(last ^ second.rotate_left(3))
 }
 
-/// The last (up to) 8 bytes of `key` at the high end of a little-endian word, or `fill` in
-/// their places.
-fn tail_word(key: &[u8], fill: u8) -> u64 {
+/// The last (up to) 8 bytes of `key` at the high end of a little-endian word (the 8 bytes
+/// before a `=`), and the mask of the bytes they take.
+fn tail_word(key: &[u8]) -> (u64, u64) {
     let n = key.len().min(8);
     let mut word = [0u8; 8];
-    for (w, &b) in word[8 - n..].iter_mut().zip(&key[key.len() - n..]) {
-        *w = if fill == 0 { b } else { fill };
-    }
-    u64::from_le_bytes(word)
+    let mut mask = [0u8; 8];
+    word[8 - n..].copy_from_slice(&key[key.len() - n..]);
+    mask[8 - n..].fill(0xff);
+    (u64::from_le_bytes(word), u64::from_le_bytes(mask))
 }
 
 /// The positions of a line's `=` bytes, found 64 bytes at a time (a `memchr` per `=` costs
