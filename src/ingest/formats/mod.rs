@@ -19,10 +19,12 @@ mod nanogpt;
 mod olmo;
 pub mod overflow;
 pub mod panels;
+mod record;
 pub mod syntax;
 mod torchtitan;
 
 use memchr::memmem;
+use record::{record_with, to_parsed};
 
 pub use crate::core::LogFormat;
 
@@ -209,6 +211,9 @@ pub struct LineParser {
     field_losses: Vec<syntax::Key>,
     /// The panels' metrics: the column each fills and its names.
     extras: Vec<(usize, Vec<syntax::Key>)>,
+    /// The metric's, step's, loss's (when read) and panels' names, for one pass over a
+    /// `key=value` line: groups in that order.
+    eq_fields: syntax::EqFields,
 }
 
 impl LineParser {
@@ -219,22 +224,33 @@ impl LineParser {
             field_aliases.push(syntax::Key::new(name));
         }
         let keys = |names: &[&str]| names.iter().map(|s| syntax::Key::new(s)).collect();
+        let steps: Vec<syntax::Key> = keys(&STEP_ALIASES);
+        let losses: Vec<syntax::Key> = keys(&LOSS_ALIASES);
+        let reads_loss =
+            metric.columns().len() > LOSS_COLUMN && metric.key().role != crate::core::Role::Loss;
+        let extras: Vec<(usize, Vec<syntax::Key>)> = metric
+            .companions
+            .iter()
+            .map(|c| (c.column, c.keys.clone()))
+            .collect();
+        let mut groups: Vec<&[syntax::Key]> = vec![&metric.aliases, &steps];
+        // A loss not read is not looked for (the pass stops once every group has its
+        // first-choice key).
+        groups.push(if reads_loss { &losses } else { &[] });
+        groups.extend(extras.iter().map(|(_, k)| k.as_slice()));
+        let eq_fields = syntax::EqFields::new(&groups);
         LineParser {
+            eq_fields,
             field_aliases,
             field_steps: keys(&FIELD_STEPS),
             field_losses: keys(&FIELD_LOSSES),
             format,
-            steps: keys(&STEP_ALIASES),
-            losses: keys(&LOSS_ALIASES),
+            steps,
+            losses,
             clip_key: syntax::Key::new("clip"),
             train_prefixed,
-            reads_loss: metric.columns().len() > LOSS_COLUMN
-                && metric.key().role != crate::core::Role::Loss,
-            extras: metric
-                .companions
-                .iter()
-                .map(|c| (c.column, c.keys.clone()))
-                .collect(),
+            reads_loss,
+            extras,
             metric,
         }
     }
@@ -274,34 +290,6 @@ impl LineParser {
             LogFormat::FairseqJson => self.clip_key.value_in(line, syntax::Sep::Json).is_some(),
             _ => false,
         }
-    }
-}
-
-/// Reads value, step and loss with one syntax into a record; `None` when the metric is absent,
-/// `Some(None)` when present but unreadable.
-fn record_with(p: &LineParser, line: &[u8], sep: syntax::Sep) -> Option<Option<Record>> {
-    let raw = syntax::first_of(line, &p.metric.aliases, sep)?;
-    let Some(value) = syntax::parse_number(raw) else {
-        return Some(None);
-    };
-    let step = syntax::first_of(line, &p.steps, sep).and_then(syntax::parse_step);
-    let mut rec = Record::new(step, value);
-    if p.reads_loss {
-        rec.values[LOSS_COLUMN] =
-            syntax::first_of(line, &p.losses, sep).and_then(syntax::parse_number);
-    }
-    for (col, keys) in &p.extras {
-        rec.values[*col] = syntax::first_of(line, keys, sep).and_then(syntax::parse_number);
-    }
-    Some(Some(rec))
-}
-
-fn to_parsed(r: Option<Option<Record>>, aggregate: bool) -> Parsed {
-    match r {
-        None => Parsed::Nothing,
-        Some(None) => Parsed::Malformed,
-        Some(Some(rec)) if aggregate => Parsed::Aggregate(rec),
-        Some(Some(rec)) => Parsed::Step(rec),
     }
 }
 

@@ -4,7 +4,9 @@
 
 use memchr::memmem;
 
+mod eq_fields;
 mod number;
+pub use eq_fields::EqFields;
 pub use number::parse_number;
 
 /// How a key is joined to its value.
