@@ -110,10 +110,11 @@ impl TbSource {
         };
         let len = file.metadata()?.len();
         let mut emit = |dec: &mut tfevents::EventDecoder| {
-            let mut batch = dec.take_batch();
-            if !batch.is_empty() || batch.lines > 0 {
-                batch.detected = Some(LogFormat::TensorBoard);
-                out(Update::Batch(batch));
+            for mut batch in dec.take_batches() {
+                if !batch.is_empty() || batch.lines > 0 {
+                    batch.detected = Some(LogFormat::TensorBoard);
+                    out(Update::Batch(batch));
+                }
             }
         };
         if len.saturating_sub(f.offset) > (16 << 20) {

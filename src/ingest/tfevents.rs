@@ -52,6 +52,9 @@ pub struct EventDecoder {
     buf: Vec<u8>,
     start: usize,
     batch: Batch,
+    /// Batches complete before `batch` (the parts of a stretch decoded in parallel, each kept
+    /// as decoded rather than copied into one), in order.
+    ready: Vec<Batch>,
     /// Inside a stretch of bytes that are not records (one skip counted for all of it).
     resyncing: bool,
     /// Loss seen at a step, attached to the metric's record at the same step.
@@ -89,6 +92,7 @@ impl EventDecoder {
             buf: Vec::new(),
             start: 0,
             batch: Batch::with_columns(metric.columns()),
+            ready: Vec::new(),
             resyncing: false,
             last_loss: None,
             last_extra: Default::default(),
@@ -130,12 +134,27 @@ impl EventDecoder {
         self.handed_over = None;
     }
 
+    /// What was decoded since the last call, as one batch.
     pub fn take_batch(&mut self) -> Batch {
+        let mut parts = self.take_batches().into_iter();
+        let mut all = parts.next().unwrap_or_default();
+        for b in parts {
+            all.extend(b);
+        }
+        all
+    }
+
+    /// What was decoded since the last call, in order, as the batches it was decoded in (the
+    /// parts of a parallel decode are not copied into one); at least one batch.
+    pub fn take_batches(&mut self) -> Vec<Batch> {
         if let Some(r) = self.batch.steps.last() {
             self.handed_over = Some((r.step, r.values[LOSS_COLUMN].is_some()));
         }
         let next = self.batch.empty_like();
-        std::mem::replace(&mut self.batch, next)
+        let last = std::mem::replace(&mut self.batch, next);
+        let mut out = std::mem::take(&mut self.ready);
+        out.push(last);
+        out
     }
 
     /// Feeds the next bytes of the file; complete records are decoded.
