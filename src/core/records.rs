@@ -178,6 +178,16 @@ impl Records {
         self.values.get(col).and_then(|c| c.get(i))
     }
 
+    /// Every record's step, when each has one (for building a series a column at a time).
+    pub fn dense_steps(&self) -> Option<&[u64]> {
+        self.step.dense()
+    }
+
+    /// Column `col`'s values, when every record has one.
+    pub fn dense_column(&self, col: usize) -> Option<&[f64]> {
+        self.values.get(col).and_then(Column::dense)
+    }
+
     /// Fills the gap (or replaces the value) of column `col` in the last record.
     pub fn set_last(&mut self, col: usize, value: f64) {
         if let Some(i) = self.len().checked_sub(1) {

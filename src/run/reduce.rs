@@ -190,6 +190,18 @@ impl RunData {
                 .collect(),
             SeriesId::Epochs => Vec::new(),
         };
+        // Nothing to hand out per point: a batch of rising steps goes in a column at a time.
+        if !points && panel_cols.is_empty() && !frames {
+            if let (Some(steps), Some(values)) = (records.dense_steps(), records.dense_column(0)) {
+                let loss = |i: usize| loss_col.and_then(|c| records.value(c, i));
+                if self.series_mut(id).push_rising(steps, values, loss) {
+                    if self.series(id).events().len() != self.announced[id.slot()] {
+                        self.announce(id, tell);
+                    }
+                    return;
+                }
+            }
+        }
         for i in 0..records.len() {
             let loss = loss_col.and_then(|c| records.value(c, i));
             let step = records.step(i);

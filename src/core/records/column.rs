@@ -107,6 +107,15 @@ impl<T: Copy + Default> Column<T> {
         self.data.extend(later.data);
     }
 
+    /// The entries, when the column has no gap.
+    pub(super) fn dense(&self) -> Option<&[T]> {
+        self.gaps
+            .words
+            .iter()
+            .all(|w| *w == 0)
+            .then_some(&self.data[..])
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = Option<T>> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
