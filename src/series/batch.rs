@@ -45,10 +45,20 @@ impl Series {
                 self.losses.push(loss(j + 1).unwrap_or(f64::NAN));
             }
         }
-        for (j, &v) in values.iter().enumerate() {
-            let flags = self.judge(start + j, v);
-            self.flags.push(flags);
-            self.pyramid.push(v, flags);
+        self.nonfinite += values.iter().filter(|v| !v.is_finite()).count();
+        let Series {
+            detector,
+            flags,
+            pyramid,
+            ..
+        } = self;
+        let mut each = |v: f64, f: u8| {
+            flags.push(f);
+            pyramid.push(v, f);
+        };
+        match detector {
+            Some(d) => d.classify_each(start, values, each),
+            None => values.iter().for_each(|&v| each(v, 0)),
         }
         self.last_step = Some(last);
         true
@@ -125,5 +135,48 @@ mod tests {
         assert!(!s.push_rising(&[3, 2], &[1.0, 1.0], |_| None));
         assert!(!s.push_rising(&[3], &[1.0, 2.0], |_| None));
         assert!(s.is_empty());
+    }
+
+    /// The detector's run over a slice flags what judging each point does, for any window,
+    /// factor (0 included) and threshold, through calm stretches, spikes and non-finite values.
+    #[test]
+    fn the_detector_over_a_slice_judges_as_point_by_point() {
+        use crate::series::Detector;
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut values = Vec::new();
+        for i in 0..6000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            values.push(match rng % 101 {
+                0 => 50.0 + (rng % 7) as f64,
+                1 if i % 5 == 0 => f64::INFINITY,
+                2 => f64::NAN,
+                3 => 0.0,
+                r => 0.2 + (r % 13) as f64 / 10.0,
+            });
+        }
+        for window in [1usize, 2, 5, 50, 257] {
+            for factor in [0.0, 1.5, 3.0] {
+                for clip in [None, Some(0.9)] {
+                    let params = ExplosionParams { factor, window };
+                    let (mut one, mut run) =
+                        (Detector::new(clip, params), Detector::new(clip, params));
+                    let want: Vec<u8> = values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| if v.is_finite() { one.classify(i, v) } else { 0 })
+                        .collect();
+                    let mut got = Vec::new();
+                    for (k, part) in values.chunks(777).enumerate() {
+                        run.classify_each(k * 777, part, |_, f| got.push(f));
+                    }
+                    let what = format!("window {window}, factor {factor}, clip {clip:?}");
+                    assert_eq!(got, want, "{what}");
+                    assert_eq!(one.events(), run.events(), "{what}");
+                    assert_eq!(one.above_clip(), run.above_clip(), "{what}");
+                }
+            }
+        }
     }
 }
