@@ -1,6 +1,6 @@
 //! One column of a [`super::Records`] batch: the values in a plain vector (8 bytes each) and
 //! the gaps in a bitmap beside it, which holds nothing until the first gap and then one bit
-//! per entry up to the last gap. A column with its gaps costs half what `Option<f64>` (16
+//! per entry up to the last gap; gaps after the last value take no room at all. A column with its gaps costs half what `Option<f64>` (16
 //! bytes) does, for the decoder's writes and for the pages they touch; a value that is there
 //! is stored bit for bit (a NaN stays that NaN), and a gap is never confused with one.
 
@@ -50,31 +50,42 @@ impl Gaps {
     }
 }
 
-/// A column of `T` with gaps (`None`); a gap's slot holds `T::default()`.
+/// A column of `T` with gaps (`None`): entries past `data` are gaps (so a column that is all
+/// gaps, like a loss an event file never logs, stores nothing); before, a gap's slot holds
+/// `T::default()` and its bit is set.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Column<T> {
     data: Vec<T>,
     gaps: Gaps,
+    len: usize,
 }
 
 impl<T: Copy + Default> Column<T> {
     pub(super) fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     pub(super) fn reserve(&mut self, n: usize) {
         self.data.reserve(n);
     }
 
+    /// Stores the gaps before entry `n` (those past `data`) as slots with their bits.
+    fn fill_to(&mut self, n: usize) {
+        while self.data.len() < n {
+            self.gaps.mark(self.data.len());
+            self.data.push(T::default());
+        }
+    }
+
     #[inline]
     pub(super) fn push(&mut self, v: Option<T>) {
-        match v {
-            Some(x) => self.data.push(x),
-            None => {
-                self.gaps.mark(self.data.len());
-                self.data.push(T::default());
+        if let Some(x) = v {
+            if self.data.len() < self.len {
+                self.fill_to(self.len);
             }
+            self.data.push(x);
         }
+        self.len += 1;
     }
 
     #[inline]
@@ -85,34 +96,35 @@ impl<T: Copy + Default> Column<T> {
 
     /// Fills the gap (or replaces the value) at `i`, if the column has an entry there.
     pub(super) fn set(&mut self, i: usize, v: T) {
-        if let Some(slot) = self.data.get_mut(i) {
-            *slot = v;
-            self.gaps.clear(i);
+        if i >= self.len {
+            return;
         }
+        self.fill_to(i + 1);
+        self.data[i] = v;
+        self.gaps.clear(i);
     }
 
     /// Grows the column to `n` entries with gaps.
     pub(super) fn pad_to(&mut self, n: usize) {
-        while self.data.len() < n {
-            self.push(None);
-        }
+        self.len = self.len.max(n);
     }
 
     pub(super) fn append(&mut self, later: Column<T>) {
-        if self.data.is_empty() {
+        if self.len == 0 {
             *self = later;
             return;
         }
-        self.gaps.append(self.data.len(), &later.gaps);
-        self.data.extend(later.data);
+        if !later.data.is_empty() {
+            self.fill_to(self.len);
+            self.gaps.append(self.len, &later.gaps);
+            self.data.extend(later.data);
+        }
+        self.len += later.len;
     }
 
     /// The entries, when the column has no gap.
     pub(super) fn dense(&self) -> Option<&[T]> {
-        self.gaps
-            .words
-            .iter()
-            .all(|w| *w == 0)
+        (self.data.len() == self.len && self.gaps.words.iter().all(|w| *w == 0))
             .then_some(&self.data[..])
     }
 
@@ -138,6 +150,30 @@ mod tests {
         assert_eq!(c.get(3), None);
         c.set(1, 2.0);
         assert_eq!(c.get(1), Some(2.0));
+        // Trailing gaps, then a value set among them and one pushed after them.
+        c.push(None);
+        c.push(None);
+        assert_eq!((c.len(), c.get(3), c.get(4)), (5, None, None));
+        c.set(4, 5.0);
+        c.push(None);
+        c.push(Some(7.0));
+        let all: Vec<_> = c.iter().map(|v| v.map(f64::to_bits)).collect();
+        let want = [
+            Some(1.0),
+            Some(2.0),
+            Some(odd_nan),
+            None,
+            Some(5.0),
+            None,
+            Some(7.0),
+        ];
+        assert_eq!(all, want.map(|v| v.map(f64::to_bits)));
+        assert!(c.dense().is_none());
+        c.set(3, 4.0);
+        c.set(5, 6.0);
+        assert_eq!(c.dense().map(<[f64]>::len), Some(7));
+        c.set(9, 1.0);
+        assert_eq!(c.len(), 7, "no entry 9: nothing set");
     }
 
     #[test]
@@ -149,11 +185,18 @@ mod tests {
             }
             let mut b = Column::<u64>::default();
             for i in 0..200u64 {
-                b.push((i % 5 != 1).then_some(i));
+                b.push((i % 5 != 1 && i < 150).then_some(i));
             }
             let want: Vec<Option<u64>> = a.iter().chain(b.iter()).collect();
+            let mut gaps_only = Column::<u64>::default();
+            gaps_only.pad_to(3);
+            let want: Vec<Option<u64>> = want.into_iter().chain([None; 3]).collect();
             a.append(b);
+            a.append(gaps_only);
             assert_eq!(a.iter().collect::<Vec<_>>(), want, "after {first}");
+            a.push(Some(9));
+            assert_eq!(a.get(a.len() - 1), Some(9));
+            assert_eq!(a.get(a.len() - 2), None);
         }
     }
 }
