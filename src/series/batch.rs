@@ -91,7 +91,7 @@ mod tests {
                         r => 0.5 + (r % 10) as f64 / 20.0,
                     })
                     .collect();
-                let loss = |j: usize| (batch >= 3 && j % 3 != 1).then(|| j as f64);
+                let loss = |j: usize| (batch >= 3 && j % 3 != 1).then_some(j as f64);
                 if batch == 7 {
                     // A restart: the next batch starts a new run.
                     one.mark_restart();

@@ -189,7 +189,9 @@ impl Detector {
                     continue;
                 }
                 let is_above = clip.is_some_and(|c| v > c);
-                if (clip.is_none() || is_above) && !(v <= f * block_min.min(prev_min)) {
+                // As `classify` rejects (a NaN bound rejects nothing).
+                let rejected = v <= f * block_min.min(prev_min);
+                if (clip.is_none() || is_above) && !rejected {
                     // Not calm: judged in full, from the state as it stands.
                     break;
                 }
