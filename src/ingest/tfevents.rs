@@ -21,6 +21,7 @@ use super::formats::{record, MetricSpec, LOSS_COLUMN};
 use crate::core::Record;
 use proto::{tensor_scalar, Field, Fields};
 
+mod batches;
 mod crc;
 mod files;
 mod parallel;
@@ -132,29 +133,6 @@ impl EventDecoder {
         self.last_loss = None;
         self.last_extra = Default::default();
         self.handed_over = None;
-    }
-
-    /// What was decoded since the last call, as one batch.
-    pub fn take_batch(&mut self) -> Batch {
-        let mut parts = self.take_batches().into_iter();
-        let mut all = parts.next().unwrap_or_default();
-        for b in parts {
-            all.extend(b);
-        }
-        all
-    }
-
-    /// What was decoded since the last call, in order, as the batches it was decoded in (the
-    /// parts of a parallel decode are not copied into one); at least one batch.
-    pub fn take_batches(&mut self) -> Vec<Batch> {
-        if let Some(r) = self.batch.steps.last() {
-            self.handed_over = Some((r.step, r.values[LOSS_COLUMN].is_some()));
-        }
-        let next = self.batch.empty_like();
-        let last = std::mem::replace(&mut self.batch, next);
-        let mut out = std::mem::take(&mut self.ready);
-        out.push(last);
-        out
     }
 
     /// Feeds the next bytes of the file; complete records are decoded.
