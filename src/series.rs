@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 
+mod batch;
 mod heap;
 pub mod packed;
 pub mod pyramid;

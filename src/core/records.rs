@@ -11,6 +11,9 @@ use super::metric::{MetricKey, Role};
 use super::run_end::{RunEnd, RunLabel};
 use std::sync::Arc;
 
+mod column;
+use column::Column;
+
 /// The most metric columns one read extracts (the charted metric and its companions).
 pub const MAX_COLUMNS: usize = 4;
 
@@ -43,14 +46,25 @@ impl Record {
     }
 }
 
-/// Records in columns: `step[i]`, `frame[i]` and `column(j)[i]` describe record `i`.
-#[derive(Debug, Clone, PartialEq)]
+/// Records in columns: `step(i)`, `frame(i)` and `value(j, i)` describe record `i`. Each
+/// column is a plain vector with its gaps in a bitmap beside it ([`column`]), 8 bytes an entry.
+#[derive(Debug, Clone)]
 pub struct Records {
     keys: Arc<[MetricKey]>,
-    step: Vec<Option<u64>>,
+    step: Column<u64>,
     /// Empty until a record has a frame (only tqdm bars have them), then one per record.
     frame: Vec<Option<u64>>,
-    values: Vec<Vec<Option<f64>>>,
+    values: Vec<Column<f64>>,
+}
+
+impl PartialEq for Records {
+    /// The same columns and the same records (however the gaps are stored).
+    fn eq(&self, other: &Self) -> bool {
+        self.keys == other.keys
+            && self.values.len() == other.values.len()
+            && self.len() == other.len()
+            && self.iter().eq(other.iter())
+    }
 }
 
 impl Default for Records {
@@ -59,9 +73,9 @@ impl Default for Records {
     fn default() -> Self {
         Records {
             keys: Arc::from(Vec::new()),
-            step: Vec::new(),
+            step: Column::default(),
             frame: Vec::new(),
-            values: vec![Vec::new(); MAX_COLUMNS],
+            values: vec![Column::default(); MAX_COLUMNS],
         }
     }
 }
@@ -72,9 +86,9 @@ impl Records {
         let width = keys.len().min(MAX_COLUMNS);
         Records {
             keys,
-            step: Vec::new(),
+            step: Column::default(),
             frame: Vec::new(),
-            values: vec![Vec::new(); width],
+            values: vec![Column::default(); width],
         }
     }
 
@@ -90,12 +104,17 @@ impl Records {
             .position(|k| k.role == role)
     }
 
+    /// How many metric columns the records have.
+    pub fn width(&self) -> usize {
+        self.values.len()
+    }
+
     pub fn len(&self) -> usize {
         self.step.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.step.is_empty()
+        self.step.len() == 0
     }
 
     pub fn reserve(&mut self, n: usize) {
@@ -105,6 +124,7 @@ impl Records {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, r: Record) {
         if r.frame.is_some() || !self.frame.is_empty() {
             self.frame.resize(self.step.len(), None);
@@ -118,14 +138,16 @@ impl Records {
 
     /// Record `i` (gaps where the batch has fewer columns than a record).
     pub fn get(&self, i: usize) -> Option<Record> {
-        let step = *self.step.get(i)?;
+        if i >= self.len() {
+            return None;
+        }
         let mut values = [None; MAX_COLUMNS];
         for (v, c) in values.iter_mut().zip(&self.values) {
-            *v = c.get(i).copied().flatten();
+            *v = c.get(i);
         }
         Some(Record {
-            step,
-            frame: self.frame.get(i).copied().flatten(),
+            step: self.step.get(i),
+            frame: self.frame(i),
             values,
         })
     }
@@ -138,17 +160,45 @@ impl Records {
         (0..self.len()).filter_map(|i| self.get(i))
     }
 
+    /// The step of record `i` (`None`: a gap, or no such record).
+    #[inline]
+    pub fn step(&self, i: usize) -> Option<u64> {
+        self.step.get(i)
+    }
+
+    /// The tqdm frame of record `i`.
+    #[inline]
+    pub fn frame(&self, i: usize) -> Option<u64> {
+        self.frame.get(i).copied().flatten()
+    }
+
+    /// The value of column `col` in record `i` (`None`: a gap, or no such column or record).
+    #[inline]
+    pub fn value(&self, col: usize, i: usize) -> Option<f64> {
+        self.values.get(col).and_then(|c| c.get(i))
+    }
+
+    /// Every record's step, when each has one (for building a series a column at a time).
+    pub fn dense_steps(&self) -> Option<&[u64]> {
+        self.step.dense()
+    }
+
+    /// Column `col`'s values, when every record has one.
+    pub fn dense_column(&self, col: usize) -> Option<&[f64]> {
+        self.values.get(col).and_then(Column::dense)
+    }
+
     /// Fills the gap (or replaces the value) of column `col` in the last record.
     pub fn set_last(&mut self, col: usize, value: f64) {
-        if let Some(slot) = self.values.get_mut(col).and_then(|c| c.last_mut()) {
-            *slot = Some(value);
+        if let Some(i) = self.len().checked_sub(1) {
+            self.set(i, col, value);
         }
     }
 
     /// Fills the gap (or replaces the value) of column `col` in record `i`.
     pub fn set(&mut self, i: usize, col: usize, value: f64) {
-        if let Some(slot) = self.values.get_mut(col).and_then(|c| c.get_mut(i)) {
-            *slot = Some(value);
+        if let Some(c) = self.values.get_mut(col) {
+            c.set(i, value);
         }
     }
 
@@ -157,12 +207,14 @@ impl Records {
         &self.frame
     }
 
-    pub fn steps(&self) -> &[Option<u64>] {
-        &self.step
+    /// The step of each record, in order.
+    pub fn steps(&self) -> impl Iterator<Item = Option<u64>> + '_ {
+        self.step.iter()
     }
 
-    pub fn column(&self, col: usize) -> &[Option<f64>] {
-        self.values.get(col).map_or(&[], |c| c.as_slice())
+    /// The values of column `col`, in order (nothing for a column the records lack).
+    pub fn column(&self, col: usize) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.values.get(col).into_iter().flat_map(Column::iter)
     }
 
     /// Appends `later`, which has the same columns (or `self` is still without any).
@@ -171,15 +223,20 @@ impl Records {
             *self = later;
             return;
         }
+        let n = self.len() + later.len();
         if !later.frame.is_empty() {
             self.frame.resize(self.step.len(), None);
             self.frame.extend(later.frame);
         } else if !self.frame.is_empty() {
-            self.frame.resize(self.step.len() + later.step.len(), None);
+            self.frame.resize(n, None);
         }
-        self.step.extend(later.step);
+        self.step.append(later.step);
         for (c, l) in self.values.iter_mut().zip(later.values) {
-            c.extend(l);
+            c.append(l);
+        }
+        // A column `later` lacks (it had fewer) is padded with gaps.
+        for c in &mut self.values {
+            c.pad_to(n);
         }
     }
 }
@@ -278,75 +335,4 @@ impl Batch {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn keys() -> Arc<[MetricKey]> {
-        vec![MetricKey::new("gnorm"), MetricKey::new("loss")].into()
-    }
-
-    #[test]
-    fn records_keep_columns_with_gaps() {
-        let mut r = Records::new(keys());
-        let mut a = Record::new(Some(10), 1.5);
-        a.values[1] = Some(3.0);
-        r.push(a);
-        r.push(Record::new(None, f64::NAN));
-        assert_eq!(r.len(), 2);
-        assert_eq!(r.column_of(Role::Loss), Some(1));
-        assert_eq!(r.column(1), &[Some(3.0), None]);
-        assert_eq!(r.get(0), Some(a));
-        assert!(r
-            .get(1)
-            .is_some_and(|x| x.value().is_nan() && x.step.is_none()));
-        r.set_last(1, 2.0);
-        assert_eq!(r.column(1)[1], Some(2.0));
-        assert_eq!(r.get(2), None);
-    }
-
-    #[test]
-    fn frames_are_kept_only_from_the_first_record_that_has_one() {
-        let mut r = Records::new(keys());
-        r.push(Record::new(Some(1), 1.0));
-        assert!(r.frames().is_empty(), "no frame: nothing stored");
-        let mut framed = Record::new(Some(2), 2.0);
-        framed.frame = Some(7);
-        r.push(framed);
-        r.push(Record::new(Some(3), 3.0));
-        assert_eq!(r.frames(), &[None, Some(7), None]);
-        assert_eq!(r.get(1).map(|x| x.frame), Some(Some(7)));
-        assert_eq!(r.get(0).map(|x| x.frame), Some(None));
-        // Appended either way round, and the same as pushed one by one.
-        let mut a = Records::new(keys());
-        a.push(Record::new(Some(0), 0.0));
-        a.extend(r.clone());
-        assert_eq!(a.frames(), &[None, None, Some(7), None]);
-        let mut b = r.clone();
-        let mut plain = Records::new(keys());
-        plain.push(Record::new(Some(4), 4.0));
-        b.extend(plain);
-        assert_eq!(b.frames(), &[None, Some(7), None, None]);
-        for built in [a, b] {
-            let mut one_by_one = Records::new(keys());
-            for x in built.iter() {
-                one_by_one.push(x);
-            }
-            assert_eq!(one_by_one, built);
-        }
-    }
-
-    #[test]
-    fn extend_appends_in_order_and_adopts_columns() {
-        let mut a = Batch::default();
-        let mut b = Batch::with_columns(keys());
-        b.steps.push(Record::new(Some(1), 1.0));
-        b.skipped = 2;
-        a.extend(b.clone());
-        b.steps.push(Record::new(Some(2), 2.0));
-        a.extend(b);
-        let steps: Vec<_> = a.steps.iter().map(|r| r.step).collect();
-        assert_eq!(steps, [Some(1), Some(1), Some(2)]);
-        assert_eq!(a.skipped, 4);
-        assert_eq!(a.steps.keys().len(), 2);
-    }
-}
+mod tests;

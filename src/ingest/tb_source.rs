@@ -110,10 +110,11 @@ impl TbSource {
         };
         let len = file.metadata()?.len();
         let mut emit = |dec: &mut tfevents::EventDecoder| {
-            let mut batch = dec.take_batch();
-            if !batch.is_empty() || batch.lines > 0 {
-                batch.detected = Some(LogFormat::TensorBoard);
-                out(Update::Batch(batch));
+            for mut batch in dec.take_batches() {
+                if !batch.is_empty() || batch.lines > 0 {
+                    batch.detected = Some(LogFormat::TensorBoard);
+                    out(Update::Batch(batch));
+                }
             }
         };
         if len.saturating_sub(f.offset) > (16 << 20) {
@@ -162,8 +163,21 @@ fn read_pipelined(
         scope.spawn(move || {
             let mut at = offset;
             let mut crc = crc_before;
+            // Two buffers, reused: one read while the other is decoded (fresh ones would
+            // cost a page fault every 4 KiB).
+            let mut made = 0;
             while at < len {
-                let mut b = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; BLOCK]);
+                let mut b = match free_rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if made < 2 => {
+                        made += 1;
+                        vec![0u8; BLOCK]
+                    }
+                    Err(_) => match free_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => break,
+                    },
+                };
                 let want = ((len - at) as usize).min(BLOCK);
                 match file.read_at(&mut b[..want], at) {
                     Ok(0) => break,
@@ -182,7 +196,7 @@ fn read_pipelined(
             }
         });
         // Owned here: dropped (unblocking the reader) whenever this closure returns.
-        let full_rx = full_rx;
+        let (full_rx, free_tx) = (full_rx, free_tx);
         let mut at = offset;
         for msg in full_rx.iter() {
             let (b, n, crc_after) = msg?;

@@ -233,7 +233,7 @@ mod tests {
         let mut steps = Vec::new();
         src.poll_each(&mut |u| match u {
             Update::Restart(RestartReason::Truncated) => restarts += 1,
-            Update::Batch(b) => steps.extend(b.steps.steps().iter().flatten().copied()),
+            Update::Batch(b) => steps.extend(b.steps.steps().flatten()),
             _ => {}
         })
         .unwrap();

@@ -21,6 +21,7 @@ use super::formats::{record, MetricSpec, LOSS_COLUMN};
 use crate::core::Record;
 use proto::{tensor_scalar, Field, Fields};
 
+mod batches;
 mod crc;
 mod files;
 mod parallel;
@@ -52,6 +53,9 @@ pub struct EventDecoder {
     buf: Vec<u8>,
     start: usize,
     batch: Batch,
+    /// Batches complete before `batch` (the parts of a stretch decoded in parallel, each kept
+    /// as decoded rather than copied into one), in order.
+    ready: Vec<Batch>,
     /// Inside a stretch of bytes that are not records (one skip counted for all of it).
     resyncing: bool,
     /// Loss seen at a step, attached to the metric's record at the same step.
@@ -89,6 +93,7 @@ impl EventDecoder {
             buf: Vec::new(),
             start: 0,
             batch: Batch::with_columns(metric.columns()),
+            ready: Vec::new(),
             resyncing: false,
             last_loss: None,
             last_extra: Default::default(),
@@ -128,14 +133,6 @@ impl EventDecoder {
         self.last_loss = None;
         self.last_extra = Default::default();
         self.handed_over = None;
-    }
-
-    pub fn take_batch(&mut self) -> Batch {
-        if let Some(r) = self.batch.steps.last() {
-            self.handed_over = Some((r.step, r.values[LOSS_COLUMN].is_some()));
-        }
-        let next = self.batch.empty_like();
-        std::mem::replace(&mut self.batch, next)
     }
 
     /// Feeds the next bytes of the file; complete records are decoded.

@@ -174,42 +174,51 @@ impl RunData {
         points: bool,
         tell: &mut dyn FnMut(&RunData, Change),
     ) {
-        let loss = records.column_of(Role::Loss).map(|c| records.column(c));
-        let values = records.column(0);
-        let steps = records.steps();
+        let loss_col = records.column_of(Role::Loss);
         // Epoch aggregates have no tqdm frames to drop.
-        let frames = (id == SeriesId::Steps).then(|| records.frames());
+        let frames = id == SeriesId::Steps && !records.frames().is_empty();
         // The panels follow the per-step records, point for point.
         let panel_cols: Vec<Option<usize>> = match id {
             SeriesId::Steps => self
                 .panels
                 .iter()
                 .map(|p| {
-                    let width = records.keys().len().min(crate::core::MAX_COLUMNS);
-                    records.keys()[..width]
+                    records.keys()[..records.width().min(records.keys().len())]
                         .iter()
                         .position(|k| k.label == p.key.label)
                 })
                 .collect(),
             SeriesId::Epochs => Vec::new(),
         };
+        // Nothing to hand out per point: a batch of rising steps goes in a column at a time.
+        if !points && panel_cols.is_empty() && !frames {
+            if let (Some(steps), Some(values)) = (records.dense_steps(), records.dense_column(0)) {
+                let loss = |i: usize| loss_col.and_then(|c| records.value(c, i));
+                if self.series_mut(id).push_rising(steps, values, loss) {
+                    if self.series(id).events().len() != self.announced[id.slot()] {
+                        self.announce(id, tell);
+                    }
+                    return;
+                }
+            }
+        }
         for i in 0..records.len() {
-            let loss = loss.and_then(|l| l.get(i).copied().flatten());
-            let Some(value) = values.get(i).copied().flatten() else {
+            let loss = loss_col.and_then(|c| records.value(c, i));
+            let step = records.step(i);
+            let Some(value) = records.value(0, i) else {
                 // A loss logged after the metric at the same step, once the metric's record
                 // had gone out (event files): the point at that step takes it.
-                if let (Some(loss), Some(step)) = (loss, steps.get(i).copied().flatten()) {
+                if let (Some(loss), Some(step)) = (loss, step) {
                     self.series_mut(id).attach_loss(step, loss);
                 }
                 continue;
             };
-            let frame = frames.and_then(|f| f.get(i).copied().flatten());
-            let step = steps.get(i).copied().flatten();
+            let frame = if frames { records.frame(i) } else { None };
             let s = self.series_mut(id);
             if s.push(step, value, loss, frame) {
                 let index = s.len() - 1;
                 for (p, col) in self.panels.iter_mut().zip(&panel_cols) {
-                    let v = col.and_then(|c| records.column(c).get(i).copied().flatten());
+                    let v = col.and_then(|c| records.value(c, i));
                     p.series.push(None, v.unwrap_or(f64::NAN), None, None);
                 }
                 if points {

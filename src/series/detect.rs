@@ -154,6 +154,75 @@ impl Detector {
         flags
     }
 
+    /// Judges the points `values`, point `start` on, as [`Detector::classify`] of each finite
+    /// one would (a value that is not finite is not judged: flags 0), handing each value and
+    /// its flags to `each`. A calm point (at most `factor` × the bound the block minima give,
+    /// once the window is full) is only remembered, with the window's state kept in
+    /// registers; any other goes through `classify`.
+    pub fn classify_each(&mut self, start: usize, values: &[f64], mut each: impl FnMut(f64, u8)) {
+        let f = self.params.factor;
+        let w = self.params.window;
+        let clip = self.clip;
+        let mut j = 0;
+        while j < values.len() {
+            if !(f >= 0.0 && f.is_finite() && self.ring.len() == w && self.next < w) {
+                let v = values[j];
+                each(
+                    v,
+                    if v.is_finite() {
+                        self.classify(start + j, v)
+                    } else {
+                        0
+                    },
+                );
+                j += 1;
+                continue;
+            }
+            let (mut next, mut left) = (self.next, self.block_left);
+            let (mut block_min, mut prev_min) = (self.block_min, self.prev_block_min);
+            let mut above = self.above;
+            let ring = &mut self.ring[..w];
+            while let Some(&v) = values.get(j) {
+                if !v.is_finite() {
+                    each(v, 0);
+                    j += 1;
+                    continue;
+                }
+                let is_above = clip.is_some_and(|c| v > c);
+                // As `classify` rejects (a NaN bound rejects nothing).
+                let rejected = v <= f * block_min.min(prev_min);
+                if (clip.is_none() || is_above) && !rejected {
+                    // Not calm: judged in full, from the state as it stands.
+                    break;
+                }
+                above += usize::from(is_above);
+                each(v, if is_above { FLAG_ABOVE } else { 0 });
+                ring[next] = v;
+                next += 1;
+                if next == w {
+                    next = 0;
+                }
+                block_min = block_min.min(v);
+                left -= 1;
+                if left == 0 {
+                    left = w;
+                    prev_min = block_min;
+                    block_min = f64::INFINITY;
+                }
+                j += 1;
+            }
+            self.next = next;
+            self.block_left = left;
+            self.block_min = block_min;
+            self.prev_block_min = prev_min;
+            self.above = above;
+            if let Some(&v) = values.get(j) {
+                each(v, self.classify(start + j, v));
+                j += 1;
+            }
+        }
+    }
+
     /// Adds finite value `v` to the window (and its block minimum).
     #[inline]
     fn remember(&mut self, v: f64) {

@@ -80,6 +80,24 @@ impl<E: Encoding> Packed<E> {
         }
     }
 
+    /// Appends `items` in order: what pushing each does, with the open chunk's share of them
+    /// copied at once.
+    pub fn extend_from_slice(&mut self, mut items: &[E::Item]) {
+        while let Some((&first, rest)) = items.split_first() {
+            let n = self.open.len();
+            if n == 0 || n + 1 >= CHUNK {
+                self.push_slow(first);
+                items = rest;
+                continue;
+            }
+            // As many as leave the open chunk short of full (its buffer holds a chunk).
+            let k = (CHUNK - 1 - n).min(items.len());
+            self.open.extend_from_slice(&items[..k]);
+            self.len += k;
+            items = &items[k..];
+        }
+    }
+
     /// A push that starts, fills or bypasses the open chunk.
     #[cold]
     #[inline(never)]

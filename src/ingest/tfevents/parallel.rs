@@ -80,6 +80,7 @@ impl EventDecoder {
             buf: Vec::new(),
             start: 0,
             batch: self.batch.empty_like(),
+            ready: Vec::new(),
             resyncing: false,
             last_loss: None,
             last_extra: Default::default(),
@@ -178,7 +179,14 @@ impl EventDecoder {
                 }
             }
         }
-        self.batch.extend(batch);
+        if self.batch.steps.is_empty() || batch.steps.is_empty() {
+            self.batch.extend(batch);
+        } else {
+            // Records on both sides: the part's batch goes on as it is (no copy); what came
+            // before it is complete.
+            let done = std::mem::replace(&mut self.batch, batch);
+            self.ready.push(done);
+        }
         self.last_loss = d.last_loss.or(self.last_loss);
         for (mine, theirs) in self.last_extra.iter_mut().zip(d.last_extra) {
             *mine = theirs.or(*mine);

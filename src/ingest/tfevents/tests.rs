@@ -262,6 +262,6 @@ fn a_panel_metric_joins_its_step_in_either_order() {
     let mut d = EventDecoder::new(&spec);
     d.feed(&bytes);
     let b = d.take_batch();
-    let lrs: Vec<Option<f64>> = b.steps.column(col).to_vec();
+    let lrs: Vec<Option<f64>> = b.steps.column(col).collect();
     assert_eq!(lrs, [Some(0.5), Some(1.0), Some(1.5), Some(2.0)]);
 }
