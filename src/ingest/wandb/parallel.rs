@@ -9,7 +9,7 @@
 //! [`RecordDecoder`], and takes the CRC-32C of its bytes (the file's fingerprint, combined).
 //! The parts (about [`MIN_PART`] each, many more than threads) are taken one after the other
 //! by whichever thread is free — the calling one and pool workers — so that all of them end
-//! together, at most [`AHEAD`] parts ahead of the one taken in. The calling thread takes the
+//! together, at most `AHEAD` parts ahead of the one taken in. The calling thread takes the
 //! parts in, in file order, as soon as each is done: its framer [`follow`](Framer::follow)s
 //! the part — the record split across the cut is finished and decoded there, damage is added
 //! up — its decoder [`absorb`](RecordDecoder::absorb)s the part's batch, names and run info,
