@@ -13,40 +13,16 @@ mod batch;
 mod heap;
 pub mod packed;
 pub mod pyramid;
+mod step_kind;
 pub mod steps;
 pub mod values;
 pub use heap::HeapBytes;
 pub use pyramid::{Pyramid, Summary, FLAG_NONFINITE};
+pub use step_kind::StepKind;
 
 use packed::{FlagChunk, Packed};
 use steps::StepChunk;
 use values::ValueChunk;
-
-/// Whether x positions are real training steps or record numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    /// The log names the step (`num_updates`, `iteration`, `step`, …).
-    Step,
-    /// No step in the log (HF Trainer stdout): the record's 1-based index.
-    Index,
-}
-
-impl StepKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            StepKind::Step => "step",
-            StepKind::Index => "index",
-        }
-    }
-
-    /// The x-axis label.
-    pub fn axis_label(self) -> &'static str {
-        match self {
-            StepKind::Step => "step",
-            StepKind::Index => "log record",
-        }
-    }
-}
 
 pub mod detect;
 
