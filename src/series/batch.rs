@@ -142,12 +142,10 @@ mod tests {
     #[test]
     fn the_detector_over_a_slice_judges_as_point_by_point() {
         use crate::series::Detector;
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut gen = crate::demo::Rng::new(0x9E37_79B9_7F4A_7C15);
         let mut values = Vec::new();
         for i in 0..6000u64 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
+            let rng = gen.next_u64();
             values.push(match rng % 101 {
                 0 => 50.0 + (rng % 7) as f64,
                 1 if i % 5 == 0 => f64::INFINITY,

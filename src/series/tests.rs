@@ -294,13 +294,8 @@ fn open_and_sealed_chunks_read_back_like_a_vec() {
 /// block minimum's quick rejection must not change a flag.
 #[test]
 fn detection_matches_the_rule_for_any_window_and_factor() {
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = crate::demo::Rng::new(0x9E37_79B9_7F4A_7C15);
+    let mut next = || rng.next_u64();
     let values: Vec<f64> = (0..2000)
         .map(|i| {
             let r = next();

@@ -242,28 +242,21 @@ pub fn crc32c_combine(a: u32, b: u32, len_b: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::Rng;
     use crate::ingest::wandb::framing::{write, BLOCK, CHUNK_HEADER, MAGIC};
-
-    /// A small deterministic generator (xorshift).
-    fn rng(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
-    }
 
     #[test]
     fn crc32c_combines_as_the_crate_does() {
-        let mut seed = 77;
-        let data: Vec<u8> = (0..3000).map(|_| rng(&mut seed) as u8).collect();
+        let mut rng = Rng::new(77);
+        let data: Vec<u8> = (0..3000).map(|_| rng.next_u64() as u8).collect();
         for _ in 0..200 {
-            let i = rng(&mut seed) as usize % data.len();
+            let i = rng.next_u64() as usize % data.len();
             let (a, b) = data.split_at(i);
             let (ca, cb) = (crc32c::crc32c(a), crc32c::crc32c(b));
             assert_eq!(crc32c_combine(ca, cb, b.len()), crc32c::crc32c(&data));
         }
         for n in [0usize, 1, 7, 1 << 20, 600_000_000, usize::MAX / 3] {
-            let (a, b) = (rng(&mut seed) as u32, rng(&mut seed) as u32);
+            let (a, b) = (rng.next_u64() as u32, rng.next_u64() as u32);
             assert_eq!(
                 crc32c_combine(a, b, n),
                 crc32c::crc32c_combine(a, b, n),
@@ -275,12 +268,12 @@ mod tests {
     #[test]
     fn the_arithmetic_matches_crc32fast() {
         let t = tables();
-        let mut seed = 0x9e37_79b9_7f4a_7c15;
-        let data: Vec<u8> = (0..5000).map(|_| rng(&mut seed) as u8).collect();
+        let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+        let data: Vec<u8> = (0..5000).map(|_| rng.next_u64() as u8).collect();
         for _ in 0..300 {
-            let i = rng(&mut seed) as usize % data.len();
-            let j = i + rng(&mut seed) as usize % (data.len() - i);
-            let k = j + rng(&mut seed) as usize % (data.len() - j + 1);
+            let i = rng.next_u64() as usize % data.len();
+            let j = i + rng.next_u64() as usize % (data.len() - i);
+            let k = j + rng.next_u64() as usize % (data.len() - j + 1);
             let (a, b) = (&data[i..j], &data[j..k]);
             // Linearity: register(A ‖ B) = register(A) × x^(8|B|) ⊕ register(B).
             let whole = register_of(&data[i..k]);
@@ -303,11 +296,11 @@ mod tests {
         clmul_soft(a, b)
     }
 
-    fn framed(seed: &mut u64, records: usize) -> Vec<u8> {
+    fn framed(rng: &mut Rng, records: usize) -> Vec<u8> {
         let recs: Vec<Vec<u8>> = (0..records)
             .map(|_| {
-                let n = 1 + rng(seed) as usize % 400;
-                (0..n).map(|_| rng(seed) as u8).collect()
+                let n = 1 + rng.next_u64() as usize % 400;
+                (0..n).map(|_| rng.next_u64() as u8).collect()
             })
             .collect();
         write::frame(&recs)
@@ -315,8 +308,8 @@ mod tests {
 
     #[test]
     fn intact_runs_pass_and_any_damaged_chunk_fails() {
-        let mut seed = 12345;
-        let bytes = framed(&mut seed, 400);
+        let mut rng = Rng::new(12345);
+        let bytes = framed(&mut rng, 400);
         let start = MAGIC.len();
         let left = BLOCK as usize - start;
         let (ok, walked) = verified_run(&bytes[start..], left);
@@ -332,8 +325,8 @@ mod tests {
         // (a damaged length or type ends it), never passes a damaged chunk.
         for _ in 0..500 {
             let mut bad = bytes.clone();
-            let at = start + rng(&mut seed) as usize % walked;
-            bad[at] ^= 1 << (rng(&mut seed) % 8);
+            let at = start + rng.next_u64() as usize % walked;
+            bad[at] ^= 1 << (rng.next_u64() % 8);
             let (ok2, walked2) = verified_run(&bad[start..], left);
             assert!(
                 ok2 == 0 || start + walked2 <= at,
