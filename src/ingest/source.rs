@@ -64,6 +64,11 @@ pub trait Source: Send + std::fmt::Debug {
         None
     }
 
+    /// This source is read once and never looked at again (a headless command): it may skip
+    /// what only a later look needs, such as the fingerprint of every byte read (which tells a
+    /// copy over the file from a new one).
+    fn one_shot(&mut self) {}
+
     /// Long reads (a big history) end early once `stop` is set (the user quit).
     fn stop_with(&mut self, _stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {}
 }

@@ -20,8 +20,8 @@ struct TbFile {
     seen: Option<FileIdentity>,
     offset: u64,
     /// CRC-32C of the bytes before `offset`: a replaced file (rsync) that starts with them is
-    /// the same file grown, not a new run.
-    crc: u32,
+    /// the same file grown, not a new run. `None` for a one-shot read (never looked at again).
+    crc: Option<u32>,
     dec: tfevents::EventDecoder,
 }
 
@@ -35,6 +35,8 @@ pub struct TbSource {
     files: Vec<TbFile>,
     tags: Vec<String>,
     buf: Vec<u8>,
+    /// Whether each file's CRC-32C is kept ([`Source::one_shot`] turns it off).
+    fingerprint: bool,
 }
 
 impl TbSource {
@@ -46,6 +48,7 @@ impl TbSource {
             files: Vec::new(),
             tags: Vec::new(),
             buf: Vec::new(),
+            fingerprint: true,
         }
     }
 
@@ -61,7 +64,7 @@ impl TbSource {
                     path: p,
                     seen: None,
                     offset: 0,
-                    crc: 0,
+                    crc: self.fingerprint.then_some(0),
                     dec: tfevents::EventDecoder::new(&self.metric).collecting_tags(),
                 });
             }
@@ -90,7 +93,7 @@ impl TbSource {
         let mark = f.seen.map(|file| ReadMark {
             file,
             offset: f.offset,
-            prefix: Prefix::Crc(f.crc),
+            prefix: f.crc.map_or(Prefix::None, Prefix::Crc),
         });
         let restart = match identity::classify(mark.as_ref(), &f.path, Some(&now))? {
             Change::Appeared if earlier_open => Some(RestartReason::NewFile),
@@ -98,7 +101,7 @@ impl TbSource {
         };
         if let Some(r) = restart {
             f.offset = 0;
-            f.crc = 0;
+            f.crc = f.crc.map(|_| 0);
             f.dec.reset();
             out(Update::Restart(r));
         }
@@ -133,7 +136,7 @@ impl TbSource {
                 break;
             }
             f.offset += n as u64;
-            f.crc = crc32c::crc32c_append(f.crc, &buf[..n]);
+            f.crc = f.crc.map(|c| crc32c::crc32c_append(c, &buf[..n]));
             f.dec.feed(&buf[..n]);
             emit(&mut f.dec);
         }
@@ -143,18 +146,19 @@ impl TbSource {
 
 /// Reads `file` from `offset` to `len` in blocks on a reader thread, decoding each block on all
 /// cores as the next one is read. The reader also carries the CRC of the bytes read (for the
-/// replaced-file check), off the decoding's path. Returns the offset reached.
+/// replaced-file check; none when `crc` is `None`), off the decoding's path. Returns the
+/// offset reached.
 fn read_pipelined(
     file: &File,
     offset: u64,
     len: u64,
     dec: &mut tfevents::EventDecoder,
-    crc: &mut u32,
+    crc: &mut Option<u32>,
     emit: &mut impl FnMut(&mut tfevents::EventDecoder),
 ) -> io::Result<u64> {
     const BLOCK: usize = 8 << 20;
     /// A block read: its buffer, the bytes of it filled, the CRC of the file up to its end.
-    type Block = (Vec<u8>, usize, u32);
+    type Block = (Vec<u8>, usize, Option<u32>);
     let threads = super::scan::default_threads();
     let (full_tx, full_rx) = crossbeam_channel::bounded::<io::Result<Block>>(1);
     let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
@@ -183,7 +187,7 @@ fn read_pipelined(
                     Ok(0) => break,
                     Ok(n) => {
                         at += n as u64;
-                        crc = crc32c::crc32c_append(crc, &b[..n]);
+                        crc = crc.map(|c| crc32c::crc32c_append(c, &b[..n]));
                         if full_tx.send(Ok((b, n, crc))).is_err() {
                             break;
                         }
@@ -217,6 +221,13 @@ impl Source for TbSource {
 
     fn names(&self) -> Vec<String> {
         self.tags.clone()
+    }
+
+    fn one_shot(&mut self) {
+        self.fingerprint = false;
+        for f in &mut self.files {
+            f.crc = None;
+        }
     }
 
     fn pending(&self) -> usize {

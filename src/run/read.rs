@@ -26,6 +26,7 @@ fn read_source(
 ) -> Result<RunData, SourceError> {
     let p = printable_path(&opts.path);
     let mut model = RunData::empty(opts);
+    src.one_shot();
     // Decode on one side, build the model on this thread as batches arrive.
     let (tx, rx) = crossbeam_channel::bounded::<source::Update>(4);
     let polled = std::thread::scope(|scope| {

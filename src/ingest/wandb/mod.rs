@@ -63,8 +63,9 @@ pub struct WandbSource {
     metric: MetricSpec,
     seen: Option<FileIdentity>,
     offset: u64,
-    /// CRC-32C of the bytes before `offset` (a copy over it that starts with them is growth).
-    crc: u32,
+    /// CRC-32C of the bytes before `offset` (a copy over it that starts with them is growth);
+    /// `None` for a one-shot read ([`Source::one_shot`]), which never looks again.
+    crc: Option<u32>,
     framer: framing::Framer,
     dec: records::RecordDecoder,
     /// Damage already counted into a batch.
@@ -84,7 +85,7 @@ impl WandbSource {
             metric: metric.clone(),
             seen: None,
             offset: 0,
-            crc: 0,
+            crc: Some(0),
             framer: framing::Framer::new(),
             dec: records::RecordDecoder::new(metric),
             counted: framing::Damage::default(),
@@ -104,7 +105,7 @@ impl WandbSource {
 
     fn restart(&mut self) {
         self.offset = 0;
-        self.crc = 0;
+        self.crc = self.crc.map(|_| 0);
         self.framer.reset();
         self.dec = records::RecordDecoder::new(&self.metric);
         self.counted = framing::Damage::default();
@@ -164,7 +165,7 @@ impl WandbSource {
         let mark = self.seen.map(|file| ReadMark {
             file,
             offset: self.offset,
-            prefix: Prefix::Crc(self.crc),
+            prefix: self.crc.map_or(Prefix::None, Prefix::Crc),
         });
         let restart = identity::classify(mark.as_ref(), &self.path, Some(&now))?.restart();
         if let Some(r) = restart {
@@ -190,10 +191,11 @@ impl WandbSource {
                 self.offset,
                 want,
                 workers,
+                self.crc.is_some(),
                 &mut |framer, dec| emit(framer, dec, counted, out),
             )?;
             self.offset += n as u64;
-            self.crc = block_crc::crc32c_combine(self.crc, crc, n);
+            self.crc = self.crc.map(|c| block_crc::crc32c_combine(c, crc, n));
             emit(&self.framer, &mut self.dec, &mut self.counted, out);
             if n < want {
                 break;
@@ -213,6 +215,10 @@ impl Source for WandbSource {
 
     fn names(&self) -> Vec<String> {
         self.dec.seen.clone()
+    }
+
+    fn one_shot(&mut self) {
+        self.crc = None;
     }
 
     fn pending(&self) -> usize {

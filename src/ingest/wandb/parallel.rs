@@ -33,6 +33,11 @@ trait Stretch: Sync {
     /// Hands `each` the bytes `from..to` of the stretch, in order, in pieces; returns how
     /// many it handed (fewer than asked: the file ends there).
     fn pieces(&self, from: usize, to: usize, each: &mut dyn FnMut(&[u8])) -> io::Result<usize>;
+
+    /// Whether the CRC-32C of the bytes is wanted (not when nothing will look again).
+    fn fingerprint(&self) -> bool {
+        true
+    }
 }
 
 /// Bytes in memory.
@@ -54,6 +59,7 @@ struct FileStretch<'a> {
     file: &'a File,
     at: u64,
     piece: usize,
+    fingerprint: bool,
 }
 
 impl Stretch for FileStretch<'_> {
@@ -73,12 +79,18 @@ impl Stretch for FileStretch<'_> {
         }
         Ok(pos - from)
     }
+
+    fn fingerprint(&self) -> bool {
+        self.fingerprint
+    }
 }
 
 /// Reads `len` bytes of `file` from offset `at` (where `framer` stopped taking bytes) and
 /// feeds them to `framer`, decoding its records with `dec`, in up to `threads` parts at once:
 /// the same as feeding them in one go. Returns how many bytes were read (fewer: the file
-/// ended) and their CRC-32C.
+/// ended) and their CRC-32C (0 unless `fingerprint`: a one-shot read has no use for it, and
+/// it was ~5% of the decode's time).
+#[allow(clippy::too_many_arguments)]
 pub fn read(
     framer: &mut Framer,
     dec: &mut RecordDecoder,
@@ -86,12 +98,14 @@ pub fn read(
     at: u64,
     len: usize,
     threads: usize,
+    fingerprint: bool,
     each: &mut dyn FnMut(&mut Framer, &mut RecordDecoder),
 ) -> io::Result<(usize, u32)> {
     let src = FileStretch {
         file,
         at,
         piece: PIECE,
+        fingerprint,
     };
     feed_stretch(framer, dec, &src, len, threads, MIN_PART, each)
 }
@@ -119,7 +133,8 @@ fn feed_in(
     assert!(matches!(done, Ok((n, _)) if n == bytes.len()));
 }
 
-/// Feeds the stretch's first bytes one after the other, adding them to `crc`.
+/// Feeds the stretch's first bytes one after the other, adding them to `crc` (when the
+/// stretch wants its fingerprint).
 fn serial(
     framer: &mut Framer,
     dec: &mut RecordDecoder,
@@ -128,8 +143,11 @@ fn serial(
     to: usize,
     crc: &mut u32,
 ) -> io::Result<usize> {
+    let fingerprint = src.fingerprint();
     src.pieces(from, to, &mut |p| {
-        *crc = crc32c::crc32c_append(*crc, p);
+        if fingerprint {
+            *crc = crc32c::crc32c_append(*crc, p);
+        }
         framer.feed(p, &mut |r| dec.record(r));
     })
 }

@@ -200,19 +200,20 @@ fn damage_at_the_cuts_counts_the_same() {
 }
 
 /// Reads the file at `path` through [`FileStretch`] in `piece`-byte reads, `len` bytes asked
-/// for, in parts of at least `min_part` bytes on `threads` (1: the serial path).
+/// for, in parts of at least `min_part` bytes on `threads` (1: the serial path), with or
+/// without its fingerprint.
 fn read_file(
     path: &std::path::Path,
     len: usize,
-    piece: usize,
-    threads: usize,
-    min_part: usize,
+    (piece, threads, min_part): (usize, usize, usize),
+    fingerprint: bool,
 ) -> (Outcome, usize, u32) {
     let file = File::open(path).unwrap();
     let src = FileStretch {
         file: &file,
         at: 0,
         piece,
+        fingerprint,
     };
     let mut framer = Framer::new();
     let mut dec = RecordDecoder::new(&MetricSpec::gnorm());
@@ -248,13 +249,22 @@ fn parts_reading_the_file_in_small_pieces_give_the_run_in_one_go() {
         std::fs::write(&path, bytes).unwrap();
         let one = read(bytes, &[], None);
         for (piece, threads) in [(1000, 2), (4093, 3), (PIECE, 5), (1 << 20, 7)] {
-            let (got, n, crc) = read_file(&path, bytes.len() + 12_345, piece, threads, 64 << 10);
-            assert_eq!(
-                got, one,
-                "{name}: {threads} parts reading {piece} B at a time"
-            );
-            assert_eq!(n, bytes.len(), "{name}: bytes read");
-            assert_eq!(crc, crc32c::crc32c(bytes), "{name}: the fingerprint");
+            // A one-shot read skips the fingerprint and reads exactly the same run.
+            for fingerprint in [true, false] {
+                let len = bytes.len() + 12_345;
+                let (got, n, crc) = read_file(&path, len, (piece, threads, 64 << 10), fingerprint);
+                assert_eq!(
+                    got, one,
+                    "{name}: {threads} parts reading {piece} B at a time ({fingerprint})"
+                );
+                assert_eq!(n, bytes.len(), "{name}: bytes read");
+                let want = if fingerprint {
+                    crc32c::crc32c(bytes)
+                } else {
+                    0
+                };
+                assert_eq!(crc, want, "{name}: the fingerprint ({fingerprint})");
+            }
         }
     }
 }
