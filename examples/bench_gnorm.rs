@@ -8,7 +8,8 @@
 //! 4. memory with 10 M points in the series.
 //!
 //! Run: `cargo run --release --example bench_gnorm [-- --lines N --skip-tui | --only-tui]`;
-//! `--file LOG` times figure 1 on an existing log instead of a generated one, `--baseline BIN`
+//! `--file LOG` times figure 1 on an existing log instead of a generated one (`--out LOG` keeps
+//! the generated one there), `--baseline BIN`
 //! times another trainwatch binary (e.g. main's) beside it in the same rounds. Figure 1 gives
 //! wall and CPU time (user + sys), best of 5, each round running every command once.
 
@@ -37,13 +38,17 @@ fn main() {
         return;
     }
 
-    // 1. Throughput: on `--file PATH` if given (kept), else on a generated log (removed).
+    // 1. Throughput: on `--file PATH` if given (kept), else on a generated log (removed unless
+    // `--out` named it).
     let given = arg(&args, "--file").map(std::path::PathBuf::from);
     let baseline = arg(&args, "--baseline").map(std::path::PathBuf::from);
     let big = match &given {
         Some(p) => p.clone(),
         None => {
-            let big = dir.path().join("big.log");
+            // `--out PATH` keeps the generated log there (for perf, or another run).
+            let big = arg(&args, "--out")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| dir.path().join("big.log"));
             let t = Instant::now();
             let bytes = write_fairseq_log(&big, lines);
             println!(
@@ -106,7 +111,7 @@ fn main() {
         "trainwatch --json    {:>8.3} s   (writes every point)",
         tw_json
     );
-    if given.is_none() {
+    if given.is_none() && arg(&args, "--out").is_none() {
         std::fs::remove_file(&big).ok();
     }
 
