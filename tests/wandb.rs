@@ -299,3 +299,42 @@ fn not_a_wandb_file_says_so() {
     assert!(got.records.is_empty());
     assert!(src.error().is_some());
 }
+
+#[test]
+fn a_followed_run_knows_a_copy_over_it_and_a_one_shot_read_reads_the_same() {
+    // The real offline run (wandb 0.31, ../shared/samples). Followed: half of it read, then
+    // the whole file copied over it (a new inode starting with the same bytes, as rsync
+    // does): the fingerprint tells it is the same run grown, so no restart.
+    let b = fs::read(sample()).unwrap();
+    let (d, p) = temp_with(&b[..b.len() / 2]);
+    let mut src = WandbSource::new(&p, &MetricSpec::gnorm());
+    let mut followed = Got::default();
+    poll(&mut src, &mut followed);
+    assert!(followed.records.len() < 1000);
+    let tmp = d.path().join("incoming");
+    fs::write(&tmp, &b).unwrap();
+    fs::rename(&tmp, &p).unwrap();
+    poll(&mut src, &mut followed);
+    assert_eq!((followed.records.len(), followed.restarts), (1000, 0));
+    // A different file copied over it is a new run.
+    let mut other = b.clone();
+    let last = other.len() - 1;
+    other[last / 2] ^= 0x40;
+    fs::write(&tmp, &other).unwrap();
+    fs::rename(&tmp, &p).unwrap();
+    poll(&mut src, &mut followed);
+    assert_eq!(followed.restarts, 1);
+
+    // One-shot (no fingerprint kept): exactly the records of a followed read.
+    let mut once = WandbSource::new(&sample(), &MetricSpec::gnorm());
+    once.one_shot();
+    let mut got = Got::default();
+    poll(&mut once, &mut got);
+    let (whole, _) = read(&sample(), &MetricSpec::gnorm());
+    assert_eq!(got.records.len(), whole.records.len());
+    assert!(got
+        .records
+        .iter()
+        .zip(&whole.records)
+        .all(|(a, w)| a.step == w.step && a.value().to_bits() == w.value().to_bits()));
+}
