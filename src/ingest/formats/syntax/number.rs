@@ -111,9 +111,11 @@ fn digits(b: &[u8], mut i: usize, w: &mut u64) -> (usize, bool) {
 /// - `w ≤ 2^53`, `|q| ≤ 22`: both exact in `f64`, one IEEE multiplication or division
 ///   (Clinger's fast path);
 /// - `0 ≤ q ≤ 19`: `w × 10^q` is an exact `u128`, cast once;
-/// - `-19 ≤ q < 0`: the quotient `w·2^s / 10^-q` to at least 56 bits, the remainder folded
-///   into its last bit (sticky), cast once (round-to-nearest-even sees exactly the bits that
-///   matter), then scaled by `2^-s` (exact: the result is a normal number).
+/// - `-27 ≤ q < 0`: `w × 10^q = (w·2^s / 5^-q) × 2^(q-s)`; the quotient to at least 56
+///   bits (`5^27 < 2^63`, so `w·2^s` fits in a `u128`), the remainder folded into its last
+///   bit (sticky), cast once (round-to-nearest-even sees exactly the bits that matter), then
+///   scaled by `2^(q-s)` (exact: the result, at least `10^-27`, is a normal number). This
+///   covers Python's `repr` of learning rates (`0.00011808077159824811`: `q = -20`).
 fn plain_decimal(tok: &[u8]) -> Plain {
     let (neg, body) = match tok.split_first() {
         Some((b'-', rest)) => (true, rest),
@@ -206,16 +208,19 @@ fn exact(w: u64, q: i32) -> Option<f64> {
         let n = u128::from(w) * u128::from(10u64.pow(q as u32));
         return Some(n as f64);
     }
-    if (-19..0).contains(&q) {
-        let d = 10u64.pow(q.unsigned_abs());
+    if (-27..0).contains(&q) {
+        let k = q.unsigned_abs();
+        let d = 5u64.pow(k);
         let lw = 64 - w.leading_zeros() as i32;
         let ld = 64 - d.leading_zeros() as i32;
-        // w·2^s ≥ 2^(lw-1+s) and d < 2^ld: the quotient has at least 56 bits (< 2^57).
+        // w·2^s ≥ 2^(lw-1+s) and d < 2^ld: the quotient has at least 56 bits (< 2^57);
+        // w·2^s < 2^max(lw, 56+ld) ≤ 2^119.
         let s = (56 + ld - lw).max(0) as u32;
         let n = u128::from(w) << s;
         let (quot, rem) = (n / u128::from(d), n % u128::from(d));
         let sticky = u64::try_from(quot).ok()? | u64::from(rem != 0);
-        let scale = f64::from_bits(u64::from(1023 - s) << 52);
+        // 2^-(s+k), s + k ≤ 118 + 27: a normal power of two.
+        let scale = f64::from_bits(u64::from(1023 - (s + k)) << 52);
         return Some(sticky as f64 * scale);
     }
     None

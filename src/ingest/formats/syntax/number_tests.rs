@@ -186,6 +186,35 @@ fn just_beside_midpoints_between_neighbouring_doubles() {
 }
 
 #[test]
+fn just_beside_midpoints_of_small_values() {
+    // The same for values of 2^-70 … 2^-4 (learning rates, small losses), with as many digits
+    // as fit below 10^19 and exponents down to -27: the quotient by a power of five.
+    let mut rng = Rng(11);
+    let mut deep = 0;
+    for _ in 0..100_000 {
+        let m = (1u128 << 52) | u128::from(rng.next() >> 12);
+        let j = -(rng.below(67) as i32) - 4;
+        let odd = 2 * m + 1;
+        // (2m+1)·2^(j-53)·10^f = (2m+1)·5^f / 2^(53-j-f), 53 - j > 27 ≥ f.
+        for f in (0..=27u32).rev() {
+            let digits = (odd * 5u128.pow(f)) >> ((53 - j) as u32 - f);
+            if digits >= 10u128.pow(19) {
+                continue;
+            }
+            deep += usize::from(f >= 20 && digits >= 10u128.pow(17));
+            check(&format!("{digits}e-{f}"));
+            check(&format!("{}e-{f}", digits + 1));
+            let point = format!("{digits:0>width$}", width = f as usize + 1);
+            let (int, frac) = point.split_at(point.len() - f as usize);
+            check(&format!("{int}.{frac}"));
+            break;
+        }
+    }
+    // Most of them have 18–19 digits after exponents of -20 and below.
+    assert!(deep > 30_000, "{deep}");
+}
+
+#[test]
 fn the_length_limit_stays() {
     // More than 40 bytes is not a number (a run of digits is an id), as before.
     let long = format!("0.{}1", "0".repeat(40));
