@@ -138,10 +138,22 @@ fn words(b: &[u8]) -> [u64; 3] {
 }
 
 /// What a [`RawName`] is compared by, taken once for the name looked up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Eq)]
 pub struct RawKey {
     len: usize,
     words: [u64; 3],
+}
+
+impl PartialEq for RawKey {
+    /// Word by word, in general registers: the derived comparison loaded the key's words
+    /// as one vector from where they had just been stored one by one, a store-forwarding
+    /// stall that was a quarter of the decode's time.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        let [a0, a1, a2] = self.words;
+        let [b0, b1, b2] = other.words;
+        ((self.len ^ other.len) as u64 | (a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0
+    }
 }
 
 impl RawKey {
