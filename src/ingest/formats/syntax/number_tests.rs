@@ -1,7 +1,7 @@
 //! The number parser against the standard one (`str::parse::<f64>`), bit for bit: the exact
 //! paths must round exactly as it does, on random and on hard tokens.
 
-use super::parse_number;
+use super::{digits, parse_number};
 
 fn std(s: &str) -> Option<u64> {
     s.parse::<f64>().ok().map(f64::to_bits)
@@ -212,6 +212,41 @@ fn just_beside_midpoints_of_small_values() {
     }
     // Most of them have 18–19 digits after exponents of -20 and below.
     assert!(deep > 30_000, "{deep}");
+}
+
+#[test]
+fn digits_read_as_one_by_one() {
+    // Runs of digits of every length at every offset, between bytes that are not digits
+    // (also 0xFA–0xFF, where the test's addition carries into the next byte).
+    fn naive(b: &[u8], mut i: usize, w: &mut u64) -> (usize, bool) {
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            match w
+                .checked_mul(10)
+                .and_then(|x| x.checked_add(u64::from(c - b'0')))
+            {
+                Some(x) => *w = x,
+                None => return (i, true),
+            }
+            i += 1;
+        }
+        (i, false)
+    }
+    let mut rng = Rng(99);
+    let others = [b'.', b'e', b'/', b':', 0, 0xfa, 0xff, b' ', b'-'];
+    for _ in 0..200_000 {
+        let len = rng.below(30) as usize;
+        let b: Vec<u8> = (0..len)
+            .map(|_| match rng.below(5) {
+                0 => others[rng.below(others.len() as u64) as usize],
+                _ => b'0' + rng.below(10) as u8,
+            })
+            .collect();
+        let i = rng.below(len as u64 + 1) as usize;
+        let start = [0, 7, 99_999_999_999, 100_000_000_000][rng.below(4) as usize];
+        let (mut a, mut n) = (start, start);
+        assert_eq!(digits(&b, i, &mut a), naive(&b, i, &mut n), "{b:?} {i}");
+        assert_eq!(a, n, "{b:?} {i}");
+    }
 }
 
 #[test]
