@@ -216,6 +216,23 @@ impl RecordDecoder {
         item: &'a [u8],
         joined: &mut Vec<u8>,
     ) -> Option<(ItemRole, ItemValue<'a>)> {
+        // wandb's own layout, nearly every item: one name field, then `value_json`, each
+        // shorter than 128 bytes; a name met before is told without walking the fields.
+        if let [0x0a | 0x12, l, ..] = *item {
+            let name_end = 2 + usize::from(l);
+            if let Some(&[0x82, 0x01, v]) = item.get(name_end..name_end + 3) {
+                if l < 0x80 && v < 0x80 && name_end + 3 + usize::from(v) == item.len() {
+                    let raw = &item[..name_end];
+                    if let Some(role) = self.by_raw_name.get(RawKey::of(raw), raw) {
+                        let value = match role {
+                            ItemRole::Other => ItemValue::Number(f64::NAN),
+                            _ => ItemValue::Json(&item[name_end + 3..]),
+                        };
+                        return Some((role, value));
+                    }
+                }
+            }
+        }
         let (raw, rest) = split_name(item);
         let key = RawKey::of(raw);
         let known = self.by_raw_name.get(key, raw);
