@@ -61,7 +61,7 @@ pub fn note(line: &[u8]) -> Option<Overflow> {
 /// [`note`] in a log of a known format: only the notes its framework prints.
 pub fn note_in(format: Option<LogFormat>, line: &[u8]) -> Option<Overflow> {
     let (fairseq, deepspeed, megatron) = spellings(format);
-    if let Some(at) = MEGATRON.find(line).filter(|_| megatron) {
+    if let Some(at) = megatron.then(|| MEGATRON.find(line)).flatten() {
         let rest = trim_start(&line[at + b"number of skipped iterations:".len()..]);
         let end = rest
             .iter()
@@ -73,14 +73,14 @@ pub fn note_in(format: Option<LogFormat>, line: &[u8]) -> Option<Overflow> {
             loss_scale: value_after(line, b"loss scale", Sep::Colon).and_then(parse_number),
         });
     }
-    if let Some(at) = FAIRSEQ.find(line).filter(|_| fairseq) {
+    if let Some(at) = fairseq.then(|| FAIRSEQ.find(line)).flatten() {
         let rest = &line[at..];
         return Some(Overflow {
             skipped: 1,
             loss_scale: number_after(rest, b"loss scale to:"),
         });
     }
-    if let Some(at) = DEEPSPEED.find(line).filter(|_| deepspeed) {
+    if let Some(at) = deepspeed.then(|| DEEPSPEED.find(line)).flatten() {
         return Some(Overflow {
             skipped: 1,
             loss_scale: number_after(&line[at..], b"reducing to"),
