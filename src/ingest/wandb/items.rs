@@ -215,7 +215,7 @@ impl<T: Copy> RawNames<T> {
         (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: RawKey, raw: &[u8]) -> Option<T> {
         let slot = self.slots[Self::slot(key)];
         let (n, v) = self.names.get(usize::from(slot))?;
