@@ -146,8 +146,8 @@ pub struct RawKey {
 
 impl PartialEq for RawKey {
     /// Word by word, in general registers: the derived comparison loaded the key's words
-    /// as one vector from where they had just been stored one by one, a store-forwarding
-    /// stall that was a quarter of the decode's time.
+    /// as one vector from where they had just been stored one by one (a store-forwarding
+    /// stall on every lookup; ~2 % of a W&B read's CPU).
     #[inline]
     fn eq(&self, other: &Self) -> bool {
         let [a0, a1, a2] = self.words;
