@@ -145,6 +145,12 @@ impl RecordDecoder {
         b
     }
 
+    /// Room for `records` more records in the batch (a part of a long read: its records
+    /// then grow no vectors one doubling at a time).
+    pub fn reserve(&mut self, records: usize) {
+        self.batch.steps.reserve(records);
+    }
+
     /// Counts records lost to damage.
     pub fn skipped(&mut self, n: u64) {
         self.batch.skipped += n;
