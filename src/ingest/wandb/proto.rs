@@ -78,7 +78,8 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// A varint of one to three bytes: its value and length (`None`: longer, or cut).
+/// A varint of one to four bytes: its value and length (`None`: longer, or cut). Four:
+/// a long run's record numbers pass 2^21 after two million records.
 #[inline(always)]
 fn short_varint(b: &[u8]) -> Option<(usize, usize)> {
     let low = |x: u8| usize::from(x & 0x7f);
@@ -86,12 +87,16 @@ fn short_varint(b: &[u8]) -> Option<(usize, usize)> {
         [b0, ..] if b0 < 0x80 => Some((usize::from(b0), 1)),
         [b0, b1, ..] if b1 < 0x80 => Some((low(b0) | usize::from(b1) << 7, 2)),
         [b0, b1, b2, ..] if b2 < 0x80 => Some((low(b0) | low(b1) << 7 | usize::from(b2) << 14, 3)),
+        [b0, b1, b2, b3, ..] if b3 < 0x80 => Some((
+            low(b0) | low(b1) << 7 | low(b2) << 14 | usize::from(b3) << 21,
+            4,
+        )),
         _ => None,
     }
 }
 
 impl<'a> Fields<'a> {
-    /// The next field when its tag and its length or varint value are one to three bytes each
+    /// The next field when its tag and its length or varint value are one to four bytes each
     /// and it is whole (`None`: anything else, left to [`next_field`](Self::next_field)).
     #[inline(always)]
     fn short_field(&mut self) -> Option<(u32, Value<'a>)> {
@@ -125,7 +130,7 @@ impl<'a> Iterator for Fields<'a> {
             return None;
         }
         // The fields met most (an item in its history record, an item's name and value, a
-        // record, its number) have a tag and a length or value of one to three bytes each:
+        // record, its number) have a tag and a length or value of one to four bytes each:
         // taken here at once; anything else by the general walk.
         if let Some(f) = self.short_field() {
             return Some(f);
@@ -204,6 +209,10 @@ mod tests {
         // Three-byte values and lengths (a record number past 2^14, a long record).
         encode::uint(5, 300_000, &mut m);
         encode::bytes(6, &[1; 20_000], &mut m);
+        // Four bytes: a record number past 2^21, a field number past 2^18, a 2 MiB length.
+        encode::uint(7, 3_000_000, &mut m);
+        encode::uint(300_000, (1 << 28) - 1, &mut m);
+        encode::bytes(8, &[2; 1 << 21], &mut m);
         let got: Vec<_> = fields(&m).collect();
         assert_eq!(
             got,
@@ -213,9 +222,16 @@ mod tests {
                 (3, Value::Varint(1 << 40)),
                 (4, Value::Varint(5)),
                 (5, Value::Varint(300_000)),
-                (6, Value::Bytes(&[1; 20_000][..]))
+                (6, Value::Bytes(&[1; 20_000][..])),
+                (7, Value::Varint(3_000_000)),
+                (300_000, Value::Varint((1 << 28) - 1)),
+                (8, Value::Bytes(&[2; 1 << 21][..]))
             ]
         );
+        // Cut inside a four-byte length: damage, not a short read past the end.
+        let mut f = fields(&[0x0a, 0x80, 0x80, 0x80, 0x01, 1]);
+        assert_eq!(f.next(), None);
+        assert!(f.damaged);
         let mut f = fields(&[0x82, 0x01, 9, 1]);
         assert_eq!(f.next(), None);
         assert!(f.damaged);
