@@ -41,14 +41,13 @@ fn main() {
     // 1. Throughput: on `--file PATH` if given (kept), else on a generated log (removed unless
     // `--out` named it).
     let given = arg(&args, "--file").map(std::path::PathBuf::from);
+    // `--out PATH` keeps the generated log there (for perf, or another run).
+    let out = arg(&args, "--out").map(std::path::PathBuf::from);
     let baseline = arg(&args, "--baseline").map(std::path::PathBuf::from);
     let big = match &given {
         Some(p) => p.clone(),
         None => {
-            // `--out PATH` keeps the generated log there (for perf, or another run).
-            let big = arg(&args, "--out")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| dir.path().join("big.log"));
+            let big = out.clone().unwrap_or_else(|| dir.path().join("big.log"));
             let t = Instant::now();
             let bytes = write_fairseq_log(&big, lines);
             println!(
@@ -111,7 +110,7 @@ fn main() {
         "trainwatch --json    {:>8.3} s   (writes every point)",
         tw_json
     );
-    if given.is_none() && arg(&args, "--out").is_none() {
+    if given.is_none() && out.is_none() {
         std::fs::remove_file(&big).ok();
     }
 

@@ -115,6 +115,22 @@ pub fn split_name(item: &[u8]) -> (&[u8], &[u8]) {
     item.split_at(at)
 }
 
+/// wandb's own layout of nearly every item — one name field, then `value_json`, each shorter
+/// than 128 bytes, nothing else — as its raw name field and its value, found without walking
+/// the fields (`None`: any other layout; [`split_name`] and [`value_after_name`] read it).
+#[inline]
+pub fn usual_layout(item: &[u8]) -> Option<(&[u8], &[u8])> {
+    let [0x0a | 0x12, l, ..] = *item else {
+        return None;
+    };
+    let name_end = 2 + usize::from(l);
+    let &[0x82, 0x01, v] = item.get(name_end..name_end + 3)? else {
+        return None;
+    };
+    (l < 0x80 && v < 0x80 && name_end + 3 + usize::from(v) == item.len())
+        .then(|| (&item[..name_end], &item[name_end + 3..]))
+}
+
 /// An item's raw leading name fields, compared fast: by length and their first, middle and
 /// last 8 bytes (which are all of it up to 24 bytes), only then byte by byte.
 #[derive(Debug, Clone)]
@@ -298,6 +314,10 @@ mod tests {
             assert_eq!(v, Some(2.5));
             let (_, whole) = item_of(&it, &mut Vec::new()).unwrap();
             assert_eq!(whole.number(), Some(2.5));
+            // wandb's usual layout: the same name bytes and value, found at once.
+            let usual = names.len() == 1 && names[0].1.len() < 128;
+            let want = usual.then_some((name, &b"2.5"[..]));
+            assert_eq!(usual_layout(&it), want);
         }
         for (a, b) in [
             (&b"ab"[..], &b"ab"[..]),

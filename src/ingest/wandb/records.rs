@@ -16,7 +16,9 @@
 
 use super::config::clip_in;
 pub use super::config::CLIP_KEYS;
-use super::items::{item_of, split_name, value_after_name, ItemValue, RawKey, RawNames};
+use super::items::{
+    item_of, split_name, usual_layout, value_after_name, ItemValue, RawKey, RawNames,
+};
 use super::proto::{fields, Value};
 use crate::core::{Batch, Record, MAX_COLUMNS};
 use crate::ingest::formats::MetricSpec;
@@ -222,21 +224,14 @@ impl RecordDecoder {
         item: &'a [u8],
         joined: &mut Vec<u8>,
     ) -> Option<(ItemRole, ItemValue<'a>)> {
-        // wandb's own layout, nearly every item: one name field, then `value_json`, each
-        // shorter than 128 bytes; a name met before is told without walking the fields.
-        if let [0x0a | 0x12, l, ..] = *item {
-            let name_end = 2 + usize::from(l);
-            if let Some(&[0x82, 0x01, v]) = item.get(name_end..name_end + 3) {
-                if l < 0x80 && v < 0x80 && name_end + 3 + usize::from(v) == item.len() {
-                    let raw = &item[..name_end];
-                    if let Some(role) = self.by_raw_name.get(RawKey::of(raw), raw) {
-                        let value = match role {
-                            ItemRole::Other => ItemValue::Number(f64::NAN),
-                            _ => ItemValue::Json(&item[name_end + 3..]),
-                        };
-                        return Some((role, value));
-                    }
-                }
+        // Nearly every item: a name met before is told without walking the fields.
+        if let Some((raw, json)) = usual_layout(item) {
+            if let Some(role) = self.by_raw_name.get(RawKey::of(raw), raw) {
+                let value = match role {
+                    ItemRole::Other => ItemValue::Number(f64::NAN),
+                    _ => ItemValue::Json(json),
+                };
+                return Some((role, value));
             }
         }
         let (raw, rest) = split_name(item);
