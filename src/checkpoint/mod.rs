@@ -25,6 +25,7 @@ mod kernels;
 mod load;
 mod opened;
 mod profile_guess;
+mod row_kernels;
 mod similarity_profile;
 mod similarity_rows;
 mod tile_kernels;

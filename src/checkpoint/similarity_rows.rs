@@ -1,11 +1,12 @@
-//! The map's one pass over the rows: each row is decoded once (straight from the mapped bytes,
-//! little-endian, any alignment, into one reusable f64 buffer; decode and sum of squares in
-//! one sweep, the next row prefetched), and gives its norm, its cosine to the previous row
-//! (both rows still in cache) and its unit row added into its block's sum.
+//! The map's one pass over the rows: each row is read twice from its mapped bytes (little-endian,
+//! any alignment; the next row prefetched), once for its sum of squares and once, from L1, for
+//! its unit row added into its block's sum and its dot product with the previous row (still in
+//! cache): its norm and its cosine to the previous row (`row_kernels`).
 
 use std::ops::Range;
 
 use super::kernels::kernels;
+use super::row_kernels::row_kernels;
 use super::similarity::TableView;
 
 /// cos(i − 1, i) from the rows' norms, NaN when either is zero or not finite (or the cosine
@@ -56,14 +57,16 @@ pub(super) fn pass1(
     let mut inv = Vec::with_capacity(rows);
     let mut norm = Vec::with_capacity(rows);
     let mut adjacent = Vec::with_capacity(rows.saturating_sub(1));
-    let (mut buf, mut prev) = (vec![0.0f64; d], vec![0.0f64; d]);
+    let rk = row_kernels();
+    let dtype = view.dtype();
     for (k, b) in blocks.enumerate() {
         let acc = &mut sums[k * d..(k + 1) * d];
         for i in edges[b]..edges[b + 1] {
             if i + 1 < row_hi {
                 (kern.prefetch)(view.row_bytes(i + 1));
             }
-            let ss = (kern.decode_sumsq)(view.row_bytes(i), view.dtype(), &mut buf);
+            let row = view.row_bytes(i);
+            let ss = (rk.sumsq)(row, dtype);
             let (scale, r) = if ss == 0.0 {
                 (0.0, 0.0)
             } else if ss.is_finite() {
@@ -72,16 +75,22 @@ pub(super) fn pass1(
             } else {
                 (f64::NAN, f64::NAN)
             };
+            // The cosine to the previous row needs the dot only when both norms are > 0
+            // (else it is NaN whatever the dot).
+            let prev = norm
+                .last()
+                .filter(|&&p: &&f64| p > 0.0 && r > 0.0)
+                .map(|_| view.row_bytes(i - 1));
+            let contributes = scale != 0.0;
+            let dot = (rk.axpy_dot)(contributes.then_some(&mut *acc), row, scale, prev, dtype);
             if let Some(&p) = norm.last() {
-                adjacent.push(cosine((kern.dot)(&prev, &buf), (p, r)));
+                adjacent.push(cosine(dot, (p, r)));
             }
             inv.push(scale);
             norm.push(r);
-            if scale != 0.0 {
+            if contributes {
                 counts[k] += 1;
-                (kern.axpy)(acc, &buf, scale);
             }
-            std::mem::swap(&mut buf, &mut prev);
         }
     }
     Pass1 {
