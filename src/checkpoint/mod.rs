@@ -30,6 +30,7 @@ mod similarity_profile;
 mod similarity_rows;
 mod tile_kernels;
 mod unit_strips;
+mod zeroed;
 
 pub use crate::tensor::{ReadMode, StoreError};
 pub use load::{

@@ -17,13 +17,14 @@
 //! TUI shows the map while the profile is computed).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, Axis};
+use ndarray::{s, Array2, ArrayView2, Axis};
 
 use super::kernels::decode_into;
 use super::similarity_profile::profile_and_summary;
 pub use super::similarity_profile::{mean_at, profile, profile_distances};
 pub use super::similarity_profile::{ProfilePoint, ProfileSummary};
 use super::similarity_rows::{boundary_cosine, pass1, Pass1};
+use super::zeroed::Zeroed;
 use crate::tensor::Dtype;
 use crate::watch::pool;
 
@@ -234,11 +235,12 @@ pub fn block_map(
     splits.push(b);
     // The block sums go straight into the rows of M (each part owns its blocks' rows), then
     // are divided in place: no second B×D buffer.
-    let mut flat = written_zeros(b * d);
+    let mut sums = Zeroed::<f64>::new(b * d);
+    let flat = sums.as_mut_slice();
     let parts: Vec<Pass1> = if splits.len() == 2 {
-        vec![pass1(view, &edges, 0..b, &mut flat)]
+        vec![pass1(view, &edges, 0..b, flat)]
     } else {
-        let mut rest: &mut [f64] = &mut flat;
+        let mut rest: &mut [f64] = flat;
         let mut owned = Vec::new();
         for w in splits.windows(2) {
             let (mine, tail) = rest.split_at_mut((w[1] - w[0]) * d);
@@ -287,8 +289,10 @@ pub fn block_map(
         rows.norm.extend_from_slice(&part.norm);
         rows.adjacent.extend_from_slice(&part.adjacent);
     }
-    let means = Array2::from_shape_vec((b, d), flat).unwrap_or_else(|_| Array2::zeros((b, d)));
-    let mut matrix = gram(&means, threads);
+    let mut matrix = match ArrayView2::from_shape((b, d), sums.as_slice()) {
+        Ok(means) => gram(&means, threads),
+        Err(_) => Array2::from_elem((b, b), f64::NAN),
+    };
     for (k, _) in empty.iter().enumerate().filter(|(_, &e)| e) {
         matrix.row_mut(k).fill(f64::NAN);
         matrix.column_mut(k).fill(f64::NAN);
@@ -298,7 +302,7 @@ pub fn block_map(
 
 /// `M·Mᵀ`, its row bands computed on up to `threads` threads (matrixmultiply is single-threaded
 /// as configured, and at B = 128, D = 4096 the product is ~15% of the work).
-fn gram(means: &Array2<f64>, threads: usize) -> Array2<f64> {
+fn gram(means: &ArrayView2<'_, f64>, threads: usize) -> Array2<f64> {
     let b = means.nrows();
     let mut out = Array2::<f64>::zeros((b, b));
     if threads <= 1 || b < 16 {
@@ -313,22 +317,6 @@ fn gram(means: &Array2<f64>, threads: usize) -> Array2<f64> {
         }
     });
     out
-}
-
-/// `n` zeros whose pages were first touched by a write. A large `vec![0.0; n]` is fresh,
-/// untouched memory: the pass's first read of each page maps the shared zero page, and its
-/// first write then copies it and flushes the TLB of every CPU running the process (an
-/// interrupt each) — one page in 512 f64s, ~9% of the whole command at B = 128, D = 4096.
-/// Written first, each page faults once and flushes nothing.
-fn written_zeros(n: usize) -> Vec<f64> {
-    let mut v = vec![0.0f64; n];
-    for page in v.chunks_mut(512) {
-        // Volatile: the compiler knows the memory is zero and would drop a plain store.
-        // SAFETY: `page` is non-empty (chunks_mut never yields an empty chunk), so its first
-        // element is valid for writes.
-        unsafe { std::ptr::write_volatile(page.as_mut_ptr(), 0.0) };
-    }
-    v
 }
 
 pub(super) fn threads_for(work: usize) -> usize {

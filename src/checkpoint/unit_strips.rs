@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 use super::similarity::{threads_for, TableView};
 use super::tile_kernels::{fill, tile_sums_emit, Strip, LANES, MAX_GROUP};
+use super::zeroed::Zeroed;
 use crate::watch::pool;
 
 /// Bytes of one worker's strip buffer: a row's segment is then 512 B of an F32 table of
@@ -34,7 +35,23 @@ type Record = Vec<(u32, f64)>;
 /// paid for page by page; on a VM, dearly).
 #[derive(Default)]
 pub(super) struct Scratch {
-    bufs: [Mutex<Vec<[f32; LANES]>>; MAX_WORKERS],
+    bufs: [Mutex<Lines>; MAX_WORKERS],
+}
+
+/// A worker's strip buffer: page-aligned (a tile of an even number of rows then starts on a
+/// cache line, and the AVX-512 kernel's 64-byte loads of two rows, even first, never straddle
+/// two lines; glibc's large blocks sit 16 bytes past a page) and, when large, on 2 MiB pages.
+#[derive(Default)]
+struct Lines(Zeroed<[f32; LANES]>);
+
+impl Lines {
+    /// At least `rows` tile rows (holding anything).
+    fn rows(&mut self, rows: usize) -> &mut [[f32; LANES]] {
+        if self.0.len() < rows {
+            self.0 = Zeroed::new(rows);
+        }
+        self.0.as_mut_slice()
+    }
 }
 
 /// `Σ_i u_i · u_{i+d}` for each distance `d` of each set (ascending, each < `inv.len()`) over
@@ -107,10 +124,7 @@ pub(super) fn unit_sums_sets(
         let mut guard = scratch.bufs[w % MAX_WORKERS]
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let need = most * width.min(tiles);
-        if guard.len() < need {
-            guard.resize(need, [0.0f32; LANES]);
-        }
+        let lines = guard.rows(most * width.min(tiles));
         let mut seg = vec![0.0f32; width.min(tiles) * LANES];
         let mut out = Vec::new();
         for u in (w..units).step_by(workers) {
@@ -119,7 +133,7 @@ pub(super) fn unit_sums_sets(
             let count = width.min(tiles - first);
             let rows = held(p);
             let len = rows.len();
-            let buf = &mut guard[..count * len];
+            let buf = &mut lines[..count * len];
             let strip = Strip {
                 row: &|i| view.row_bytes(i),
                 dtype: view.dtype(),
