@@ -7,7 +7,7 @@
 //! means from the profile's pass when its probes are the ones guessed, and reading the
 //! table again when they are not. A wrong guess costs time, never a digit.
 
-use super::kernels::kernels;
+use super::row_kernels::row_kernels;
 use super::similarity::{RowNorms, TableView};
 use super::similarity_profile::{search, ProfilePoint};
 
@@ -50,49 +50,46 @@ pub(super) fn likely_probes(
     rounds
 }
 
-/// The mean cosine at a distance over [`SAMPLES`] rows spread evenly over the range.
+/// The mean cosine at a distance over [`SAMPLES`] rows spread evenly over the range, each
+/// dot product straight from the rows' bytes (`row_kernels`: no decoded copies).
 struct Estimate<'a> {
     view: &'a TableView<'a>,
     inv: &'a [f64],
     lo: usize,
-    /// (row offset in the range, the row decoded)
-    samples: Vec<(usize, Vec<f64>)>,
-    partner: Vec<f64>,
+    /// Row offsets in the range.
+    samples: Vec<usize>,
 }
 
 impl<'a> Estimate<'a> {
     fn new(view: &'a TableView<'a>, inv: &'a [f64], lo: usize) -> Self {
         let n = inv.len();
-        let d = view.dim();
         let samples = (0..SAMPLES)
             .map(|k| k * n / SAMPLES)
             .filter(|&r| inv[r] != 0.0 && inv[r].is_finite())
-            .map(|r| {
-                let mut row = vec![0.0f64; d];
-                view.decode_row(lo + r, &mut row);
-                (r, row)
-            })
             .collect();
         Estimate {
             view,
             inv,
             lo,
             samples,
-            partner: vec![0.0f64; d],
         }
     }
 
     fn mean(&mut self, dist: usize) -> f64 {
-        let k = kernels();
+        let k = row_kernels();
         let (mut sum, mut count) = (0.0f64, 0usize);
-        for (r, row) in &self.samples {
+        for &r in &self.samples {
             let j = r + dist;
             let Some(&s) = self.inv.get(j) else { continue };
             if s == 0.0 || !s.is_finite() {
                 continue;
             }
-            self.view.decode_row(self.lo + j, &mut self.partner);
-            sum += (k.dot)(row, &self.partner) * self.inv[*r] * s;
+            let (row, partner) = (
+                self.view.row_bytes(self.lo + r),
+                self.view.row_bytes(self.lo + j),
+            );
+            let dot = (k.axpy_dot)(None, partner, 0.0, Some(row), self.view.dtype());
+            sum += dot * self.inv[r] * s;
             count += 1;
         }
         if count == 0 {

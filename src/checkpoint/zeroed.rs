@@ -4,7 +4,10 @@
 //! clear) was ~1–2 µs, so the map's 4 MiB of block sums and each worker's 4 MiB strip cost
 //! ~1,000 faults apiece, a few per cent of a whole `similarity` run. Mapped on their own and
 //! advised `MADV_HUGEPAGE` (Linux ≥ 6.7 aligns such a map to 2 MiB), they take a couple of
-//! faults each. Where the map or the advice is refused, the buffer is a plain `Vec`.
+//! faults each. (On a VM whose host has not backed that memory yet, the first run to touch a
+//! 2 MiB page pays the host for it: 12 MiB once took 51 ms here against 6 ms in small pages;
+//! the pages are then the guest's and later runs take ~2 ms.) Where the map or the advice is
+//! refused, the buffer is a plain `Vec`.
 
 use memmap2::MmapMut;
 
@@ -36,9 +39,17 @@ impl<T: Zero> Zeroed<T> {
     pub(super) fn new(len: usize) -> Self {
         let bytes = len.saturating_mul(std::mem::size_of::<T>());
         if bytes >= WORTH_A_MAP {
-            if let Ok(map) = MmapMut::map_anon(bytes) {
+            if let Ok(mut map) = MmapMut::map_anon(bytes) {
                 #[cfg(target_os = "linux")]
                 let _ = map.advise(memmap2::Advice::HugePage);
+                // Each page first touched by a write: a first read would map the shared zero
+                // page, and the first write then copy it and flush the TLB of every CPU
+                // running the process (an interrupt each).
+                for page in map.chunks_mut(4096) {
+                    // SAFETY: `page` is non-empty (chunks_mut never yields an empty chunk).
+                    // Volatile: the compiler knows the memory is zero and would drop the store.
+                    unsafe { std::ptr::write_volatile(page.as_mut_ptr(), 0) };
+                }
                 return Zeroed {
                     map: Some(map),
                     vec: Vec::new(),
