@@ -38,7 +38,7 @@ pub(super) struct Scratch {
     bufs: [Mutex<Lines>; MAX_WORKERS],
 }
 
-/// A worker's strip buffer: page-aligned, and when large on 2 MiB pages. Aligned, a tile of an
+/// A worker's strip buffer, page-aligned (`Zeroed`). Aligned, a tile of an
 /// even number of rows starts on a cache line and the kernel's 32-byte row loads never
 /// straddle two lines; a `Vec` of this size sits 16 bytes past a page (glibc), and then every
 /// other load did: the tile kernel took 0.46 ns per row and distance on a 16-byte-aligned tile

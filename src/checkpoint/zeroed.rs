@@ -1,13 +1,16 @@
-//! Large scratch buffers of zeros in anonymous memory the kernel may back with 2 MiB pages.
+//! Large scratch buffers of zeros, page-aligned, in anonymous memory of their own.
 //!
-//! A fresh buffer is paid for page by page: on this project's VM a 4 KiB page fault (and its
-//! clear) was ~1–2 µs, so the map's 4 MiB of block sums and each worker's 4 MiB strip cost
-//! ~1,000 faults apiece, a few per cent of a whole `similarity` run. Mapped on their own and
-//! advised `MADV_HUGEPAGE` (Linux ≥ 6.7 aligns such a map to 2 MiB), they take a couple of
-//! faults each. (On a VM whose host has not backed that memory yet, the first run to touch a
-//! 2 MiB page pays the host for it: 12 MiB once took 51 ms here against 6 ms in small pages;
-//! the pages are then the guest's and later runs take ~2 ms.) Where the map or the advice is
-//! refused, the buffer is a plain `Vec`.
+//! Page-aligned so that the profile's tiles start on cache lines (a `Vec` this large sits 16
+//! bytes past a page: every other 32-byte load of the tile kernel straddled two lines), and
+//! each page first touched by a write, so that it faults once (a first read would map the
+//! shared zero page, and the first write then copy it and flush the TLB of every CPU running
+//! the process).
+//!
+//! Not advised onto 2 MiB pages: that took ~1,800 faults off a run (of ~3,700) but did not
+//! move the whole command's time beyond noise here, and it costs where it can least be
+//! afforded — a fragmented machine compacts memory inside the fault (`defrag = madvise`), and
+//! on this VM the first run to touch a 2 MiB page the host had not backed yet paid 51 ms for
+//! 12 MiB (6 ms in small pages). Where the map is refused, the buffer is a plain `Vec`.
 
 use memmap2::MmapMut;
 
@@ -40,11 +43,7 @@ impl<T: Zero> Zeroed<T> {
         let bytes = len.saturating_mul(std::mem::size_of::<T>());
         if bytes >= WORTH_A_MAP {
             if let Ok(mut map) = MmapMut::map_anon(bytes) {
-                #[cfg(target_os = "linux")]
-                let _ = map.advise(memmap2::Advice::HugePage);
-                // Each page first touched by a write: a first read would map the shared zero
-                // page, and the first write then copy it and flush the TLB of every CPU
-                // running the process (an interrupt each).
+                // Each page first touched by a write (see the module documentation).
                 for page in map.chunks_mut(4096) {
                     // SAFETY: `page` is non-empty (chunks_mut never yields an empty chunk).
                     // Volatile: the compiler knows the memory is zero and would drop the store.
