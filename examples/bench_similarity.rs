@@ -7,7 +7,11 @@
 //!
 //! Both sides read from the page cache (the file was just written and is read once to warm
 //! it); each similarity run maps the file afresh, so it pays for its page faults as a cold
-//! mapping would. In-process figures: median (and min) of several runs; "profile alone" is
+//! mapping would. With `TRAINWATCH_BENCH_TABLE=FILE`, a file already there of the table's
+//! size is kept: `sync; echo 3 > /proc/sys/vm/drop_caches; cat FILE > /dev/null` (twice)
+//! before the run then measures the page cache a checkpoint read from disk leaves (large
+//! folios, mapped 2 MiB at a time), which is slower for the profile's column-wise read than
+//! the small folios of a file just written. In-process figures: median (and min) of several runs; "profile alone" is
 //! the 13 distances (a second read of the table's bytes); "full" is what the TUI computes,
 //! with the time until its map is ready (the TUI shows it then) and until everything is.
 //! Whole process: best of 5, wall clock and CPU time (user + sys).
@@ -48,7 +52,17 @@ fn main() -> anyhow::Result<()> {
         Some(p) => std::path::PathBuf::from(p),
         None => dir.path().join("table.safetensors"),
     };
-    write_table(&path, n, d, dtype)?;
+    // A file already there with the table's size is kept as it is (so its page cache can be
+    // dropped and read back first, as a checkpoint read from disk would be: large folios,
+    // mapped 2 MiB at a time; a file just written sits in the write path's smaller ones).
+    let size = if dtype == "F32" { 4 } else { 2 };
+    let want = (n * d * size) as u64;
+    let kept = std::fs::metadata(&path).is_ok_and(|m| m.len() > want && m.len() < want + 4096);
+    if kept {
+        println!("(keeping {} as it is)", path.display());
+    } else {
+        write_table(&path, n, d, dtype)?;
+    }
     let bytes = std::fs::metadata(&path)?.len();
     println!(
         "file: {dtype} [{n}, {d}] = {:.1} MiB, B = {b}, threads available: {}",
