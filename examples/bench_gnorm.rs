@@ -161,7 +161,13 @@ fn write_fairseq_log(path: &Path, lines: u64) -> u64 {
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let noise = (rng % 1000) as f64 / 1000.0;
-        let gnorm = 0.4 + noise * 0.3 + if rng % 100_000 == 0 { 20.0 } else { 0.0 };
+        let gnorm = 0.4
+            + noise * 0.3
+            + if rng.is_multiple_of(100_000) {
+                20.0
+            } else {
+                0.0
+            };
         let step = 100 * (i + 1);
         writeln!(
             w,

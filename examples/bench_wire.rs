@@ -34,7 +34,7 @@ fn line(out: &mut impl Write, update: u64, x: &mut u64, spikes: bool) -> std::io
     *x ^= *x << 17;
     let noise = (*x >> 11) as f64 / (1u64 << 53) as f64;
     let mut gnorm = 0.4 + 0.3 * noise;
-    if spikes && (update / 100) % 397 == 0 {
+    if spikes && (update / 100).is_multiple_of(397) {
         gnorm *= 60.0;
     }
     writeln!(

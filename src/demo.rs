@@ -249,7 +249,7 @@ pub fn simulate(cfg: &SimConfig, stop: &AtomicBool) -> io::Result<()> {
             epoch_gnorm = 0.0;
         }
         log.flush()?;
-        if step % cfg.checkpoint_every == 0 {
+        if step.is_multiple_of(cfg.checkpoint_every) {
             let dir = cfg.checkpoint_dir().join(format!("checkpoint-{step}"));
             fs::create_dir_all(&dir)?;
             let table = position_table(step, cfg.seed);

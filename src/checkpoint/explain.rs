@@ -73,7 +73,7 @@ impl TableFacts {
         } = rows;
         let d = view.dim();
         let (mut prev, mut row) = (vec![0.0f64; d], vec![0.0f64; d]);
-        let mut pair_ok = [d >= 2 && d % 2 == 0; 2];
+        let mut pair_ok = [d >= 2 && d.is_multiple_of(2); 2];
         let mut amplitude: Option<Vec<[f64; 2]>> = None;
         // Rows for the phase steps: the first non-zero row, whether the next one is non-zero
         // too, and the last non-zero row (decoded again at the end).

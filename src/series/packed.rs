@@ -102,7 +102,7 @@ impl<E: Encoding> Packed<E> {
     #[cold]
     #[inline(never)]
     fn push_slow(&mut self, v: E::Item) {
-        if self.open.is_empty() && self.len % CHUNK != 0 {
+        if self.open.is_empty() && !self.len.is_multiple_of(CHUNK) {
             // A sealed, partly filled chunk takes the item in its encoding.
             if let Some(last) = self.chunks.last_mut() {
                 if !last.try_push(v) {

@@ -121,7 +121,7 @@ impl Pyramid {
             leaf.flags |= flags | FLAG_NONFINITE;
         }
         self.len += 1;
-        if self.len % LEAF == 0 {
+        if self.len.is_multiple_of(LEAF) {
             let leaf = std::mem::replace(&mut self.pending, Summary::EMPTY);
             self.complete(leaf);
         }
@@ -206,7 +206,7 @@ mod tests {
                 3 => 0.0,
                 _ => (x >> 11) as f64 / (1u64 << 53) as f64 * 10.0,
             };
-            let flags = (x >> 8) as u8 & 3 & if x % 7 == 0 { 3 } else { 0 };
+            let flags = (x >> 8) as u8 & 3 & if x.is_multiple_of(7) { 3 } else { 0 };
             points.push((v, flags));
             p.push(v, flags);
             // Checked as the series grows, so partial leaves and levels are covered.

@@ -34,7 +34,7 @@ impl Gaps {
 
     /// The gaps of a column of `len` entries followed by a column with `later`'s gaps.
     fn append(&mut self, len: usize, later: &Gaps) {
-        if len % 64 == 0 && !later.words.is_empty() {
+        if len.is_multiple_of(64) && !later.words.is_empty() {
             self.words.resize(len / 64, 0);
             self.words.extend_from_slice(&later.words);
             return;

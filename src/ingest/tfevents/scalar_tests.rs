@@ -151,7 +151,7 @@ fn damaged_stretch(min_len: usize) -> Option<Vec<u8>> {
     while out.len() < min_len {
         for ev in payloads(&b) {
             i += 1;
-            let tag = if i % 3 == 0 {
+            let tag = if i.is_multiple_of(3) {
                 "train/loss"
             } else {
                 "grad_norm"

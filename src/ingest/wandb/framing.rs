@@ -218,7 +218,7 @@ impl Framer {
     fn units(&mut self, b: &[u8], record: &mut dyn FnMut(&[u8])) -> usize {
         let mut at = 0;
         loop {
-            if self.pos % BLOCK == 0 {
+            if self.pos.is_multiple_of(BLOCK) {
                 self.resync = false;
             }
             let rest = &b[at..];

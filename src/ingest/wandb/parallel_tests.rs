@@ -13,7 +13,9 @@ use crate::ingest::MetricSpec;
 fn cuts_fall_on_block_boundaries() {
     let c = cuts(7, 3 * MIN_PART, 3, MIN_PART);
     assert_eq!(c.len(), 4);
-    assert!(c[1..3].iter().all(|&o| (7 + o as u64) % BLOCK == 0));
+    assert!(c[1..3]
+        .iter()
+        .all(|&o| (7 + o as u64).is_multiple_of(BLOCK)));
     assert_eq!(cuts(7, MIN_PART, 8, MIN_PART), [0, MIN_PART]);
     assert_eq!(cuts(7, 10 * MIN_PART, 1, MIN_PART), [0, 10 * MIN_PART]);
 }
@@ -104,7 +106,7 @@ fn history(step: u64, pad: usize) -> Vec<u8> {
     };
     let mut h = Vec::new();
     encode::bytes(1, &item("_step", step.to_string().as_bytes()), &mut h);
-    let g = if step % 97 == 0 {
+    let g = if step.is_multiple_of(97) {
         "NaN".to_string()
     } else {
         format!("{}", 0.1 * step as f64)

@@ -172,7 +172,7 @@ impl Vm<'_> {
         match (heap, pairs) {
             (Heap::List(l), false) | (Heap::Set(l), false) => l.extend(items),
             (Heap::Dict(d), true) => {
-                if items.len() % 2 != 0 {
+                if !items.len().is_multiple_of(2) {
                     return Err("SETITEMS with an odd number of values".into());
                 }
                 d.extend(items.chunks_exact(2).map(|kv| (kv[0], kv[1])));
