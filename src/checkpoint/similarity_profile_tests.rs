@@ -216,31 +216,41 @@ fn the_strip_width_does_not_change_a_bit() {
     }
 }
 
+/// Every kernel this CPU has (portable, AVX2, AVX-512) agrees with an f64 sum, on segments of
+/// odd and even lengths (AVX-512 takes rows two at a time).
 #[test]
-fn the_portable_kernel_agrees_with_the_selected_one() {
+fn every_kernel_agrees_with_the_f64_sum() {
+    use super::super::tile_kernels::{best_isa, tile_sums_with, Isa};
     let n = 500;
     let tile: Vec<[f32; LANES]> = (0..n)
         .map(|i| std::array::from_fn(|l| ((i * 8 + l) as f32 * 0.37).sin() / 3.0))
         .collect();
     let dists = [1usize, 2, 4, 8, 16, 32, 64, 128, 256, 300, 400, 450, 499];
-    let (mut fast, mut portable) = (vec![0.0; dists.len()], vec![0.0; dists.len()]);
-    // `count` below the tile's rows: the last rows are partners only.
-    let count = n - 20;
-    super::super::tile_kernels::tile_sums(&tile, count, &dists, &mut fast);
-    super::super::tile_kernels::tile_sums_portable(&tile, count, &dists, &mut portable);
-    for (k, &d) in dists.iter().enumerate() {
-        let want: f64 = (0..count.min(n - d))
-            .map(|i| {
-                (0..LANES)
-                    .map(|l| tile[i][l] as f64 * tile[i + d][l] as f64)
-                    .sum::<f64>()
-            })
-            .sum();
-        for got in [fast[k], portable[k]] {
-            assert!(
-                (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                "d={d}: {got} vs {want}"
-            );
+    let isas: Vec<Isa> = [Isa::Portable, Isa::Avx2, Isa::Avx512]
+        .into_iter()
+        .filter(|&i| i <= best_isa())
+        .collect();
+    // `count` below the tile's rows: the last rows are partners only; odd and even counts.
+    for count in [n - 20, n - 21, 1, 2, 3] {
+        for group in [&dists[..], &dists[..1], &dists[..3], &dists[1..6]] {
+            for &isa in &isas {
+                let mut got = vec![0.0; group.len()];
+                tile_sums_with(isa, &tile, count, group, &mut got);
+                for (k, &d) in group.iter().enumerate() {
+                    let want: f64 = (0..count.min(n.saturating_sub(d)))
+                        .map(|i| {
+                            (0..LANES)
+                                .map(|l| tile[i][l] as f64 * tile[i + d][l] as f64)
+                                .sum::<f64>()
+                        })
+                        .sum();
+                    assert!(
+                        (got[k] - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                        "{isa:?} count={count} d={d}: {} vs {want}",
+                        got[k]
+                    );
+                }
+            }
         }
     }
 }

@@ -170,6 +170,33 @@ pub(crate) fn fill<T: Unit>(strip: &Strip<'_, '_>, seg: &mut [T], buf: &mut [[T;
     fill_impl(strip, seg, buf)
 }
 
+/// The kernels a tile can be summed with: the best one the CPU has is used; the tests run
+/// each of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Isa {
+    Portable,
+    /// AVX2+FMA (and F16C for the fill).
+    Avx2,
+    /// AVX-512F, on top of the above.
+    Avx512,
+}
+
+/// The best kernel this CPU runs.
+pub(crate) fn best_isa() -> Isa {
+    static BEST: OnceLock<Isa> = OnceLock::new();
+    *BEST.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            return if std::arch::is_x86_feature_detected!("avx512f") {
+                Isa::Avx512
+            } else {
+                Isa::Avx2
+            };
+        }
+        Isa::Portable
+    })
+}
+
 /// `out[k] += Σ t_i · t_{i+d_k}` over `i < count` with `i + d_k < tile.len()`, for ascending
 /// `dists` (at most [`MAX_GROUP`]).
 pub(crate) fn tile_sums<T: Unit>(
@@ -178,7 +205,7 @@ pub(crate) fn tile_sums<T: Unit>(
     dists: &[usize],
     out: &mut [f64],
 ) {
-    by_segments(tile, count, dists, out, true)
+    by_segments(tile, count, dists, out, best_isa())
 }
 
 /// [`tile_sums`], each kernel call's per-distance sums handed to `emit(k, sum)` (`k` into
@@ -192,22 +219,24 @@ pub(crate) fn tile_sums_emit<T: Unit>(
 ) {
     segments(tile, count, dists, &mut |v, rows| {
         let mut wide = [0.0f64; MAX_GROUP];
-        run_group(tile, rows, &dists[..v], &mut wide[..v], true);
+        run_group(tile, rows, &dists[..v], &mut wide[..v], best_isa());
         for (k, &w) in wide[..v].iter().enumerate() {
             emit(k, w);
         }
     })
 }
 
-/// [`tile_sums`] on the portable kernel (what a CPU without AVX2 runs).
+/// [`tile_sums`] on the kernel `isa` (which the CPU must have; the tests ask only for those
+/// up to [`best_isa`]).
 #[cfg(test)]
-pub(crate) fn tile_sums_portable<T: Unit>(
+pub(crate) fn tile_sums_with<T: Unit>(
+    isa: Isa,
     tile: &[[T; LANES]],
     count: usize,
     dists: &[usize],
     out: &mut [f64],
 ) {
-    by_segments(tile, count, dists, out, false)
+    by_segments(tile, count, dists, out, isa.min(best_isa()))
 }
 
 fn by_segments<T: Unit>(
@@ -215,11 +244,11 @@ fn by_segments<T: Unit>(
     count: usize,
     dists: &[usize],
     out: &mut [f64],
-    simd: bool,
+    isa: Isa,
 ) {
     let m = dists.len().min(out.len());
     segments(tile, count, &dists[..m], &mut |v, rows| {
-        run_group(tile, rows, &dists[..v], &mut out[..v], simd)
+        run_group(tile, rows, &dists[..v], &mut out[..v], isa)
     })
 }
 
@@ -274,7 +303,7 @@ fn run_group<T: Unit>(
     rows: Range<usize>,
     dists: &[usize],
     out: &mut [f64],
-    simd: bool,
+    isa: Isa,
 ) {
     let last = rows.end - 1 + dists[dists.len() - 1];
     if last >= tile.len() {
@@ -282,11 +311,18 @@ fn run_group<T: Unit>(
     }
     #[cfg(target_arch = "x86_64")]
     if let Some(t) = as_f32(tile) {
-        if simd && has_avx2() {
+        match isa.min(best_isa()) {
+            // SAFETY: AVX-512F detected (best_isa); every index read is ≤ `last` < tile.len().
+            Isa::Avx512 => unsafe {
+                by_group_size!(dists.len(), group_avx512, (t, rows, dists, out))
+            },
             // SAFETY: AVX2+FMA detected; every index read is ≤ `last` < tile.len().
-            unsafe { by_group_size!(dists.len(), group_avx, (t, rows, dists, out)) };
-            return;
+            Isa::Avx2 => unsafe { by_group_size!(dists.len(), group_avx, (t, rows, dists, out)) },
+            Isa::Portable => {
+                by_group_size!(dists.len(), group_portable::<T>, (tile, rows, dists, out))
+            }
         }
+        return;
     }
     by_group_size!(dists.len(), group_portable::<T>, (tile, rows, dists, out))
 }
@@ -345,7 +381,7 @@ pub(crate) fn has_avx2() -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
-use x86::group_avx;
+use x86::{group_avx, group_avx512};
 
 #[cfg(target_arch = "x86_64")]
 #[path = "tile_kernels/x86.rs"]
