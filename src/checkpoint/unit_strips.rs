@@ -38,11 +38,12 @@ pub(super) struct Scratch {
     bufs: [Mutex<Lines>; MAX_WORKERS],
 }
 
-/// A worker's strip buffer, page-aligned (`Zeroed`). Aligned, a tile of an
-/// even number of rows starts on a cache line and the kernel's 32-byte row loads never
-/// straddle two lines; a `Vec` of this size sits 16 bytes past a page (glibc), and then every
-/// other load did: the tile kernel took 0.46 ns per row and distance on a 16-byte-aligned tile
-/// against 0.33 ns aligned (8192 rows, the 13 profile distances, L2-resident, this VM).
+/// A worker's strip buffer, page-aligned (`Zeroed`). Aligned, a tile of an even number of rows
+/// starts on a cache line, and neither the AVX2 kernel's 32-byte loads of a row nor the
+/// AVX-512 kernel's 64-byte loads of two (even first) straddle two lines; a `Vec` of this size
+/// sits 16 bytes past a page (glibc), and then they did: the AVX2 kernel took 0.46 ns per row
+/// and distance on such a tile against 0.33 ns aligned (8192 rows, the 13 profile distances,
+/// L2-resident, this VM).
 #[derive(Default)]
 struct Lines(Zeroed<[f32; LANES]>);
 
