@@ -40,6 +40,9 @@ pub(crate) fn row_kernels() -> &'static RowKernels {
             && std::arch::is_x86_feature_detected!("fma")
             && std::arch::is_x86_feature_detected!("f16c")
         {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return x86::avx512::ROW_KERNELS;
+            }
             return x86::ROW_KERNELS;
         }
         PORTABLE
@@ -47,7 +50,7 @@ pub(crate) fn row_kernels() -> &'static RowKernels {
 }
 
 /// Values of `dtype` in `bytes`.
-fn values(bytes: &[u8], dtype: Dtype) -> usize {
+pub(super) fn values(bytes: &[u8], dtype: Dtype) -> usize {
     bytes.len() / dtype.size().max(1)
 }
 
@@ -134,7 +137,7 @@ fn portable_axpy_dot(
 
 #[cfg(target_arch = "x86_64")]
 #[path = "row_kernels/x86.rs"]
-mod x86;
+pub(super) mod x86;
 
 #[cfg(test)]
 #[path = "row_kernels_tests.rs"]

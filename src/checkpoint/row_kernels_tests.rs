@@ -93,3 +93,12 @@ fn selected_row_kernels_give_the_whole_row_kernels_bits() {
 fn portable_row_kernels_give_the_portable_bits() {
     check(&PORTABLE, &kernels::PORTABLE, "portable");
 }
+
+/// The AVX2 row kernels too, where the selected ones are the AVX-512 ones.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_row_kernels_give_the_whole_row_kernels_bits() {
+    if crate::checkpoint::tile_kernels::has_avx2() {
+        check(&x86::ROW_KERNELS, kernels::kernels(), "avx2");
+    }
+}

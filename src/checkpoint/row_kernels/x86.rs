@@ -1,5 +1,6 @@
 //! The AVX2+FMA+F16C row kernels of [`super`], each in the order of its counterpart in
-//! `checkpoint::kernels` (so the results are the same bits).
+//! `checkpoint::kernels` (so the results are the same bits); their AVX-512 versions, in the
+//! same order again, in `x86_512.rs`.
 use std::arch::x86_64::*;
 
 use super::{values, RowKernels};
@@ -8,7 +9,7 @@ use crate::tensor::Dtype;
 
 // The wrappers are safe fns around `unsafe` target-feature fns: they are reachable only
 // through ROW_KERNELS, which `row_kernels()` installs after detecting AVX2, FMA and F16C.
-pub(super) const ROW_KERNELS: RowKernels = RowKernels {
+pub(crate) const ROW_KERNELS: RowKernels = RowKernels {
     // SAFETY (both): AVX2+FMA+F16C detected before ROW_KERNELS is installed.
     sumsq: |bytes, dtype| unsafe {
         match dtype {
@@ -28,12 +29,12 @@ pub(super) const ROW_KERNELS: RowKernels = RowKernels {
     },
 };
 
-const F32: u8 = 0;
-const F16: u8 = 1;
-const BF16: u8 = 2;
-const F64: u8 = 3;
+pub(super) const F32: u8 = 0;
+pub(super) const F16: u8 = 1;
+pub(super) const BF16: u8 = 2;
+pub(super) const F64: u8 = 3;
 
-const fn size(kind: u8) -> usize {
+pub(super) const fn size(kind: u8) -> usize {
     match kind {
         F32 => 4,
         F64 => 8,
@@ -41,7 +42,7 @@ const fn size(kind: u8) -> usize {
     }
 }
 
-const fn dtype(kind: u8) -> Dtype {
+pub(super) const fn dtype(kind: u8) -> Dtype {
     match kind {
         F32 => Dtype::F32,
         F16 => Dtype::F16,
@@ -70,13 +71,13 @@ unsafe fn load4<const K: u8>(p: *const u8, i: usize) -> __m256d {
 }
 
 /// Value `i`, decoded one at a time (the tails).
-fn scalar<const K: u8>(bytes: &[u8], i: usize) -> f64 {
+pub(super) fn scalar<const K: u8>(bytes: &[u8], i: usize) -> f64 {
     let mut v = [0.0f64];
     decode_into(&bytes[i * size(K)..(i + 1) * size(K)], dtype(K), &mut v);
     v[0]
 }
 
-fn hsum(v: __m256d) -> f64 {
+pub(super) fn hsum(v: __m256d) -> f64 {
     let mut lanes = [0.0f64; 4];
     // SAFETY: `lanes` holds 4 f64; unaligned store.
     unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), v) };
@@ -199,3 +200,6 @@ unsafe fn axpy_dot<const K: u8>(
     }
     dot
 }
+
+#[path = "x86_512.rs"]
+pub(super) mod avx512;
