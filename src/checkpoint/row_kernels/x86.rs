@@ -77,6 +77,47 @@ pub(super) fn scalar<const K: u8>(bytes: &[u8], i: usize) -> f64 {
     v[0]
 }
 
+/// Values each of `acc`, `row` and `prev` holds (the least of them).
+pub(super) fn common_len<const K: u8>(
+    acc: Option<&[f64]>,
+    row: &[u8],
+    prev: Option<&[u8]>,
+) -> usize {
+    let n = values(row, dtype(K));
+    let n = acc.map_or(n, |a| n.min(a.len()));
+    prev.map_or(n, |p| n.min(values(p, dtype(K))))
+}
+
+/// The scalar tail of a sum of squares: `s + Σ row[j]²` over `from..n`, in order.
+pub(super) fn sumsq_tail<const K: u8>(bytes: &[u8], from: usize, n: usize, mut s: f64) -> f64 {
+    for j in from..n {
+        let v = scalar::<K>(bytes, j);
+        s += v * v;
+    }
+    s
+}
+
+/// The scalar tails of `axpy_dot`: `acc[j] += row[j] · s` over `axpy_from..n`, and
+/// `dot + Σ prev[j] · row[j]` over `dot_from..n`, in order.
+pub(super) fn axpy_dot_tails<const K: u8>(
+    acc: Option<&mut [f64]>,
+    row: &[u8],
+    s: f64,
+    (axpy_from, dot_from, n): (usize, usize, usize),
+    prev: &[u8],
+    mut dot: f64,
+) -> f64 {
+    if let Some(acc) = acc {
+        for (j, a) in acc.iter_mut().enumerate().take(n).skip(axpy_from) {
+            *a += scalar::<K>(row, j) * s;
+        }
+    }
+    for j in dot_from..n.min(values(prev, dtype(K))) {
+        dot += scalar::<K>(prev, j) * scalar::<K>(row, j);
+    }
+    dot
+}
+
 pub(super) fn hsum(v: __m256d) -> f64 {
     let mut lanes = [0.0f64; 4];
     // SAFETY: `lanes` holds 4 f64; unaligned store.
@@ -98,13 +139,7 @@ unsafe fn sumsq8<const K: u8>(bytes: &[u8]) -> f64 {
         a1 = _mm256_fmadd_pd(v1, v1, a1);
         i += 8;
     }
-    let mut s = hsum(_mm256_add_pd(a0, a1));
-    while i < n {
-        let v = scalar::<K>(bytes, i);
-        s += v * v;
-        i += 1;
-    }
-    s
+    sumsq_tail::<K>(bytes, i, n, hsum(_mm256_add_pd(a0, a1)))
 }
 
 /// `dot(row, row)`'s order (what `decode_sumsq` does for F64 rows): four accumulators, 16
@@ -123,16 +158,11 @@ unsafe fn sumsq16<const K: u8>(bytes: &[u8]) -> f64 {
         }
         i += 16;
     }
-    let mut s = hsum(_mm256_add_pd(
+    let s = hsum(_mm256_add_pd(
         _mm256_add_pd(acc[0], acc[1]),
         _mm256_add_pd(acc[2], acc[3]),
     ));
-    while i < n {
-        let v = scalar::<K>(bytes, i);
-        s += v * v;
-        i += 1;
-    }
-    s
+    sumsq_tail::<K>(bytes, i, n, s)
 }
 
 /// `axpy(acc, row, s)` and `dot(prev, row)` in one sweep, each in its own order: the dot's
@@ -145,13 +175,7 @@ unsafe fn axpy_dot<const K: u8>(
     s: f64,
     prev: Option<&[u8]>,
 ) -> f64 {
-    let mut n = values(row, dtype(K));
-    if let Some(a) = acc.as_deref() {
-        n = n.min(a.len());
-    }
-    if let Some(p) = prev {
-        n = n.min(values(p, dtype(K)));
-    }
+    let n = common_len::<K>(acc.as_deref(), row, prev);
     let (x, sv) = (row.as_ptr(), _mm256_set1_pd(s));
     let pp = prev.map(|p| p.as_ptr());
     let ap = acc.as_deref_mut().map(|a| a.as_mut_ptr());
@@ -182,23 +206,17 @@ unsafe fn axpy_dot<const K: u8>(
             }
             i += 8;
         }
-        if let Some(acc) = acc {
-            for (j, a) in acc.iter_mut().enumerate().take(n).skip(i) {
-                *a += scalar::<K>(row, j) * s;
-            }
-        }
     }
-    let Some(prev) = prev else {
-        return f64::NAN;
-    };
-    let mut dot = hsum(_mm256_add_pd(
+    let dot = hsum(_mm256_add_pd(
         _mm256_add_pd(d[0], d[1]),
         _mm256_add_pd(d[2], d[3]),
     ));
-    for j in vec_end..n {
-        dot += scalar::<K>(prev, j) * scalar::<K>(row, j);
+    let dot = axpy_dot_tails::<K>(acc, row, s, (i, vec_end, n), prev.unwrap_or(&[]), dot);
+    if prev.is_some() {
+        dot
+    } else {
+        f64::NAN
     }
-    dot
 }
 
 #[path = "x86_512.rs"]

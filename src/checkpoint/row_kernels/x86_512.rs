@@ -4,7 +4,7 @@
 //! tests hold both to `checkpoint::kernels`). Half the instructions for the same work.
 use std::arch::x86_64::*;
 
-use super::{dtype, hsum, scalar, size, BF16, F16, F32, F64};
+use super::{axpy_dot_tails, common_len, dtype, hsum, size, sumsq_tail, BF16, F16, F32, F64};
 use crate::checkpoint::row_kernels::{values, RowKernels};
 use crate::tensor::Dtype;
 
@@ -69,13 +69,7 @@ unsafe fn sumsq8<const K: u8>(bytes: &[u8]) -> f64 {
         a = _mm512_fmadd_pd(v, v, a);
         i += 8;
     }
-    let mut s = hsum(halves(a));
-    while i < n {
-        let v = scalar::<K>(bytes, i);
-        s += v * v;
-        i += 1;
-    }
-    s
+    sumsq_tail::<K>(bytes, i, n, hsum(halves(a)))
 }
 
 #[target_feature(enable = "avx512f,avx2,fma,f16c")]
@@ -91,13 +85,7 @@ unsafe fn sumsq16<const K: u8>(bytes: &[u8]) -> f64 {
         a1 = _mm512_fmadd_pd(v1, v1, a1);
         i += 16;
     }
-    let mut s = hsum(_mm256_add_pd(halves(a0), halves(a1)));
-    while i < n {
-        let v = scalar::<K>(bytes, i);
-        s += v * v;
-        i += 1;
-    }
-    s
+    sumsq_tail::<K>(bytes, i, n, hsum(_mm256_add_pd(halves(a0), halves(a1))))
 }
 
 #[target_feature(enable = "avx512f,avx2,fma,f16c")]
@@ -107,13 +95,7 @@ unsafe fn axpy_dot<const K: u8>(
     s: f64,
     prev: Option<&[u8]>,
 ) -> f64 {
-    let mut n = values(row, dtype(K));
-    if let Some(a) = acc.as_deref() {
-        n = n.min(a.len());
-    }
-    if let Some(p) = prev {
-        n = n.min(values(p, dtype(K)));
-    }
+    let n = common_len::<K>(acc.as_deref(), row, prev);
     let (x, sv) = (row.as_ptr(), _mm512_set1_pd(s));
     let pp = prev.map(|p| p.as_ptr());
     let ap = acc.as_deref_mut().map(|a| a.as_mut_ptr());
@@ -141,18 +123,12 @@ unsafe fn axpy_dot<const K: u8>(
             _mm512_storeu_pd(q, _mm512_fmadd_pd(load8::<K>(x, i), sv, _mm512_loadu_pd(q)));
             i += 8;
         }
-        if let Some(acc) = acc {
-            for (j, a) in acc.iter_mut().enumerate().take(n).skip(i) {
-                *a += scalar::<K>(row, j) * s;
-            }
-        }
     }
-    let Some(prev) = prev else {
-        return f64::NAN;
-    };
-    let mut dot = hsum(_mm256_add_pd(halves(d0), halves(d1)));
-    for j in vec_end..n {
-        dot += scalar::<K>(prev, j) * scalar::<K>(row, j);
+    let dot = hsum(_mm256_add_pd(halves(d0), halves(d1)));
+    let dot = axpy_dot_tails::<K>(acc, row, s, (i, vec_end, n), prev.unwrap_or(&[]), dot);
+    if prev.is_some() {
+        dot
+    } else {
+        f64::NAN
     }
-    dot
 }

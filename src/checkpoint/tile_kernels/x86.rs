@@ -25,6 +25,22 @@ unsafe fn sum_wide(v: __m256) -> f64 {
     (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
 }
 
+/// Each distance's partner offset, in f32s from a row.
+fn offsets<const V: usize>(dists: &[usize]) -> [usize; V] {
+    let mut off = [0usize; V];
+    for (o, &d) in off.iter_mut().zip(dists) {
+        *o = d * LANES;
+    }
+    off
+}
+
+/// The per-distance sums of a group added into `out`.
+fn add_into<const V: usize>(out: &mut [f64], wide: [f64; V]) {
+    for (o, w) in out.iter_mut().zip(wide) {
+        *o += w;
+    }
+}
+
 /// # Safety
 /// AVX2+FMA; `i + dists[k] < tile.len()` for every `i` in `rows` and every `k`.
 #[target_feature(enable = "avx2,fma")]
@@ -34,11 +50,7 @@ pub(super) unsafe fn group_avx<const V: usize>(
     dists: &[usize],
     out: &mut [f64],
 ) {
-    let base = tile.as_ptr() as *const f32;
-    let mut off = [0usize; V];
-    for (o, &d) in off.iter_mut().zip(dists) {
-        *o = d * LANES;
-    }
+    let (base, off) = (tile.as_ptr() as *const f32, offsets::<V>(dists));
     let mut acc = [_mm256_setzero_ps(); V];
     let mut wide = [0.0f64; V];
     let mut i = rows.start;
@@ -58,9 +70,7 @@ pub(super) unsafe fn group_avx<const V: usize>(
             acc[k] = _mm256_setzero_ps();
         }
     }
-    for (o, w) in out.iter_mut().zip(wide) {
-        *o += w;
-    }
+    add_into(out, wide);
 }
 
 /// f32x16 → the sum of its lanes, in f64 (rows of even index in lanes 0..8, odd in 8..16).
@@ -91,11 +101,7 @@ pub(super) unsafe fn group_avx512<const V: usize>(
     dists: &[usize],
     out: &mut [f64],
 ) {
-    let base = tile.as_ptr() as *const f32;
-    let mut off = [0usize; V];
-    for (o, &d) in off.iter_mut().zip(dists) {
-        *o = d * LANES;
-    }
+    let (base, off) = (tile.as_ptr() as *const f32, offsets::<V>(dists));
     let mut acc = [_mm512_setzero_ps(); V];
     let mut wide = [0.0f64; V];
     let mut i = rows.start;
@@ -125,7 +131,5 @@ pub(super) unsafe fn group_avx512<const V: usize>(
             acc[k] = _mm512_setzero_ps();
         }
     }
-    for (o, w) in out.iter_mut().zip(wide) {
-        *o += w;
-    }
+    add_into(out, wide);
 }
