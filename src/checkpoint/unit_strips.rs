@@ -11,6 +11,7 @@
 //! the W sums then added up. Each job's kernel results are recorded and replayed in that
 //! order, so the profile does not depend on the strip width or on which thread ran what.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::similarity::{threads_for, TableView};
@@ -123,6 +124,7 @@ pub(super) fn unit_sums_sets(
         .unwrap_or(1)
         .min(units)
         .max(1);
+    let next = AtomicUsize::new(0);
     let work = |w: usize| -> Vec<(usize, Vec<Record>)> {
         let mut guard = scratch.bufs[w % MAX_WORKERS]
             .lock()
@@ -130,7 +132,13 @@ pub(super) fn unit_sums_sets(
         let lines = guard.rows(most * width.min(tiles));
         let mut seg = vec![0.0f32; width.min(tiles) * LANES];
         let mut out = Vec::new();
-        for u in (w..units).step_by(workers) {
+        // Units are claimed one at a time, not dealt out: a worker that started late (its
+        // buffer's pages, a busy core) or whose strips read slower takes fewer of them.
+        loop {
+            let u = next.fetch_add(1, Ordering::Relaxed);
+            if u >= units {
+                break;
+            }
             let (strip, p) = (u / parts, u % parts);
             let first = strip * width;
             let count = width.min(tiles - first);
