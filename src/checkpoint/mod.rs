@@ -21,6 +21,7 @@ pub mod select;
 pub mod similarity;
 pub mod sinusoidal;
 
+mod gram;
 mod kernels;
 mod load;
 mod opened;

@@ -16,9 +16,9 @@
 //! on the shared worker pool. [`map_only`] and [`add_profile`] are the two stages apart (the
 //! TUI shows the map while the profile is computed).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2};
 
+use super::gram::gram;
 use super::kernels::decode_into;
 use super::similarity_profile::profile_and_summary;
 pub use super::similarity_profile::{mean_at, profile, profile_distances};
@@ -298,25 +298,6 @@ pub fn block_map(
         matrix.column_mut(k).fill(f64::NAN);
     }
     (edges, matrix, rows)
-}
-
-/// `M·Mᵀ`, its row bands computed on up to `threads` threads (matrixmultiply is single-threaded
-/// as configured, and at B = 128, D = 4096 the product is ~15% of the work).
-fn gram(means: &ArrayView2<'_, f64>, threads: usize) -> Array2<f64> {
-    let b = means.nrows();
-    let mut out = Array2::<f64>::zeros((b, b));
-    if threads <= 1 || b < 16 {
-        general_mat_mul(1.0, means, &means.t(), 0.0, &mut out);
-        return out;
-    }
-    let band = b.div_ceil(threads);
-    pool::shared().scope(|s| {
-        for (k, mut rows) in out.axis_chunks_iter_mut(Axis(0), band).enumerate() {
-            let lhs = means.slice(s![k * band..k * band + rows.nrows(), ..]);
-            s.spawn(move || general_mat_mul(1.0, &lhs, &means.t(), 0.0, &mut rows));
-        }
-    });
-    out
 }
 
 pub(super) fn threads_for(work: usize) -> usize {
