@@ -16,7 +16,7 @@
 //!   summary's search asks on this table) minus `mean_at` at one (the same read).
 //!
 //! Their sum is a floor for any design that reads twice and does not hide the arithmetic under
-//! a read. Best of 7, interleaved.
+//! a read. Best of 7, interleaved. `FLOOR_STRIP=BYTES` reads column strips of another size.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -121,7 +121,12 @@ fn rows_read(view: &TableView<'_>, bytes: &[u8], threads: usize) {
 /// strips shared out between threads.
 fn strips_read(view: &TableView<'_>, bytes: &[u8], threads: usize) {
     let (n, w) = (view.rows(), bytes.len() / view.rows().max(1));
-    let seg = (STRIP_BYTES / n.max(1)).clamp(64, w) / 64 * 64;
+    // `FLOOR_STRIP=BYTES` reads strips of another size (wider segments read faster).
+    let strip_bytes = std::env::var("FLOOR_STRIP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(STRIP_BYTES);
+    let seg = (strip_bytes / n.max(1)).clamp(64, w) / 64 * 64;
     let strips = w.div_ceil(seg);
     std::thread::scope(|s| {
         for t in 0..threads {
