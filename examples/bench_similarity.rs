@@ -69,14 +69,14 @@ fn main() -> anyhow::Result<()> {
         bytes as f64 / (1 << 20) as f64,
         std::thread::available_parallelism().map_or(1, |p| p.get())
     );
-    cat(&path)?; // warm the page cache
+    support::cat(&path)?; // warm the page cache
 
     // Interleaved, so a neighbour's load on this shared machine hits both sides alike.
     let runs = 7;
     let (mut cat_ts, mut map_ts, mut full_ts) = (Vec::new(), Vec::new(), Vec::new());
     let (mut prof_ts, mut first_ts) = (Vec::new(), Vec::new());
     for r in 0..runs {
-        cat_ts.push(time(|| cat(&path))?);
+        cat_ts.push(time(|| Ok(support::cat(&path)?))?);
         map_ts.push(
             time(|| {
                 let f = SafetensorsStore::open(&path, ReadMode::Mapped)?;
@@ -195,15 +195,6 @@ fn write_table(path: &Path, n: usize, d: usize, dtype: &str) -> anyhow::Result<(
         w.write_all(&row)?;
     }
     w.flush()?;
-    Ok(())
-}
-
-fn cat(path: &Path) -> anyhow::Result<()> {
-    let status = Command::new("cat")
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "cat failed");
     Ok(())
 }
 

@@ -19,8 +19,10 @@
 //! a read. Best of 7, interleaved. `FLOOR_STRIP=BYTES` reads column strips of another size.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "support/mod.rs"]
+mod support;
 
 use trainwatch::checkpoint::similarity::{block_map, mean_at, profile_distances};
 use trainwatch::checkpoint::TableView;
@@ -41,7 +43,7 @@ fn main() -> anyhow::Result<()> {
     let mut best = [Duration::MAX; 5];
     let mut shape = (0, 0);
     for _ in 0..7 {
-        best[0] = best[0].min(time(|| cat(path))?);
+        best[0] = best[0].min(time(|| Ok(support::cat(path)?))?);
         best[1] = best[1].min(time(|| with_table(path, |v, b| rows_read(v, b, threads)))?);
         best[2] = best[2].min(time(|| {
             with_table(path, |v, b| strips_read(v, b, threads))
@@ -163,15 +165,6 @@ fn prefetch(bytes: &[u8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;
-}
-
-fn cat(path: &Path) -> anyhow::Result<()> {
-    let status = Command::new("cat")
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "cat failed");
-    Ok(())
 }
 
 fn time(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Duration> {

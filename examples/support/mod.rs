@@ -27,6 +27,22 @@ pub fn trainwatch_bin() -> PathBuf {
     }
 }
 
+/// `cat FILE > /dev/null`: the baseline of the similarity benchmarks (and a page-cache warm-up).
+pub fn cat(path: &Path) -> std::io::Result<()> {
+    let status = std::process::Command::new("cat")
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "cat {} failed",
+            path.display()
+        )))
+    }
+}
+
 /// The fastest of `n` runs of `f`, in seconds (the least disturbed by a noisy machine).
 pub fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
     (0..n)
