@@ -14,7 +14,7 @@ use crate::watch::pool;
 /// Row bands the product is cut into (more: less work on the diagonal, smaller products).
 const BANDS: usize = 4;
 
-/// `M·Mᵀ`, its band products shared out over up to `threads` threads (matrixmultiply is
+/// `M·Mᵀ`, its band products on the shared pool when `threads` > 1 (matrixmultiply is
 /// single-threaded as configured; at B = 128, D = 4096 the full product was ~15 % of a map).
 pub(super) fn gram(means: &ArrayView2<'_, f64>, threads: usize) -> Array2<f64> {
     let b = means.nrows();
@@ -38,25 +38,15 @@ pub(super) fn gram(means: &ArrayView2<'_, f64>, threads: usize) -> Array2<f64> {
         general_mat_mul(1.0, &lhs, &rhs.t(), 0.0, &mut block);
         block
     };
-    let workers = threads.clamp(1, pairs.len());
-    let blocks: Vec<Array2<f64>> = if workers == 1 {
+    let blocks: Vec<Array2<f64>> = if threads <= 1 {
         pairs.iter().map(product).collect()
     } else {
-        let (pairs, product) = (&pairs, &product);
-        let parts: Vec<Vec<(usize, Array2<f64>)>> = pool::shared().scope(|sc| {
-            let tasks: Vec<_> = (0..workers)
-                .map(|w| {
-                    sc.spawn(move || {
-                        let mine = pairs.iter().enumerate().skip(w).step_by(workers);
-                        mine.map(|(k, p)| (k, product(p))).collect()
-                    })
-                })
-                .collect();
+        // One task per product; the shared pool runs as many at once as it has workers.
+        let product = &product;
+        pool::shared().scope(|sc| {
+            let tasks: Vec<_> = pairs.iter().map(|p| sc.spawn(move || product(p))).collect();
             tasks.into_iter().map(|t| t.join()).collect()
-        });
-        let mut blocks: Vec<(usize, Array2<f64>)> = parts.into_iter().flatten().collect();
-        blocks.sort_by_key(|(k, _)| *k);
-        blocks.into_iter().map(|(_, blk)| blk).collect()
+        })
     };
     for (&(i, j), block) in pairs.iter().zip(&blocks) {
         let ((ilo, ihi), (jlo, jhi)) = (bands[i], bands[j]);
